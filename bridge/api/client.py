@@ -1,0 +1,327 @@
+"""The Producer API client: every endpoint, retries, and error translation.
+
+Requests are sorted into two kinds. Safe ones (status, download links, file
+fetches) are repeated on 429, 5xx, connection errors and timeouts. Creating ones
+(every POST that starts a task, and may be billed) are repeated only when the
+service certainly did not act on them: the connection was never made, or the
+service answered 429. A create that was sent but got no answer raises
+SubmitUncertainError so the caller decides.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random as _random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bridge.api import results
+from bridge.api.download import fetch_file
+from bridge.api.models import DOWNLOAD_FORMATS, VIDEO_PRESETS, AudioRequest, check_choice
+from bridge.api.polling import Clock, PollPlan, Sleep, StatusCallback, poll
+from bridge.api.results import AudioClip, FileLink, TaskStatus, UploadResult
+from bridge.api.retry import RetryPolicy, parse_retry_after
+from bridge.errors import (
+    ApiError,
+    AuthError,
+    BadRequestError,
+    ConnectionFailed,
+    NotFoundError,
+    RateLimitedError,
+    ServerError,
+    SubmitUncertainError,
+    TaskFailedError,
+    UnexpectedResponse,
+    register_secret,
+)
+
+log = logging.getLogger(__name__)
+
+# httpx errors raised before any byte of the request left this machine.
+_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+@dataclass(frozen=True)
+class _Retryable:
+    """One failed attempt that may be tried again."""
+
+    error: ApiError
+    retry_after: float | None = None
+
+
+class ProducerClient:
+    """Async client for the Producer API. The httpx client is passed in (see `http.py`)."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        base_url: str,
+        api_key: str,
+        retry: RetryPolicy | None = None,
+        poll_plan: PollPlan | None = None,
+        now: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+        random: Callable[[], float] = _random.random,
+    ) -> None:
+        register_secret(api_key)
+        self._http = http
+        self._base = base_url.rstrip("/")
+        self._auth = {"Authorization": f"Bearer {api_key}"}
+        self.retry = retry or RetryPolicy()
+        self.poll_plan = poll_plan or PollPlan()
+        self._now = now
+        self._sleep = sleep
+        self._random = random
+        self._status_method = "GET"
+
+    # Endpoints that create tasks -------------------------------------------------
+
+    async def create_audio(self, request: AudioRequest) -> str:
+        """Start an `audios` task. Validate the request first (AudioRequest.validate)."""
+        return await self._create("audios", request.to_body())
+
+    async def upload(self, audio_url: str) -> str:
+        return await self._create("upload", {"audioUrl": audio_url})
+
+    async def stems(self, audio_id: str) -> str:
+        return await self._create("stems", {"audioId": audio_id})
+
+    async def download(self, audio_id: str, fmt: str = "wav") -> str:
+        check_choice("format", fmt, DOWNLOAD_FORMATS)
+        return await self._create("download", {"audioId": audio_id, "format": fmt})
+
+    async def download_video(self, audio_id: str, preset: str = "modern") -> str:
+        check_choice("preset", preset, VIDEO_PRESETS)
+        return await self._create("download-video", {"audioId": audio_id, "preset": preset})
+
+    # Status and waiting -----------------------------------------------------------
+
+    async def task(self, task_id: str) -> TaskStatus:
+        """One status look-up: GET as documented, POST when the service refuses GET."""
+        if self._status_method == "GET":
+            try:
+                data = await self._safe("GET", "tasks", params={"taskId": task_id}, task_id=task_id)
+            except (NotFoundError, ApiError) as exc:
+                if exc.status_code not in (404, 405):
+                    raise
+                log.info("GET /producer/tasks answered %s; trying POST", exc.status_code)
+                data = await self._safe("POST", "tasks", body={"taskId": task_id}, task_id=task_id)
+                self._status_method = "POST"
+        else:
+            data = await self._safe("POST", "tasks", body={"taskId": task_id}, task_id=task_id)
+        return TaskStatus.parse(data, task_id)
+
+    async def wait(self, task_id: str, on_status: StatusCallback | None = None) -> TaskStatus:
+        """Poll until the task ends; raise TaskFailedError unless it completed."""
+        status = await poll(
+            lambda: self.task(task_id),
+            self.poll_plan,
+            task_id=task_id,
+            now=self._now,
+            sleep=self._sleep,
+            on_status=on_status,
+        )
+        if status.status != "completed":
+            raise TaskFailedError(
+                status.error_message or "the service gave no reason",
+                status=status.status,
+                error_code=status.error_code,
+                task_id=task_id,
+                trace_id=status.trace_id,
+            )
+        return status
+
+    async def wait_clips(
+        self, task_id: str, on_status: StatusCallback | None = None
+    ) -> list[AudioClip]:
+        return results.parse_clips((await self.wait(task_id, on_status)).result, task_id)
+
+    async def wait_upload(
+        self, task_id: str, on_status: StatusCallback | None = None
+    ) -> UploadResult:
+        return results.parse_upload((await self.wait(task_id, on_status)).result, task_id)
+
+    async def wait_stems(
+        self, task_id: str, on_status: StatusCallback | None = None
+    ) -> dict[str, str]:
+        return results.parse_stems((await self.wait(task_id, on_status)).result, task_id)
+
+    async def wait_download(
+        self, task_id: str, on_status: StatusCallback | None = None
+    ) -> FileLink:
+        result = (await self.wait(task_id, on_status)).result
+        return results.parse_file_link(result, task_id, ("url", "audioUrl"))
+
+    async def wait_video(self, task_id: str, on_status: StatusCallback | None = None) -> FileLink:
+        result = (await self.wait(task_id, on_status)).result
+        return results.parse_file_link(result, task_id, ("videoUrl", "url"))
+
+    async def fetch(
+        self, url: str, dest: Path, on_bytes: Callable[[int, int | None], None] | None = None
+    ) -> int:
+        """Stream a result file to `dest` (never sends the API key to file hosts)."""
+        return await fetch_file(
+            self._http,
+            url,
+            dest,
+            retry=self.retry,
+            sleep=self._sleep,
+            random=self._random,
+            on_bytes=on_bytes,
+        )
+
+    # Transport --------------------------------------------------------------------
+
+    async def _create(self, endpoint: str, body: dict[str, Any]) -> str:
+        data = await self._send(
+            "POST", endpoint, body=body, params=None, task_id=None, creates=True
+        )
+        task_id = data.get("taskId") if isinstance(data, dict) else None
+        if not isinstance(task_id, str) or not task_id:
+            raise UnexpectedResponse(f"no taskId in the answer: {data!r:.200}", endpoint=endpoint)
+        log.info("POST /producer/%s -> task %s", endpoint, task_id)
+        return task_id
+
+    async def _safe(
+        self,
+        method: str,
+        endpoint: str,
+        *,
+        body: dict[str, Any] | None = None,
+        params: dict[str, str] | None = None,
+        task_id: str | None,
+    ) -> Any:
+        return await self._send(
+            method, endpoint, body=body, params=params, task_id=task_id, creates=False
+        )
+
+    async def _send(
+        self,
+        method: str,
+        endpoint: str,
+        *,
+        body: dict[str, Any] | None,
+        params: dict[str, str] | None,
+        task_id: str | None,
+        creates: bool,
+    ) -> Any:
+        url = f"{self._base}/producer/{endpoint}"
+        attempt = 0
+        while True:
+            attempt += 1
+            outcome = await self._attempt(method, url, endpoint, body, params, task_id, creates)
+            if not isinstance(outcome, _Retryable):
+                return outcome
+            if self.retry.gives_up_after(attempt):
+                raise outcome.error
+            delay = self.retry.delay(attempt, self._random, outcome.retry_after)
+            log.warning(
+                "%s /producer/%s: %s; attempt %d of %d, again in %.1f s",
+                method,
+                endpoint,
+                outcome.error,
+                attempt,
+                self.retry.max_attempts,
+                delay,
+            )
+            await self._sleep(delay)
+
+    async def _attempt(
+        self,
+        method: str,
+        url: str,
+        endpoint: str,
+        body: dict[str, Any] | None,
+        params: dict[str, str] | None,
+        task_id: str | None,
+        creates: bool,
+    ) -> Any:
+        ids: dict[str, Any] = {"endpoint": endpoint, "task_id": task_id}
+        try:
+            response = await self._http.request(
+                method, url, json=body, params=params, headers=self._auth
+            )
+        except _NEVER_SENT as exc:
+            return _Retryable(
+                ConnectionFailed(f"cannot reach {self._base}: {_describe(exc)}", **ids)
+            )
+        except httpx.TransportError as exc:
+            if creates:
+                raise SubmitUncertainError(
+                    f"the request was sent but no answer came ({_describe(exc)}); the task may "
+                    "exist and repeating it may pay twice, so it was not repeated",
+                    **ids,
+                ) from exc
+            return _Retryable(
+                ConnectionFailed(f"no answer from {self._base}: {_describe(exc)}", **ids)
+            )
+        return _interpret(response, endpoint, task_id, creates)
+
+
+def _interpret(response: httpx.Response, endpoint: str, task_id: str | None, creates: bool) -> Any:
+    code = response.status_code
+    if 200 <= code < 300:
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise UnexpectedResponse(
+                f"answer is not JSON: {response.text[:200]!r}",
+                status_code=code,
+                endpoint=endpoint,
+                task_id=task_id,
+            ) from exc
+    detail, trace_id = _error_detail(response)
+    ids: dict[str, Any] = {
+        "status_code": code,
+        "endpoint": endpoint,
+        "task_id": task_id,
+        "trace_id": trace_id,
+    }
+    if code == 429:
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        return _Retryable(RateLimitedError(f"rate limited: {detail}", **ids), retry_after)
+    if code >= 500:
+        error = ServerError(f"service error: {detail}", **ids)
+        if creates:
+            raise error
+        return _Retryable(error, parse_retry_after(response.headers.get("Retry-After")))
+    if code in (401, 403):
+        raise AuthError(
+            f"the API key was refused ({detail}); check PRODUCER_API_KEY or api.key", **ids
+        )
+    if code == 404:
+        raise NotFoundError(f"not found: {detail}", **ids)
+    if code in (400, 422):
+        raise BadRequestError(f"the service refused the request: {detail}", **ids)
+    raise ApiError(f"unexpected HTTP {code}: {detail}", **ids)
+
+
+def _error_detail(response: httpx.Response) -> tuple[str, str | None]:
+    """The service's own words from an error body, which may or may not be JSON."""
+    try:
+        data = response.json()
+    except ValueError:
+        return (response.text.strip()[:200] or response.reason_phrase), None
+    if not isinstance(data, dict):
+        return repr(data)[:200], None
+    message = (
+        data.get("message") or data.get("errorMessage") or data.get("error") or repr(data)[:200]
+    )
+    if isinstance(message, list):
+        message = "; ".join(str(part) for part in message)
+    where = data.get("field")
+    trace = data.get("traceId")
+    text = f"{where}: {message}" if where else str(message)
+    return text, str(trace) if trace else None
+
+
+def _describe(exc: httpx.HTTPError) -> str:
+    text = str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {text}" if text != type(exc).__name__ else text

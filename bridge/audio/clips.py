@@ -1,0 +1,66 @@
+"""Reading a clip's shape and making it acceptable to `upload`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import soundfile as sf
+
+from bridge.errors import AudioError
+
+# What the service's upload accepts (PRODUCER_API.md), and its length limit.
+UPLOAD_EXTENSIONS = (".mp3", ".wav", ".flac", ".m4a", ".aac", ".ogg", ".wma", ".opus")
+MAX_UPLOAD_SECONDS = 240.0
+_BLOCK = 1 << 16
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    path: Path
+    sample_rate: int
+    channels: int
+    frames: int
+
+    @property
+    def duration(self) -> float:
+        return self.frames / self.sample_rate
+
+
+def probe(path: Path) -> AudioInfo:
+    """The clip's rate, channels and length, or an AudioError that says why not."""
+    if not path.is_file():
+        raise AudioError(f"{path}: no such file")
+    try:
+        info = sf.info(str(path))
+    except (sf.LibsndfileError, RuntimeError) as exc:
+        raise AudioError(
+            f"{path}: not an audio file this machine can decode (WAV, FLAC, OGG, MP3, AIFF...): "
+            f"{exc}"
+        ) from exc
+    return AudioInfo(path, int(info.samplerate), int(info.channels), int(info.frames))
+
+
+def prepare_upload(info: AudioInfo, workdir: Path) -> Path:
+    """The file to stage for `upload`: the clip itself, or a WAV copy of it when the
+    service would refuse its extension (AIFF, CAF...)."""
+    if info.duration > MAX_UPLOAD_SECONDS:
+        raise AudioError(
+            f"{info.path} is {info.duration:.1f} s long; the service takes at most "
+            f"{MAX_UPLOAD_SECONDS:g} s: select or render a shorter clip"
+        )
+    if info.path.suffix.lower() in UPLOAD_EXTENSIONS:
+        return info.path
+    target = workdir / f"{info.path.stem}.wav"
+    try:
+        with (
+            sf.SoundFile(str(info.path)) as source,
+            sf.SoundFile(
+                str(target), "w", info.sample_rate, info.channels, subtype="PCM_24", format="WAV"
+            ) as out,
+        ):
+            for block in source.blocks(_BLOCK, dtype="float32", always_2d=True):
+                out.write(block)
+    except (sf.LibsndfileError, RuntimeError, OSError) as exc:
+        raise AudioError(f"cannot convert {info.path} to WAV for upload: {exc}") from exc
+    return target

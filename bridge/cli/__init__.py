@@ -1,0 +1,1 @@
+"""The `producer-bridge` command line."""

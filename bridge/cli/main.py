@@ -1,0 +1,79 @@
+"""Entry point of `producer-bridge` and `python -m bridge`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from pydantic import ValidationError
+from rich.console import Console
+
+from bridge import __version__
+from bridge.cli import emulator, run
+from bridge.config import check_report, load_config, render_toml
+from bridge.errors import BridgeError, ConfigError, SubmitUncertainError, redact
+from bridge.logs import setup_logging
+
+log = logging.getLogger(__name__)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="producer-bridge",
+        description="Connects your DAW to the Producer music-generation API.",
+    )
+    parser.add_argument("--version", action="version", version=f"producer-bridge {__version__}")
+    parser.add_argument("--config", type=Path, help="configuration file (TOML)")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="-v info, -vv debug")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run.add_run_parser(commands)
+    emulator.add_emulator_parser(commands)
+    config = commands.add_parser("config", help="show or check the configuration")
+    config.add_argument("what", choices=("show", "check"))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging(args.verbose)
+    out, err = Console(), Console(stderr=True)
+    try:
+        return _dispatch(args, out, err)
+    except ConfigError as exc:
+        err.print(f"error: {exc.details()}", markup=False, highlight=False)
+        return 1
+    except SubmitUncertainError as exc:
+        err.print(f"error: {exc.message}", markup=False, highlight=False)
+        err.print(
+            "Look the task up before trying again; the service may bill a repeat.", markup=False
+        )
+        return 1
+    except BridgeError as exc:
+        err.print(f"error: {exc.message}", markup=False, highlight=False)
+        return 1
+    except ValidationError as exc:  # command-line overrides of validated settings
+        err.print(f"error: {redact(str(exc))}", markup=False, highlight=False)
+        return 2
+    except KeyboardInterrupt:
+        err.print("interrupted", markup=False)
+        return 130
+
+
+def _dispatch(args: argparse.Namespace, out: Console, err: Console) -> int:
+    loaded = load_config(args.config)
+    if args.command == "config":
+        if args.what == "show":
+            out.print(render_toml(loaded), markup=False, highlight=False, soft_wrap=True)
+        else:
+            out.print(check_report(loaded), markup=False, highlight=False, soft_wrap=True)
+        return 0
+    if args.command == "emulator":
+        return emulator.execute(args, loaded.config, out)
+    return run.execute(args, loaded.config, out, err)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

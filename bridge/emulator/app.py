@@ -1,0 +1,220 @@
+"""The emulator's HTTP routes: the Producer contract as PRODUCER_API.md documents it.
+
+Every POST answers 201 {"taskId"}; status by GET or POST /producer/tasks; errors
+are JSON {statusCode, message, error, field}. Faults are injected in a middleware
+before the route runs (429, 5xx, dropped connection) and latency after it, so a
+slow answer still creates its task, as a slow real service would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from bridge.api.models import DOWNLOAD_FORMATS, VIDEO_PRESETS, request_from_body
+from bridge.emulator.engine import Engine
+from bridge.emulator.faults import FaultDice
+from bridge.emulator.tasks import TaskStore
+from bridge.errors import RequestError
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+_REASONS = {400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 429: "Too Many Requests"}
+
+
+def error(status: int, message: str, field: str | None = None, **extra: Any) -> web.Response:
+    body: dict[str, Any] = {"statusCode": status, "message": message}
+    body["error"] = _REASONS.get(status, "Error")
+    if field is not None:
+        body["field"] = field
+    return web.json_response({**body, **extra}, status=status)
+
+
+class EmulatorApp:
+    def __init__(
+        self,
+        engine: Engine,
+        tasks: TaskStore,
+        dice: FaultDice,
+        token: str,
+        known_models: tuple[str, ...],
+    ) -> None:
+        self.engine = engine
+        self.tasks = tasks
+        self.dice = dice
+        self._token = token
+        self._models = known_models
+        self.requests: Counter[str] = Counter()
+        self.keys_on_files = 0
+
+    def build(self) -> web.Application:
+        app = web.Application(middlewares=[self._middleware])
+        app.router.add_post("/producer/audios", self._audios)
+        app.router.add_post("/producer/upload", self._upload)
+        app.router.add_post("/producer/stems", self._stems)
+        app.router.add_post("/producer/download", self._download)
+        app.router.add_post("/producer/download-video", self._video)
+        app.router.add_get("/producer/tasks", self._task)
+        app.router.add_post("/producer/tasks", self._task)
+        app.router.add_get("/files/{name}", self._file)
+        app.router.add_get("/_emulator/stats", self._stats)
+        return app
+
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        endpoint = _endpoint(request.path)
+        if endpoint is None:
+            return await handler(request)
+        self.requests[endpoint] += 1
+        if endpoint != "files" and not self._authorised(request):
+            return error(401, "missing or invalid Bearer token in the Authorization header")
+        fault = self.dice.http_fault(endpoint)
+        if fault == "drop":
+            await request.read()
+            if request.transport is not None:
+                request.transport.close()
+            raise ConnectionResetError("emulator: injected dropped connection")
+        if fault == "429":
+            limited = error(429, "rate limited (injected)")
+            limited.headers["Retry-After"] = f"{self.dice.settings.retry_after:g}"
+            return limited
+        if fault == "5xx":
+            return error(self.dice.server_error_code(), "injected server error")
+        response = await handler(request)
+        if self.dice.settings.latency > 0:
+            await asyncio.sleep(self.dice.settings.latency)
+        return response
+
+    def _authorised(self, request: web.Request) -> bool:
+        given = request.headers.get("Authorization", "")
+        return hmac.compare_digest(given.encode(), f"Bearer {self._token}".encode())
+
+    def _start(
+        self, request: web.Request, kind: str, work: Callable[[str], Awaitable[Any]]
+    ) -> web.Response:
+        base = str(request.url.origin())
+        task = self.tasks.create(kind, lambda: work(base))
+        return web.json_response({"taskId": task.id}, status=201)
+
+    async def _audios(self, request: web.Request) -> web.Response:
+        body = await _json(request)
+        try:
+            audio_request = request_from_body(body)
+            audio_request.validate(self._models)
+        except RequestError as exc:
+            first = exc.issues[0]
+            issues = [{"field": i.field, "message": i.message} for i in exc.issues]
+            return error(400, first.message, first.field, issues=issues)
+        return self._start(
+            request, audio_request.action, lambda base: self.engine.generate(base, audio_request)
+        )
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        body = await _json(request)
+        url = body.get("audioUrl") if isinstance(body, dict) else None
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            return error(400, "audioUrl must be the http(s) URL of an audio file", "audioUrl")
+        return self._start(request, "upload", lambda base: self.engine.upload(base, url))
+
+    async def _stems(self, request: web.Request) -> web.Response:
+        audio_id = _audio_id(await _json(request))
+        if audio_id is None:
+            return error(400, "audioId is required", "audioId")
+        return self._start(request, "stems", lambda base: self.engine.stems(base, audio_id))
+
+    async def _download(self, request: web.Request) -> web.Response:
+        body = await _json(request)
+        audio_id = _audio_id(body)
+        fmt = body.get("format", "m4a") if isinstance(body, dict) else None
+        if audio_id is None:
+            return error(400, "audioId is required", "audioId")
+        if fmt not in DOWNLOAD_FORMATS:
+            return error(400, f"format must be one of {', '.join(DOWNLOAD_FORMATS)}", "format")
+        return self._start(
+            request, "download", lambda base: self.engine.download(base, audio_id, fmt)
+        )
+
+    async def _video(self, request: web.Request) -> web.Response:
+        body = await _json(request)
+        audio_id = _audio_id(body)
+        preset = body.get("preset", "modern") if isinstance(body, dict) else None
+        if audio_id is None:
+            return error(400, "audioId is required", "audioId")
+        if preset not in VIDEO_PRESETS:
+            return error(400, f"preset must be one of {', '.join(VIDEO_PRESETS)}", "preset")
+        return self._start(
+            request, "download-video", lambda base: self.engine.video(base, audio_id, preset)
+        )
+
+    async def _task(self, request: web.Request) -> web.Response:
+        if request.method == "POST":
+            body = await _json(request)
+            task_id = body.get("taskId") if isinstance(body, dict) else None
+        else:
+            task_id = request.query.get("taskId")
+        if not isinstance(task_id, str) or not task_id:
+            return error(400, "taskId is required", "taskId")
+        task = self.tasks.get(task_id)
+        if task is None:
+            return error(404, f"task {task_id} not found")
+        return web.json_response(task.to_json())
+
+    async def _file(self, request: web.Request) -> web.StreamResponse:
+        if "Authorization" in request.headers:
+            self.keys_on_files += 1
+        if self.engine.link_expired(request.query.get("exp")):
+            return error(403, "this link has expired; ask /producer/download for a new one")
+        found = await self.engine.files.get(request.match_info["name"])
+        if found is None:
+            return error(404, "no such file")
+        data, content_type = found
+        if not self.dice.truncate():
+            return web.Response(body=data, content_type=content_type)
+        response = web.StreamResponse(headers={"Content-Length": str(len(data))})
+        response.content_type = content_type
+        await response.prepare(request)
+        await response.write(data[: len(data) // 2])
+        if request.transport is not None:
+            request.transport.close()
+        return response
+
+    async def _stats(self, request: web.Request) -> web.Response:
+        return web.json_response(self.stats())
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "tasks_created": dict(self.tasks.created),
+            "requests": dict(self.requests),
+            "faults": dict(self.dice.counts),
+            "keys_on_files": self.keys_on_files,
+        }
+
+
+def _endpoint(path: str) -> str | None:
+    if path.startswith("/producer/"):
+        return path.removeprefix("/producer/")
+    if path.startswith("/files/"):
+        return "files"
+    return None
+
+
+async def _json(request: web.Request) -> Any:
+    try:
+        return await request.json()
+    except ValueError:
+        raise web.HTTPBadRequest(
+            text='{"statusCode":400,"message":"the body must be JSON","error":"Bad Request"}',
+            content_type="application/json",
+        ) from None
+
+
+def _audio_id(body: Any) -> str | None:
+    value = body.get("audioId") if isinstance(body, dict) else None
+    return value if isinstance(value, str) and value else None

@@ -1,0 +1,260 @@
+"""What the emulator's tasks do: fetch uploads, run the DSP stand-in, render files.
+
+Audio is kept in memory as float32 at the emulator's sample rate. Files are
+rendered (WAV, MP3) the first time they are fetched and kept; links carry an
+expiry time, as the service's temporary download URLs do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import numpy as np
+import soundfile as sf
+import soxr
+
+from bridge.api.models import CREATE, AudioRequest
+from bridge.config import EmulatorSettings
+from bridge.emulator import dsp
+from bridge.emulator.tasks import (
+    BAD_EXTENSION,
+    BAD_PARAMETER,
+    FORMAT_UNAVAILABLE,
+    NOT_AUDIO,
+    SOURCE_NOT_FOUND,
+    TOO_LONG,
+    TaskFailure,
+)
+
+log = logging.getLogger(__name__)
+
+UPLOAD_EXTENSIONS = ("mp3", "wav", "flac", "m4a", "aac", "ogg", "wma", "opus")
+MAX_UPLOAD_SECONDS = 240.0
+PLACEHOLDER_VIDEO = b"producer-bridge emulator: placeholder, not a video\n"
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    render: Callable[[], bytes]
+    content_type: str
+
+
+class FileStore:
+    """Files by name, rendered on first request and then kept."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, FileEntry] = {}
+        self._rendered: dict[str, bytes] = {}
+        self._lock = asyncio.Lock()
+
+    def add(self, name: str, render: Callable[[], bytes], content_type: str) -> None:
+        self._entries.setdefault(name, FileEntry(render, content_type))
+
+    async def get(self, name: str) -> tuple[bytes, str] | None:
+        entry = self._entries.get(name)
+        if entry is None:
+            return None
+        async with self._lock:
+            if name not in self._rendered:
+                self._rendered[name] = await asyncio.to_thread(entry.render)
+        return self._rendered[name], entry.content_type
+
+
+def encode(audio: dsp.Audio, sample_rate: int, fmt: str) -> bytes:
+    buffer = io.BytesIO()
+    if fmt == "wav":
+        sf.write(buffer, audio, sample_rate, format="WAV", subtype="PCM_16")
+    else:
+        sf.write(buffer, audio, sample_rate, format="MP3", subtype="MPEG_LAYER_III")
+    return buffer.getvalue()
+
+
+class Engine:
+    def __init__(
+        self,
+        settings: EmulatorSettings,
+        fetcher: httpx.AsyncClient,
+        *,
+        clips_per_result: int = 1,
+        link_ttl: float = 3600.0,
+        now: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self._fetcher = fetcher
+        self._clips = clips_per_result
+        self._link_ttl = link_ttl
+        self._now = now
+        self.audios: dict[str, dsp.Audio] = {}
+        self.files = FileStore()
+
+    @property
+    def rate(self) -> int:
+        return self.settings.sample_rate
+
+    def link(self, base: str, name: str) -> str:
+        return f"{base}/files/{name}?exp={int(self._now() + self._link_ttl)}"
+
+    def link_expired(self, exp: str | None) -> bool:
+        try:
+            return exp is not None and float(exp) < self._now()
+        except ValueError:
+            return True
+
+    def _store(self, base: str, audio: dsp.Audio) -> tuple[str, str]:
+        audio_id = str(uuid.uuid4())
+        self.audios[audio_id] = audio
+        name = f"{audio_id}.mp3"
+        self.files.add(name, lambda: encode(audio, self.rate, "mp3"), "audio/mpeg")
+        return audio_id, self.link(base, name)
+
+    def _source(self, audio_id: str | None) -> dsp.Audio:
+        audio = self.audios.get(audio_id or "")
+        if audio is None:
+            raise TaskFailure(SOURCE_NOT_FOUND, "Audio source not found")
+        return audio
+
+    async def upload(self, base: str, audio_url: str) -> dict[str, Any]:
+        extension = PurePosixPath(urlsplit(audio_url).path).suffix.lower().lstrip(".")
+        if extension not in UPLOAD_EXTENSIONS:
+            raise TaskFailure(
+                BAD_EXTENSION,
+                f"unsupported file extension {extension or '(none)'!r}; "
+                f"accepted: {', '.join(UPLOAD_EXTENSIONS)}",
+            )
+        data = await self._fetch(audio_url)
+        audio = await asyncio.to_thread(self._decode, data)
+        audio_id, url = self._store(base, audio)
+        return {
+            "id": audio_id,
+            "url": url,
+            "lyrics": "",
+            "isFlagged": False,
+            "transcriptionJobId": str(uuid.uuid4()),
+        }
+
+    async def _fetch(self, url: str) -> bytes:
+        try:
+            response = await self._fetcher.get(url)
+        except httpx.HTTPError as exc:
+            raise TaskFailure(SOURCE_NOT_FOUND, f"Audio source not found: {exc}") from exc
+        if response.status_code != 200:
+            raise TaskFailure(
+                SOURCE_NOT_FOUND, f"Audio source not found: HTTP {response.status_code}"
+            )
+        return response.content
+
+    def _decode(self, data: bytes) -> dsp.Audio:
+        try:
+            audio, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
+        except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
+            raise TaskFailure(NOT_AUDIO, f"the file does not decode as audio: {exc}") from exc
+        seconds = len(audio) / rate
+        if seconds > MAX_UPLOAD_SECONDS:
+            raise TaskFailure(
+                TOO_LONG, f"audio is {seconds:.1f} s long; at most {MAX_UPLOAD_SECONDS:g} s"
+            )
+        if audio.shape[1] == 1:
+            audio = np.repeat(audio, 2, axis=1)
+        audio = audio[:, :2]
+        if rate != self.rate:
+            audio = soxr.resample(audio, rate, self.rate).astype(np.float32)
+        return np.ascontiguousarray(audio, dtype=np.float32)
+
+    async def generate(self, base: str, request: AudioRequest) -> Any:
+        seed = request.seed if request.seed is not None else self._seed(request)
+        clips = []
+        for index in range(self._clips):
+            try:
+                audio = await asyncio.to_thread(self._render, request, seed + index)
+            except ValueError as exc:
+                raise TaskFailure(BAD_PARAMETER, str(exc)) from exc
+            audio_id, url = self._store(base, audio)
+            title = request.title or f"{request.action} {audio_id[:8]}"
+            clips.append(
+                {
+                    "audioId": audio_id,
+                    "audioUrl": url,
+                    "duration": round(len(audio) / self.rate, 3),
+                    "title": title,
+                }
+            )
+        return clips[0] if len(clips) == 1 else clips
+
+    def _seed(self, request: AudioRequest) -> int:
+        texts = [sound.text for sound in request.sounds]
+        return dsp.seed_for(self.settings.seed, request.action, request.audio_id, texts)
+
+    def _render(self, request: AudioRequest, seed: int) -> dsp.Audio:
+        rate = self.rate
+        if request.action == CREATE:
+            ends = [s.time_end for s in request.sounds if s.time_end is not None]
+            seconds = max([self.settings.create_seconds, *ends])
+            prompts = [(s.text, s.strength) for s in request.sounds]
+            return dsp.create(seconds, rate, seed, prompts)
+        source = self._source(request.audio_id)
+        strength = request.sounds[0].strength if request.sounds else 0.5
+        match request.action:
+            case "extend_music":
+                assert request.continue_at is not None
+                assert request.extend_duration is not None
+                return dsp.extend(source, rate, request.continue_at, request.extend_duration, seed)
+            case "replace_music":
+                assert request.replace_start is not None
+                assert request.replace_end is not None
+                return dsp.replace(source, rate, request.replace_start, request.replace_end, seed)
+            case "cover_music":
+                cover = request.cover_strength if request.cover_strength is not None else 0.5
+                return dsp.cover(source, rate, cover, seed)
+            case "swap_music_sound":
+                return dsp.swap_sound(source, rate, strength, seed)
+            case "swap_music_vocals":
+                return dsp.swap_vocals(source, rate, strength, seed)
+            case _:
+                return dsp.variation(source, rate, strength, seed)
+
+    async def stems(self, base: str, audio_id: str) -> dict[str, str]:
+        source = self._source(audio_id)
+        stems = await asyncio.to_thread(dsp.split_stems, source, self.rate)
+        links = {}
+        for name, audio in stems.items():
+            file_name = f"{audio_id}-{name}.wav"
+            self.files.add(file_name, _renderer(audio, self.rate, "wav"), "audio/wav")
+            links[name] = self.link(base, file_name)
+        return links
+
+    async def download(self, base: str, audio_id: str, fmt: str) -> dict[str, str]:
+        source = self._source(audio_id)
+        if fmt == "m4a":
+            raise TaskFailure(
+                FORMAT_UNAVAILABLE,
+                "the emulator cannot encode m4a (no AAC encoder here); ask for wav or mp3",
+            )
+        name = f"{audio_id}.{fmt}"
+        content_type = "audio/wav" if fmt == "wav" else "audio/mpeg"
+        self.files.add(name, _renderer(source, self.rate, fmt), content_type)
+        return {"url": self.link(base, name), "format": fmt}
+
+    async def video(self, base: str, audio_id: str, preset: str) -> dict[str, Any]:
+        self._source(audio_id)
+        name = f"{audio_id}-{preset}.mp4"
+        self.files.add(name, lambda: PLACEHOLDER_VIDEO, "text/plain")
+        return {
+            "preset": preset,
+            "videoUrl": self.link(base, name),
+            "placeholder": True,
+            "note": "the emulator renders no video; this link serves a short text placeholder",
+        }
+
+
+def _renderer(audio: dsp.Audio, rate: int, fmt: str) -> Callable[[], bytes]:
+    return lambda: encode(audio, rate, fmt)

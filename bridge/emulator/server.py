@@ -1,0 +1,103 @@
+"""The emulator as a running server: on its own thread, as a context manager."""
+
+from __future__ import annotations
+
+import logging
+from types import TracebackType
+from typing import Any
+
+import httpx
+from aiohttp import web
+
+from bridge.config import EmulatorSettings, ModelSettings
+from bridge.emulator.app import EmulatorApp
+from bridge.emulator.engine import Engine
+from bridge.emulator.faults import FaultDice
+from bridge.emulator.tasks import TaskStore
+from bridge.errors import EmulatorError
+from bridge.serving import BackgroundServer
+
+log = logging.getLogger(__name__)
+
+BANNER = (
+    "Producer API emulator: a local stand-in for the hosted service. Its audio comes "
+    "from simple, seeded DSP on your input (loops, crossfades, filters), not from a model."
+)
+
+
+class EmulatorServer:
+    """`with EmulatorServer(settings) as emu:` serves the Producer API at `emu.url`."""
+
+    def __init__(
+        self,
+        settings: EmulatorSettings | None = None,
+        *,
+        models: ModelSettings | None = None,
+        clips_per_result: int = 1,
+        link_ttl: float = 3600.0,
+    ) -> None:
+        self.settings = settings or EmulatorSettings()
+        self._models = models or ModelSettings()
+        self._clips = clips_per_result
+        self._link_ttl = link_ttl
+        self._app: EmulatorApp | None = None
+        self._fetcher: httpx.AsyncClient | None = None
+        self._server = BackgroundServer(
+            self._build,
+            host=self.settings.host,
+            port=self.settings.port,
+            name="emulator",
+            error_type=EmulatorError,
+        )
+
+    @property
+    def url(self) -> str:
+        return self._server.url
+
+    @property
+    def token(self) -> str:
+        return self.settings.token
+
+    def start(self) -> EmulatorServer:
+        self._server.start()
+        log.info("emulator listening on %s", self.url)
+        return self
+
+    def stats(self) -> dict[str, Any]:
+        """Counters: tasks created per action, requests per endpoint, faults injected."""
+        if self._app is None:
+            raise EmulatorError("the emulator is not running")
+        return self._app.stats()
+
+    def created(self, kind: str) -> int:
+        return int(self.stats()["tasks_created"].get(kind, 0))
+
+    def close(self) -> None:
+        app, fetcher = self._app, self._fetcher
+        if app is not None:
+            self._server.call(app.tasks.close())
+        if fetcher is not None:
+            self._server.call(fetcher.aclose())
+        self._app = self._fetcher = None
+        self._server.close()
+
+    def _build(self) -> web.Application:
+        dice = FaultDice(self.settings.faults)
+        self._fetcher = httpx.AsyncClient(timeout=30.0, follow_redirects=True)
+        engine = Engine(
+            self.settings, self._fetcher, clips_per_result=self._clips, link_ttl=self._link_ttl
+        )
+        tasks = TaskStore(self.settings.task_seconds, dice)
+        self._app = EmulatorApp(engine, tasks, dice, self.settings.token, self._models.known())
+        return self._app.build()
+
+    def __enter__(self) -> EmulatorServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,125 @@
+"""The emulator's tasks: pending -> processing -> completed (or failed / timeout)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from bridge.emulator.faults import FaultDice
+
+log = logging.getLogger(__name__)
+
+# Error codes the emulator uses; 4001 is the one the service's documentation shows.
+SOURCE_NOT_FOUND = 4001
+TOO_LONG = 4002
+BAD_EXTENSION = 4003
+NOT_AUDIO = 4004
+FORMAT_UNAVAILABLE = 4005
+BAD_PARAMETER = 4010
+INJECTED_FAILURE = 5001
+INTERNAL = 5000
+
+
+class TaskFailure(Exception):
+    """Raised by a task's work to end it `failed` with a code and message."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _stamp() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class Task:
+    kind: str
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    trace_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    status: str = "pending"
+    result: Any = None
+    error_code: int | None = None
+    error_message: str | None = None
+    created_at: str = field(default_factory=_stamp)
+    finished_at: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "taskId": self.id,
+            "status": self.status,
+            "result": self.result if self.status == "completed" else None,
+            "errorMessage": self.error_message,
+            "errorCode": self.error_code,
+            "createdAt": self.created_at,
+            "finishedAt": self.finished_at,
+            "traceId": self.trace_id,
+        }
+
+
+class TaskStore:
+    """Runs each task's work in the background and answers status look-ups."""
+
+    def __init__(self, task_seconds: float, dice: FaultDice) -> None:
+        self._seconds = task_seconds
+        self._dice = dice
+        self._tasks: dict[str, Task] = {}
+        self._running: set[asyncio.Task[None]] = set()
+        self.created: Counter[str] = Counter()
+
+    def create(self, kind: str, work: Callable[[], Awaitable[Any]]) -> Task:
+        task = Task(kind)
+        self._tasks[task.id] = task
+        self.created[kind] += 1
+        runner = asyncio.get_running_loop().create_task(self._run(task, work))
+        self._running.add(runner)
+        runner.add_done_callback(self._running.discard)
+        return task
+
+    def get(self, task_id: str) -> Task | None:
+        return self._tasks.get(task_id)
+
+    async def close(self) -> None:
+        for runner in list(self._running):
+            runner.cancel()
+        await asyncio.gather(*self._running, return_exceptions=True)
+
+    async def _run(self, task: Task, work: Callable[[], Awaitable[Any]]) -> None:
+        started = time.monotonic()
+        await asyncio.sleep(self._seconds * 0.2)
+        task.status = "processing"
+        try:
+            result = await work()
+        except TaskFailure as exc:
+            self._finish(task, "failed", code=exc.code, message=str(exc))
+            return
+        except Exception as exc:
+            log.exception("emulator: task %s (%s) crashed", task.id, task.kind)
+            self._finish(task, "failed", code=INTERNAL, message=f"emulator error: {exc}")
+            return
+        await asyncio.sleep(max(0.0, self._seconds - (time.monotonic() - started)))
+        injected = self._dice.task_end()
+        if injected == "failed":
+            self._finish(task, "failed", code=INJECTED_FAILURE, message="injected failure")
+        elif injected == "timeout":
+            self._finish(task, "timeout", code=None, message="injected timeout")
+        else:
+            task.result = result
+            self._finish(task, "completed")
+
+    @staticmethod
+    def _finish(
+        task: Task, status: str, *, code: int | None = None, message: str | None = None
+    ) -> None:
+        task.status = status
+        task.error_code = code
+        task.error_message = message
+        task.finished_at = _stamp()
+        log.info("emulator: task %s (%s) %s", task.id, task.kind, status)

@@ -1,0 +1,196 @@
+"""Every error the bridge raises, in one tree.
+
+    BridgeError
+    ├── ConfigError               the configuration file or environment is wrong
+    ├── RequestError              a request failed validation before any network call
+    ├── AudioError                a local audio file cannot be read, cut or written
+    ├── StagingError              a clip cannot be made reachable by URL
+    ├── EmulatorError             the built-in emulator cannot start
+    └── ApiError                  anything that went wrong talking to the Producer API
+        ├── AuthError             401 / 403: the API key is missing or wrong
+        ├── BadRequestError       400 / 422: the service refused the body
+        ├── NotFoundError         404: unknown task (or endpoint)
+        ├── RateLimitedError      429 after every retry was spent
+        ├── ServerError           5xx after every retry was spent (or on a create)
+        ├── ConnectionFailed      the connection failed after every retry was spent
+        ├── SubmitUncertainError  a create POST was sent but no answer came back:
+        │                         the task may exist and repeating it may pay twice
+        ├── UnexpectedResponse    the service answered something we cannot read
+        ├── TaskFailedError       the task ended failed, cancelled or timeout
+        ├── PollDeadlineError     the task did not finish before the deadline
+        └── DownloadError         a file could not be fetched whole
+
+Third-party errors (httpx, soundfile, OSError) are translated once, where they
+happen, with ``raise ... from exc``. Messages never contain the API key:
+``redact`` is applied to every message built from text that came from outside.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+_secrets: set[str] = set()
+
+
+def register_secret(value: str) -> None:
+    """Remember a secret so that ``redact`` removes it from any message or log line."""
+    if value and len(value) >= 4:
+        _secrets.add(value)
+
+
+def redact(text: str) -> str:
+    for secret in _secrets:
+        if secret in text:
+            text = text.replace(secret, "********")
+    return text
+
+
+class BridgeError(Exception):
+    """Base of every error the bridge raises on purpose."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(redact(message))
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0])
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One problem with one field: where it is and what would be right."""
+
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}" if self.field else self.message
+
+
+class _IssuesError(BridgeError):
+    """An error that gathers every issue found, so the user fixes them all at once."""
+
+    title = "invalid"
+
+    def __init__(self, issues: Iterable[Issue]) -> None:
+        self.issues = tuple(issues)
+        super().__init__(f"{self.title}: " + "; ".join(str(issue) for issue in self.issues))
+
+    def details(self) -> str:
+        """The issues one per line, for reports meant to be read at leisure."""
+        lines = "\n".join(f"  - {issue}" for issue in self.issues)
+        return redact(f"{self.title} ({len(self.issues)} problem(s)):\n{lines}")
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return tuple(issue.field for issue in self.issues)
+
+
+class ConfigError(_IssuesError):
+    title = "configuration is invalid"
+
+
+class RequestError(_IssuesError):
+    title = "request is invalid"
+
+
+class AudioError(BridgeError):
+    pass
+
+
+class StagingError(BridgeError):
+    pass
+
+
+class EmulatorError(BridgeError):
+    pass
+
+
+class ApiError(BridgeError):
+    """An error from the Producer API, with every id that helps to trace it."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        task_id: str | None = None,
+        trace_id: str | None = None,
+        endpoint: str | None = None,
+    ) -> None:
+        self.status_code = status_code
+        self.task_id = task_id
+        self.trace_id = trace_id
+        self.endpoint = endpoint
+        context = [
+            f"{name}={value}"
+            for name, value in (
+                ("endpoint", endpoint),
+                ("http", status_code),
+                ("taskId", task_id),
+                ("traceId", trace_id),
+            )
+            if value is not None
+        ]
+        super().__init__(f"{message} ({', '.join(context)})" if context else message)
+
+
+class AuthError(ApiError):
+    pass
+
+
+class BadRequestError(ApiError):
+    pass
+
+
+class NotFoundError(ApiError):
+    pass
+
+
+class RateLimitedError(ApiError):
+    pass
+
+
+class ServerError(ApiError):
+    pass
+
+
+class ConnectionFailed(ApiError):
+    pass
+
+
+class SubmitUncertainError(ApiError):
+    """A create POST left this machine but no answer came back.
+
+    The service may have created (and billed) the task. Repeating the POST may pay
+    twice, so the bridge never does it on its own: the caller decides.
+    """
+
+
+class UnexpectedResponse(ApiError):
+    pass
+
+
+class TaskFailedError(ApiError):
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: str,
+        error_code: int | str | None = None,
+        task_id: str | None = None,
+        trace_id: str | None = None,
+    ) -> None:
+        self.status = status
+        self.error_code = error_code
+        code = f" [errorCode {error_code}]" if error_code is not None else ""
+        super().__init__(f"task {status}{code}: {message}", task_id=task_id, trace_id=trace_id)
+
+
+class PollDeadlineError(ApiError):
+    pass
+
+
+class DownloadError(ApiError):
+    pass
