@@ -59,7 +59,7 @@ def execute(args: argparse.Namespace, config: Config, out: Console) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     with EmulatorServer(settings, models=config.models, clips_per_result=args.clips) as emulator:
-        out.print(BANNER, markup=False)
+        out.print(BANNER, markup=False, soft_wrap=True)
         out.print(f"listening on {emulator.url}  (Bearer token: {emulator.token})", markup=False)
         out.print(f"task counts: {emulator.url}/_emulator/stats", markup=False)
         active = {k: v for k, v in settings.faults.model_dump().items() if v and k != "seed"}

@@ -17,7 +17,8 @@ from bridge.cli.progress import make_progress
 from bridge.config import Config
 from bridge.emulator.server import BANNER, EmulatorServer
 from bridge.errors import Issue, RequestError, StagingError
-from bridge.runner import RunSpec, run_action
+from bridge.audio import probe
+from bridge.runner import RunSpec, check_against_clip, run_action
 from bridge.staging import LocalHttpStager
 from bridge.staging.local import is_loopback_url
 
@@ -153,10 +154,13 @@ def build_spec(args: argparse.Namespace, config: Config) -> RunSpec:
         cover_strength=args.cover_strength,
         cover_art_url=args.cover_art_url,
     )
-    issues = request.issues(config.models.known(), needs_audio_id=args.clip is None)
+    # Where the audio comes from is checked as --clip / --audio-id, in the CLI's own words.
+    issues = request.issues(config.models.known(), needs_audio_id=False)
     issues += _source_issues(args)
     if issues:
         raise RequestError(issues)
+    if args.clip is not None:
+        check_against_clip(request, probe(args.clip))
     return RunSpec(
         request=request,
         out_dir=args.out or Path(config.output.dir),
@@ -236,8 +240,10 @@ def _backend(
         settings = config.emulator.model_copy(update={"port": 0, "host": "127.0.0.1"})
         emulator = stack.enter_context(EmulatorServer(settings, models=config.models))
         reason = "--emulator given" if args.emulator else "no API key set"
-        err.print(f"{reason}: using the built-in emulator at {emulator.url}", markup=False)
-        err.print(BANNER, markup=False, style="dim")
+        err.print(
+            f"{reason}: using the built-in emulator at {emulator.url}", markup=False, soft_wrap=True
+        )
+        err.print(BANNER, markup=False, style="dim", soft_wrap=True)
         return emulator.url, emulator.token
     if args.api_url and not key:
         # A URL without a key is most likely a local `producer-bridge emulator`.

@@ -40,7 +40,7 @@ _LAYER_WORDS = {
 }
 # Semitone offsets of four bar-long chords; minor where the degree is minor in a major key.
 _PROGRESSIONS = ((0, 7, 9, 5), (9, 5, 0, 7), (0, 5, 7, 5), (0, 9, 5, 7), (0, 4, 5, 7))
-_MINOR_DEGREES = (2, 4, 9)
+_MINOR = (2, 4, 9)
 _PENTATONIC = (0, 2, 4, 7, 9)
 
 
@@ -66,7 +66,20 @@ def _bad(name: str, rule: str, value: object) -> ValueError:
     return ValueError(f"{name} must be {rule}, got {_show(value)}")
 
 
-def _as_audio(audio: Audio) -> Audio:
+def _check_between(name: str, value: float, low: float, high: float, unit: str = "") -> None:
+    if not low <= value <= high:  # written this way round so that NaN fails too
+        raise _bad(name, f"between {low:g} and {high:g}{unit}", value)
+
+
+def _check_common(sample_rate: int, seed: int | None) -> None:
+    _check_between("sample_rate", sample_rate, 1, 1_000_000, " Hz")
+    if seed is not None:
+        _check_between("seed", seed, 0, 2**64 - 1)
+
+
+def _prepare(audio: Audio, sample_rate: int, seed: int | None) -> Audio:
+    """Validate the common arguments; the returned array is only ever read, never written."""
+    _check_common(sample_rate, seed)
     array = np.asarray(audio, dtype=np.float32)
     if array.ndim != 2 or array.shape[0] < 1 or array.shape[1] < 1:
         raise ValueError(
@@ -76,21 +89,6 @@ def _as_audio(audio: Audio) -> Audio:
     if not np.isfinite(array).all():
         raise ValueError("audio must contain only finite samples, got NaN or infinity")
     return array
-
-
-def _check_rate(sample_rate: int) -> None:
-    if not 1 <= sample_rate <= 1_000_000:
-        raise _bad("sample_rate", "between 1 and 1000000 Hz", sample_rate)
-
-
-def _check_between(name: str, value: float, low: float, high: float) -> None:
-    if not low <= value <= high:  # written this way round so that NaN fails too
-        raise _bad(name, f"between {low:g} and {high:g}", value)
-
-
-def _check_seed(seed: int) -> None:
-    if not 0 <= seed < 2**64:
-        raise _bad("seed", "between 0 and 2**64-1", seed)
 
 
 # --- shared building blocks -------------------------------------------------------------
@@ -104,18 +102,48 @@ def _rms(signal: npt.NDArray[np.floating]) -> float:
     return float(np.sqrt(np.mean(np.square(signal, dtype=np.float64))))
 
 
-def _bands(
-    signal: Audio | _F64, sample_rate: int, edges: Sequence[tuple[float, float]]
-) -> list[_F64]:
-    """Band-pass ``signal`` for each [low, high) Hz range, all from one whole-signal FFT."""
+def _fast_length(n: int) -> int:
+    """The smallest 2**a * 3**b * 5**c >= n: an FFT of a large prime length is 20x slower."""
+    best, twos = 2 * n, 1
+    while twos < best:
+        threes = twos
+        while threes < best:
+            fives = threes
+            while fives < n:
+                fives *= 5
+            best, threes = min(best, fives), threes * 3
+        twos *= 2
+    return best if n > 1 else 1
+
+
+@dataclass(frozen=True)
+class _Spectrum:
+    """Whole-signal rfft of every channel (rows), zero-padded to a fast length."""
+
+    bins: npt.NDArray[np.complex128]
+    freqs: _F64
+    frames: int
+    size: int
+
+    def band(self, low: float, high: float) -> npt.NDArray[np.bool_]:
+        return (self.freqs >= low) & (self.freqs < high)
+
+    def signal(self, bins: npt.NDArray[np.complex128]) -> _F64:
+        return np.fft.irfft(bins, n=self.size, axis=1)[:, : self.frames].T
+
+    def rms(self, mask: npt.NDArray[np.bool_]) -> float:
+        """RMS of the part inside ``mask`` (Parseval, ignoring the DC/Nyquist weighting)."""
+        power = 2.0 * float(np.sum(np.square(np.abs(self.bins[:, mask]))))
+        return math.sqrt(power / (self.size * self.frames * self.bins.shape[0]))
+
+
+def _spectrum(signal: npt.NDArray[np.floating], sample_rate: int) -> _Spectrum:
     n = signal.shape[0]
-    spectrum = np.fft.rfft(signal, axis=0)
-    freqs = np.fft.rfftfreq(n, d=1.0 / sample_rate)
-    parts = []
-    for low, high in edges:
-        mask = (freqs >= low) & (freqs < high)
-        parts.append(np.fft.irfft(spectrum * mask[:, None], n=n, axis=0))
-    return parts
+    size = _fast_length(n)
+    rows = np.ascontiguousarray(signal.T, dtype=np.float64)  # contiguous rows: faster FFTs
+    bins = np.fft.rfft(rows, n=size, axis=1)
+    freqs = np.asarray(np.fft.rfftfreq(size, d=1.0 / sample_rate), dtype=np.float64)
+    return _Spectrum(bins, freqs, n, size)
 
 
 def _xfade(old: npt.NDArray[np.floating], new: npt.NDArray[np.floating], weight: _F64) -> _F64:
@@ -144,9 +172,9 @@ def _place(mono: _F64, pan: float, channels: int) -> _F64:
     return mono[:, None] * (1.0 + 0.6 * pan * positions)[None, :]
 
 
-def _matched(signal: _F64, reference_rms: float) -> _F64:
-    level = _rms(signal)
-    return signal * (reference_rms / level) if level > _LOUDNESS_FLOOR else signal
+def _tile(signal: _F64, n: int) -> _F64:
+    repeats = -(-n // signal.shape[0])
+    return np.tile(signal, (repeats,) + (1,) * (signal.ndim - 1))[:n]
 
 
 # --- synthesis --------------------------------------------------------------------------
@@ -183,8 +211,8 @@ def _plan(seed: int, prompts: Sequence[tuple[str, float]]) -> _Plan:
     )
 
 
-def _hz(midi: _F64 | _Int) -> _F64:
-    return 440.0 * 2.0 ** ((np.asarray(midi, dtype=np.float64) - 69.0) / 12.0)
+def _hz(midi: npt.ArrayLike) -> _F64:
+    return np.asarray(440.0 * 2.0 ** ((np.asarray(midi, dtype=np.float64) - 69.0) / 12.0))
 
 
 def _tone(freq: _F64, sample_rate: int, harmonics: int, brightness: float) -> _F64:
@@ -192,8 +220,8 @@ def _tone(freq: _F64, sample_rate: int, harmonics: int, brightness: float) -> _F
     cycles = np.cumsum(freq) / sample_rate
     # Wrapping to one cycle first keeps float32 precise enough for the (much faster) sin/cos.
     angle = (2.0 * np.pi * (cycles - np.floor(cycles))).astype(np.float32)
-    sine, cosine = np.sin(angle), np.cos(angle)
-    previous, current = np.zeros_like(sine), sine
+    cosine = np.cos(angle)
+    previous, current = np.zeros_like(angle), np.sin(angle)
     out = current.astype(np.float64)
     for k in range(2, harmonics + 1):
         # sin(k a) = 2 cos(a) sin((k-1) a) - sin((k-2) a): no further sin calls needed.
@@ -205,37 +233,27 @@ def _tone(freq: _F64, sample_rate: int, harmonics: int, brightness: float) -> _F
     return out
 
 
-def _wrap(t: _F64, period: float) -> _F64:
-    """``t % period``, several times faster than numpy's floating-point modulo."""
-    return np.asarray(t - np.floor(t / period) * period, dtype=np.float64)
-
-
-def _envelope(pos: _F64, length: float, decay: float, floor: float = 0.0) -> _F64:
-    """Decaying note envelope with 5 ms ramps at both ends so that note changes never click."""
+def _envelope(t: _F64, length: float, decay: float, floor: float = 0.0) -> _F64:
+    """A decaying note every ``length`` s, with 5 ms ramps at both ends so it never clicks."""
+    pos = t - np.floor(t / length) * length  # several times faster than numpy's float %
     ramps = np.clip(np.minimum(pos, length - pos) / 0.005, 0.0, 1.0)
-    return (floor + (1.0 - floor) * np.exp(-pos / decay)) * ramps
-
-
-def _chord_table(plan: _Plan) -> _Int:
-    rows = []
-    for offset in plan.progression:
-        third = 3 if offset % 12 in _MINOR_DEGREES else 4
-        rows.append([plan.root + 24 + offset + step for step in (0, third, 7)])
-    return np.array(rows, dtype=np.int64)
+    return np.asarray((floor + (1.0 - floor) * np.exp(-pos / decay)) * ramps)
 
 
 def _band_layers(plan: _Plan, t: _F64, sample_rate: int) -> list[tuple[_F64, float]]:
     beat = 60.0 / plan.bpm
-    bar = 4.0 * beat
-    chord = (t // bar).astype(np.int64) % len(plan.progression)
-    table = _chord_table(plan)
-    chord_env = _envelope(_wrap(t, bar), bar, decay=1.5 * bar, floor=0.35)
+    chord = (t // (4.0 * beat)).astype(np.int64) % len(plan.progression)
+    table = [
+        [plan.root + 24 + offset + step for step in (0, 3 if offset in _MINOR else 4, 7)]
+        for offset in plan.progression
+    ]
+    chord_env = _envelope(t, 4.0 * beat, decay=6.0 * beat, floor=0.35)
     layers = []
     for voice, pan in enumerate((-0.6, 0.0, 0.6)):
-        tone = _tone(_hz(table[chord, voice]), sample_rate, 4, plan.brightness)
+        tone = _tone(_hz(np.array(table)[chord, voice]), sample_rate, 4, plan.brightness)
         layers.append((0.22 * plan.gains["chords"] * chord_env * tone, pan))
-    bass_freq = _hz(plan.root + np.asarray(plan.progression, dtype=np.int64)[chord])
-    bass = _tone(bass_freq, sample_rate, 2, 0.5) * _envelope(_wrap(t, beat), beat, decay=0.3)
+    bass_freq = _hz(plan.root + np.array(plan.progression)[chord])
+    bass = _tone(bass_freq, sample_rate, 2, 0.5) * _envelope(t, beat, decay=0.3)
     layers.append((0.5 * plan.gains["bass"] * bass, 0.0))
     return layers
 
@@ -243,39 +261,46 @@ def _band_layers(plan: _Plan, t: _F64, sample_rate: int) -> list[tuple[_F64, flo
 def _drum_layers(plan: _Plan, t: _F64, rng: np.random.Generator) -> list[tuple[_F64, float]]:
     beat = 60.0 / plan.bpm
     kick_every = beat * float(rng.choice([1.0, 2.0]))
-    since = _wrap(t, kick_every)
+    since = t - np.floor(t / kick_every) * kick_every
     # A falling pitch (150 Hz down to 45 Hz) is what makes a sine burst read as a kick.
     kick_phase = 2.0 * np.pi * (45.0 * since + 105.0 * 0.04 * (1.0 - np.exp(-since / 0.04)))
-    kick = np.sin(kick_phase) * _envelope(since, kick_every, decay=0.09)
+    kick = np.sin(kick_phase) * _envelope(t, kick_every, decay=0.09)
     noise = np.diff(rng.standard_normal(t.shape[0] + 1))  # differencing tilts it toward hiss
-    hat = noise * _envelope(_wrap(t, beat / 2.0), beat / 2.0, decay=0.025)
+    hat = noise * _envelope(t, beat / 2.0, decay=0.025)
     hat_pan = float(rng.choice([-0.5, 0.5]))
     drums = plan.gains["drums"]
     return [(0.8 * drums * kick, 0.0), (0.12 * drums * plan.brightness * hat, hat_pan)]
 
 
 def _synthesize(plan: _Plan, n: int, sample_rate: int, channels: int, seed: int) -> _F64:
+    """Render one pass of the four-bar progression and repeat it to ``n`` frames.
+
+    Every layer's envelope is silent at the loop's edges, so the repeats join without a click,
+    and a long song costs no more to render than a short one.
+    """
     rng = np.random.default_rng(seed)
-    t = np.arange(n, dtype=np.float64) / sample_rate
-    mix = np.zeros((n, channels), dtype=np.float64)
+    size = min(n, max(1, frames(len(plan.progression) * 240.0 / plan.bpm, sample_rate)))
+    t = np.arange(size, dtype=np.float64) / sample_rate
+    mix = np.zeros((size, channels), dtype=np.float64)
     for layer, pan in _band_layers(plan, t, sample_rate) + _drum_layers(plan, t, rng):
         mix += _place(layer, pan, channels)
     peak = float(np.max(np.abs(mix)))
-    return mix * (0.9 / peak) if peak > _LOUDNESS_FLOOR else mix
+    return _tile(mix * (0.9 / peak) if peak > _LOUDNESS_FLOOR else mix, n)
 
 
 def _melody(n: int, sample_rate: int, rng: np.random.Generator) -> _F64:
-    """A seeded pentatonic line with vibrato, pitched inside the vocal band."""
+    """A seeded four-bar pentatonic line with vibrato, pitched inside the vocal band."""
     note_seconds = 30.0 / rng.uniform(*_TEMPO)  # eighth notes
-    t = np.arange(n, dtype=np.float64) / sample_rate
-    note = (t // note_seconds).astype(np.int64)
-    count = int(note[-1]) + 1
+    size = min(n, max(1, frames(32 * note_seconds, sample_rate)))
+    t = np.arange(size, dtype=np.float64) / sample_rate
+    note = np.minimum((t // note_seconds).astype(np.int64), 31)
     scale = np.array([60 + octave * 12 + step for octave in range(3) for step in _PENTATONIC])
-    walk = np.clip(7 + np.cumsum(rng.integers(-2, 3, size=count)), 0, len(scale) - 1)
-    sung = rng.random(count) > 0.2  # leave some notes out so that the line breathes
-    freq = _hz(scale[walk][note] + int(rng.integers(0, 5))) * (1.0 + 0.006 * np.sin(11 * np.pi * t))
-    envelope = _envelope(_wrap(t, note_seconds), note_seconds, decay=0.4, floor=0.5) * sung[note]
-    return _tone(freq, sample_rate, 3, 0.4) * envelope
+    walk = np.clip(7 + np.cumsum(rng.integers(-2, 3, size=32)), 0, len(scale) - 1)
+    sung = rng.random(32) > 0.2  # leave some notes out so that the line breathes
+    vibrato = 1.0 + 0.006 * np.sin(11.0 * np.pi * t)
+    freq = _hz(scale[walk][note] + int(rng.integers(0, 5))) * vibrato
+    envelope = _envelope(t, note_seconds, decay=0.4, floor=0.5) * sung[note]
+    return _tile(_tone(freq, sample_rate, 3, 0.4) * envelope, n)
 
 
 # --- public operations ------------------------------------------------------------------
@@ -288,18 +313,16 @@ def create(
     prompts: Sequence[tuple[str, float]],
     channels: int = 2,
 ) -> Audio:
-    """A seeded synthetic song: chords, bass, kick and hats at 90..130 bpm.
+    """A seeded synthetic song: a repeating four-bar loop of chords, bass, kick and hats.
 
-    Prompts nudge tempo and brightness (each text its own stable way); a prompt that names a
-    layer ("drums", "bass", "piano", ...) turns it up with a positive strength and down with a
-    negative one. The result is exactly ``frames(seconds, sample_rate)`` frames long.
+    The tempo is 90..130 bpm. Prompts nudge tempo and brightness, each text its own stable way;
+    a prompt that names a layer ("drums", "bass", "piano", ...) turns it up with a positive
+    strength and down with a negative one. Exactly ``frames(seconds, sample_rate)`` long.
     """
-    _check_rate(sample_rate)
-    _check_seed(seed)
+    _check_common(sample_rate, seed)
     if not (math.isfinite(seconds) and seconds > 0 and frames(seconds, sample_rate) >= 1):
         raise _bad("seconds", "more than 0 (at least one sample long)", seconds)
-    if not 1 <= channels <= 64:
-        raise _bad("channels", "between 1 and 64", channels)
+    _check_between("channels", channels, 1, 64)
     for index, (_, strength) in enumerate(prompts):
         if not math.isfinite(strength):
             raise _bad(f"prompts[{index}] strength", "a finite number", strength)
@@ -310,15 +333,13 @@ def create(
 def extend(
     audio: Audio, sample_rate: int, continue_at: float, extend_duration: float, seed: int
 ) -> Audio:
-    """The whole song: the input up to ``continue_at``, then a looped continuation.
+    """The whole song: the input up to ``continue_at`` (bit-identical), then a loop of it.
 
-    The loop is the last 2..4 s (seeded, at most ``continue_at``) before ``continue_at``;
-    each repeat, and the first one after the kept part, fades in over at most 50 ms from
-    what the material would have continued with. The kept part is bit-identical.
+    The loop is the last 2..4 s (seeded, at most ``continue_at``) before ``continue_at``.
+    Each repeat, the first included, fades in over at most 50 ms from what the material
+    would have continued with.
     """
-    x = _as_audio(audio)
-    _check_rate(sample_rate)
-    _check_seed(seed)
+    x = _prepare(audio, sample_rate, seed)
     length = x.shape[0] / sample_rate
     cut = frames(continue_at, sample_rate) if math.isfinite(continue_at) else 0
     if not (continue_at > 0 and 1 <= cut <= x.shape[0]):
@@ -327,21 +348,19 @@ def extend(
     if not (math.isfinite(extend_duration) and frames(extend_duration, sample_rate) >= 1):
         raise _bad("extend_duration", "more than 0 s (at least one sample)", extend_duration)
     rng = np.random.default_rng(seed)
-    loop_seconds = min(float(rng.uniform(2.0, 4.0)), continue_at)
-    loop = min(cut, max(1, frames(loop_seconds, sample_rate)))
+    loop = min(cut, max(1, frames(float(rng.uniform(2.0, 4.0)), sample_rate)))
     fade = _fade_frames(sample_rate, loop // 2)
     # Past each seam the loop would have been followed by the material after continue_at;
     # when the clip ends there, its mirror image is the closest stand-in.
     after = x[cut : cut + fade]
     tail = after if after.shape[0] == fade else x[cut - fade : cut][::-1]
     pos = np.arange(frames(extend_duration, sample_rate), dtype=np.int64) % loop
-    body = x[cut - loop : cut][pos]
-    weight = np.ones(pos.shape, dtype=np.float64)
     seam = pos < fade
+    weight = np.ones(pos.shape, dtype=np.float64)
     weight[seam] = (pos[seam] + 0.5) / fade
-    old = np.zeros_like(body)
+    old = np.zeros((pos.shape[0], x.shape[1]), dtype=np.float32)
     old[seam] = tail[pos[seam]]
-    return _finish(np.concatenate([x[:cut], _xfade(old, body, weight)]))
+    return _finish(np.concatenate([x[:cut], _xfade(old, x[cut - loop : cut][pos], weight)]))
 
 
 def replace(audio: Audio, sample_rate: int, start: float, end: float, seed: int) -> Audio:
@@ -351,9 +370,7 @@ def replace(audio: Audio, sample_rate: int, start: float, end: float, seed: int)
     out over at most 50 ms at each edge. The source wraps around the clip's end if needed
     and avoids overlapping the section whenever the clip is long enough for that.
     """
-    x = _as_audio(audio)
-    _check_rate(sample_rate)
-    _check_seed(seed)
+    x = _prepare(audio, sample_rate, seed)
     n = x.shape[0]
     length = n / sample_rate
     if not 0 <= start < length:
@@ -364,7 +381,12 @@ def replace(audio: Audio, sample_rate: int, start: float, end: float, seed: int)
     if stop <= first:
         raise _bad("end", f"at least one sample after start ({start:g} s)", end)
     size = stop - first
-    source = _source_offset(n, first, size, np.random.default_rng(seed))
+    spare = n - 2 * size
+    rng = np.random.default_rng(seed)
+    if spare >= 0:  # then any of these spare + 1 starts after the section never reads from it
+        source = first + size + int(rng.integers(0, spare + 1))
+    else:
+        source = first + int(rng.integers(1, n)) if n > 1 else 0
     fill = x[(source + np.arange(size)) % n]
     weight = _edge_ramp(np.arange(size), size, _fade_frames(sample_rate, size // 2))
     out = x.astype(np.float64)
@@ -372,45 +394,35 @@ def replace(audio: Audio, sample_rate: int, start: float, end: float, seed: int)
     return _finish(out)
 
 
-def _source_offset(n: int, first: int, size: int, rng: np.random.Generator) -> int:
-    spare = n - 2 * size
-    if spare >= 0:
-        # Starting anywhere in these spare + 1 places after the section never reads from it.
-        return (first + size + int(rng.integers(0, spare + 1))) % n
-    return (first + int(rng.integers(1, n))) % n if n > 1 else 0
-
-
 def cover(audio: Audio, sample_rate: int, strength: float, seed: int) -> Audio:
-    """A "restyled" input: seeded EQ, a small frequency shift and saturation, blended in.
+    """A "restyled" input: seeded EQ, a shift of a few Hz and saturation, blended in.
 
     ``strength`` 0..1 is the share of the restyled signal; 0 returns the input unchanged.
-    Everything happens in place in time, so the length is exact.
+    Nothing is resampled, so the length is exact.
     """
-    x = _as_audio(audio)
-    _check_rate(sample_rate)
+    x = _prepare(audio, sample_rate, seed)
     _check_between("strength", strength, 0.0, 1.0)
-    _check_seed(seed)
     rng = np.random.default_rng(seed)
-    n = x.shape[0]
-    spectrum = np.fft.rfft(x, axis=0) * _seeded_eq(n, sample_rate, rng)[:, None]
-    shift = round(float(rng.uniform(-6.0, 6.0)) * n / sample_rate)  # bins of a few Hz
-    spectrum = np.roll(spectrum, shift, axis=0)
+    spectrum = _spectrum(x, sample_rate)
+    bins = spectrum.bins * _seeded_eq(spectrum.freqs, sample_rate, rng)
+    shift = round(float(rng.uniform(-6.0, 6.0)) * spectrum.size / sample_rate)
+    bins = np.roll(bins, shift, axis=1)
     if shift > 0:
-        spectrum[:shift] = 0
+        bins[:, :shift] = 0
     elif shift < 0:
-        spectrum[shift:] = 0
-    styled = np.fft.irfft(spectrum, n=n, axis=0)
+        bins[:, shift:] = 0
+    styled = spectrum.signal(bins)
     peak = float(np.max(np.abs(styled)))
     drive = float(rng.uniform(1.5, 4.0))
     if peak > _LOUDNESS_FLOOR:
         styled = np.tanh(drive * styled / peak) / np.tanh(drive)
-    styled = _matched(styled, _rms(x))
+        styled *= _rms(x) / max(_rms(styled), _LOUDNESS_FLOOR)
     return _finish((1.0 - strength) * x + strength * styled)
 
 
-def _seeded_eq(n: int, sample_rate: int, rng: np.random.Generator) -> _F64:
-    """Gain per rfft bin: a seeded tilt plus four broad bumps or dips, within +-18 dB."""
-    octave = np.log2(np.maximum(np.fft.rfftfreq(n, d=1.0 / sample_rate), 20.0) / 1000.0)
+def _seeded_eq(freqs: _F64, sample_rate: int, rng: np.random.Generator) -> _F64:
+    """Gain per bin: a seeded tilt plus four broad bumps or dips, within +-18 dB."""
+    octave = np.log2(np.maximum(freqs, 20.0) / 1000.0)
     gain_db = float(rng.uniform(-3.0, 3.0)) * octave
     top = math.log2(max(min(12000.0, sample_rate / 2.0), 100.0) / 1000.0)
     for _ in range(4):
@@ -420,23 +432,31 @@ def _seeded_eq(n: int, sample_rate: int, rng: np.random.Generator) -> _F64:
     return np.asarray(10.0 ** (np.clip(gain_db, -18.0, 18.0) / 20.0), dtype=np.float64)
 
 
+def _swap_band(x: Audio, new: _F64, sample_rate: int, strength: float, inside: bool) -> Audio:
+    """Fade the vocal band (``inside``) or everything else toward ``new``, level-matched."""
+    _check_between("strength", strength, *SWAP_STRENGTH)
+    ours, theirs = _spectrum(x, sample_rate), _spectrum(new, sample_rate)
+    region = ours.band(*VOCAL_BAND)
+    if not inside:
+        region = ~region
+    # A silent region still gets some new material, or strength would do nothing.
+    target = max(ours.rms(region), 0.5 * _rms(x), 0.05)
+    gain = target / max(theirs.rms(region), _LOUDNESS_FLOOR)
+    bins = ours.bins * np.where(region, 1.0 - strength, 1.0) + theirs.bins * (
+        strength * gain * region
+    )
+    return _finish(ours.signal(bins))
+
+
 def swap_sound(audio: Audio, sample_rate: int, strength: float, seed: int) -> Audio:
     """Keep the vocal band (300 Hz..3 kHz); outside it, fade toward a seeded accompaniment.
 
     ``strength`` 0.2..1 is the share of the synthetic accompaniment outside the band.
     """
-    x = _as_audio(audio)
-    _check_rate(sample_rate)
-    _check_between("strength", strength, *SWAP_STRENGTH)
-    _check_seed(seed)
+    x = _prepare(audio, sample_rate, seed)
     n, channels = x.shape
-    (vocal,) = _bands(x, sample_rate, [VOCAL_BAND])
-    rest = x - vocal
     backing = _synthesize(_plan(seed, ()), n, sample_rate, channels, seed)
-    backing -= _bands(backing, sample_rate, [VOCAL_BAND])[0]
-    # Silent input outside the band still gets some accompaniment, or strength would do nothing.
-    backing = _matched(backing, max(_rms(rest), 0.5 * _rms(x), 0.05))
-    return _finish(vocal + (1.0 - strength) * rest + strength * backing)
+    return _swap_band(x, backing, sample_rate, strength, inside=False)
 
 
 def swap_vocals(audio: Audio, sample_rate: int, strength: float, seed: int) -> Audio:
@@ -444,17 +464,9 @@ def swap_vocals(audio: Audio, sample_rate: int, strength: float, seed: int) -> A
 
     ``strength`` 0.2..1 is the share of the synthetic melody inside the band.
     """
-    x = _as_audio(audio)
-    _check_rate(sample_rate)
-    _check_between("strength", strength, *SWAP_STRENGTH)
-    _check_seed(seed)
-    n, channels = x.shape
-    (vocal,) = _bands(x, sample_rate, [VOCAL_BAND])
-    rest = x - vocal
-    melody = _place(_melody(n, sample_rate, np.random.default_rng(seed)), 0.0, channels)
-    (melody,) = _bands(melody, sample_rate, [VOCAL_BAND])
-    melody = _matched(melody, max(_rms(vocal), 0.5 * _rms(x), 0.05))
-    return _finish(rest + (1.0 - strength) * vocal + strength * melody)
+    x = _prepare(audio, sample_rate, seed)
+    melody = _melody(x.shape[0], sample_rate, np.random.default_rng(seed))
+    return _swap_band(x, _place(melody, 0.0, x.shape[1]), sample_rate, strength, inside=True)
 
 
 def variation(audio: Audio, sample_rate: int, strength: float, seed: int) -> Audio:
@@ -463,10 +475,8 @@ def variation(audio: Audio, sample_rate: int, strength: float, seed: int) -> Aud
     ``strength`` 0..1 is the share of segments that move; 0 returns the input unchanged and
     anything above 0 moves at least two. Segments that stay are bit-identical.
     """
-    x = _as_audio(audio)
-    _check_rate(sample_rate)
+    x = _prepare(audio, sample_rate, seed)
     _check_between("strength", strength, 0.0, 1.0)
-    _check_seed(seed)
     rng = np.random.default_rng(seed)
     n = x.shape[0]
     beat = max(1, frames(60.0 / rng.uniform(*_TEMPO), sample_rate))
@@ -477,8 +487,7 @@ def variation(audio: Audio, sample_rate: int, strength: float, seed: int) -> Aud
     chosen = rng.choice(count, size=moved, replace=False)
     source = np.arange(count)
     source[chosen] = np.roll(chosen, 1)  # a cycle through the chosen ones: each of them moves
-    index = np.arange(count * beat, dtype=np.int64)
-    segment, pos = np.divmod(index, beat)
+    segment, pos = np.divmod(np.arange(count * beat, dtype=np.int64), beat)
     origin = np.arange(n, dtype=np.int64)
     origin[: count * beat] = source[segment] * beat + pos
     weight = np.zeros(n, dtype=np.float64)
@@ -491,18 +500,18 @@ def split_stems(audio: Audio, sample_rate: int) -> dict[str, Audio]:
     """Four stems by frequency band and transients; they add back up to the input.
 
     bass: below 200 Hz. vocals: 300 Hz..3 kHz. drums: the remaining bands, weighted by how
-    sudden the level rises are. other: whatever is left, so that the sum is the input
-    (within float32 rounding). Stems are not clipped.
+    suddenly their level rises. other: whatever is left, so that the sum is the input within
+    float32 rounding. Stems are not clipped.
     """
-    x = _as_audio(audio)
-    _check_rate(sample_rate)
-    bass, vocals = _bands(x, sample_rate, [(0.0, BASS_CUTOFF), VOCAL_BAND])
+    x = _prepare(audio, sample_rate, None)
+    spectrum = _spectrum(x, sample_rate)
+    bass = spectrum.signal(spectrum.bins * spectrum.band(0.0, BASS_CUTOFF))
+    vocals = spectrum.signal(spectrum.bins * spectrum.band(*VOCAL_BAND))
     rest = x - bass - vocals
     drums = _transient_weight(rest, sample_rate)[:, None] * rest
     stems = {
-        "vocals": vocals.astype(np.float32),
-        "drums": drums.astype(np.float32),
-        "bass": bass.astype(np.float32),
+        name: part.astype(np.float32)
+        for name, part in (("vocals", vocals), ("drums", drums), ("bass", bass))
     }
     taken = stems["vocals"] + stems["drums"] + stems["bass"]
     stems["other"] = (x.astype(np.float64) - taken).astype(np.float32)
@@ -512,16 +521,19 @@ def split_stems(audio: Audio, sample_rate: int) -> dict[str, Audio]:
 def _transient_weight(signal: _F64, sample_rate: int) -> _F64:
     """0..1 per frame: near 1 where the level jumps above its recent average, else near 0."""
     level = np.mean(np.abs(signal), axis=1)
-    fast = _moving_average(level, max(1, frames(0.005, sample_rate)))
+    short = max(1, frames(0.005, sample_rate))
+    fast = _moving_average(level, short)
     slow = _moving_average(level, max(1, frames(0.1, sample_rate)))
     weight = np.clip(2.0 * (fast - slow) / (fast + slow + _LOUDNESS_FLOOR), 0.0, 1.0)
     # Smoothing keeps the weight from modulating the stem audibly within a single cycle.
-    return _moving_average(weight, max(1, frames(0.005, sample_rate)))
+    return _moving_average(weight, short)
 
 
 def _moving_average(values: _F64, width: int) -> _F64:
     """Mean of each value and the ``width - 1`` before it (fewer at the start)."""
+    width = max(1, min(width, values.shape[0]))
     total = np.concatenate([[0.0], np.cumsum(values)])
-    upper = np.arange(1, values.shape[0] + 1)
-    lower = np.maximum(upper - width, 0)
-    return np.asarray((total[upper] - total[lower]) / (upper - lower), dtype=np.float64)
+    out = np.empty_like(values)
+    out[width - 1 :] = (total[width:] - total[:-width]) / width
+    out[: width - 1] = total[1:width] / np.arange(1, width)
+    return out

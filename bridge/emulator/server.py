@@ -83,7 +83,10 @@ class EmulatorServer:
 
     def _build(self) -> web.Application:
         dice = FaultDice(self.settings.faults)
-        self._fetcher = httpx.AsyncClient(timeout=30.0, follow_redirects=True)
+        # Uploads fetch once from hosts that come and go (stagers): no idle connections kept.
+        self._fetcher = httpx.AsyncClient(
+            timeout=30.0, follow_redirects=True, limits=httpx.Limits(max_keepalive_connections=0)
+        )
         engine = Engine(
             self.settings, self._fetcher, clips_per_result=self._clips, link_ttl=self._link_ttl
         )

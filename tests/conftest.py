@@ -1,0 +1,129 @@
+"""Shared fixtures: a real emulator over loopback, fast polling, leak checks."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from bridge.api import PollPlan, ProducerClient, RetryPolicy, make_http_client
+from bridge.config import EmulatorSettings, FaultSettings
+from bridge.emulator.server import EmulatorServer
+
+FAST_POLL = PollPlan(interval=0.02, max_interval=0.1, backoff=1.5, deadline=20.0)
+FAST_RETRY = RetryPolicy(max_attempts=6, base=0.01, cap=0.05)
+
+
+def _open_sockets() -> int:
+    fds = Path("/proc/self/fd")
+    if not fds.is_dir():
+        return 0
+    count = 0
+    for fd in fds.iterdir():
+        try:
+            count += os.readlink(fd).startswith("socket:")
+        except OSError:
+            continue
+    return count
+
+
+@pytest.fixture(autouse=True)
+def no_leaks() -> Iterator[None]:
+    """Fail a test that leaves a thread or a socket behind."""
+    threads = set(threading.enumerate())
+    sockets = _open_sockets()
+    yield
+    deadline = time.monotonic() + 2.0
+    while True:
+        extra_threads = [t for t in threading.enumerate() if t not in threads and t.is_alive()]
+        # asyncio's default executor threads belong to a loop that pytest-asyncio closes later.
+        extra_threads = [t for t in extra_threads if not t.name.startswith("asyncio_")]
+        extra_sockets = _open_sockets() - sockets
+        if (not extra_threads and extra_sockets <= 0) or time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
+    assert not extra_threads, f"threads left running: {extra_threads}"
+    assert extra_sockets <= 0, f"{extra_sockets} socket(s) left open"
+
+
+def emulator_settings(**faults: Any) -> EmulatorSettings:
+    return EmulatorSettings(port=0, task_seconds=0.05, faults=FaultSettings(**faults))
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[EmulatorServer]:
+    """One fault-free emulator shared by the tests that do not count its tasks."""
+    with EmulatorServer(emulator_settings()) as server:
+        yield server
+
+
+@pytest.fixture
+def make_emulator() -> Iterator[Callable[..., EmulatorServer]]:
+    """A fresh emulator per call, with the given faults; closed after the test."""
+    started: list[EmulatorServer] = []
+
+    def make(clips_per_result: int = 1, link_ttl: float = 3600.0, **faults: Any) -> EmulatorServer:
+        server = EmulatorServer(
+            emulator_settings(**faults), clips_per_result=clips_per_result, link_ttl=link_ttl
+        ).start()
+        started.append(server)
+        return server
+
+    yield make
+    for server in started:
+        server.close()
+
+
+@asynccontextmanager
+async def client_for(
+    server: EmulatorServer,
+    *,
+    key: str | None = None,
+    read_timeout: float = 10.0,
+    retry: RetryPolicy = FAST_RETRY,
+    poll: PollPlan = FAST_POLL,
+) -> AsyncIterator[ProducerClient]:
+    async with make_http_client(read_timeout=read_timeout, connect_timeout=2.0) as http:
+        yield ProducerClient(
+            http,
+            base_url=server.url,
+            api_key=server.token if key is None else key,
+            retry=retry,
+            poll_plan=poll,
+        )
+
+
+def write_tone(path: Path, seconds: float, rate: int = 48000, channels: int = 2) -> Path:
+    """A clip of recognisable tones, `seconds` long to the sample."""
+    frames = round(seconds * rate)
+    t = np.arange(frames) / rate
+    tones = [np.sin(2 * np.pi * (220 + 110 * c) * t) for c in range(channels)]
+    sf.write(str(path), 0.3 * np.stack(tones, axis=1), rate, subtype="PCM_16")
+    return path
+
+
+@pytest.fixture
+def tone(tmp_path: Path) -> Callable[..., Path]:
+    def make(seconds: float = 8.0, name: str = "clip.wav", **kwargs: Any) -> Path:
+        return write_tone(tmp_path / name, seconds, **kwargs)
+
+    return make
+
+
+def need_tool(name: str, package: str) -> str:
+    """The path of a command-line tool; in CI a missing tool fails, elsewhere it skips."""
+    path = shutil.which(name)
+    if path is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{name} is missing in CI: .ci/run must install {package}")
+        pytest.skip(f"{name} not installed: apt-get install {package}")
+    return path

@@ -1,0 +1,280 @@
+"""`producer-bridge run` end to end: every action, through the in-process emulator or a
+separate one, into a temporary folder; files decoded with soundfile."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from bridge.cli.main import main
+from bridge.config import EmulatorSettings
+from bridge.emulator.server import EmulatorServer
+
+RATE = 44100  # what the emulator renders at
+CLIP_SECONDS = 10.0
+FAST_CONFIG = """
+[polling]
+interval = 0.02
+max_interval = 0.1
+[api]
+retry_base = 0.01
+retry_cap = 0.05
+[emulator]
+task_seconds = 0.02
+create_seconds = 4.0
+"""
+
+
+@pytest.fixture
+def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for name in ("PRODUCER_API_KEY", "PRODUCER_API_URL", "PRODUCER_BRIDGE_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    path = tmp_path / "bridge.toml"
+    path.write_text(FAST_CONFIG)
+    return path
+
+
+@pytest.fixture
+def clip(tone: Callable[..., Path]) -> Path:
+    return tone(CLIP_SECONDS)
+
+
+def run(config: Path, out: Path, *args: str) -> int:
+    return main(["--config", str(config), "run", *args, "--out", str(out)])
+
+
+def written(out: Path) -> tuple[Path, dict[str, object]]:
+    (folder,) = out.iterdir()
+    return folder, json.loads((folder / "run.json").read_text())
+
+
+def seconds_of(path: Path) -> float:
+    info = sf.info(str(path))
+    assert info.samplerate == RATE
+    return info.frames / info.samplerate
+
+
+EDITS = [
+    ("replace_music", ["--start", "3", "--end", "6.5", "--prompt", "disco strings"], 10.0),
+    ("extend_music", ["--continue-at", "6", "--duration", "5", "--prompt", "more"], 11.0),
+    ("cover_music", ["--cover-strength", "0.7", "--prompt", "bossa nova"], 10.0),
+    ("swap_music_sound", ["--prompt", "disco", "--strength", "0.9"], 10.0),
+    ("swap_music_vocals", ["--prompt", "male baritone", "--strength", "1"], 10.0),
+    ("music_variation", ["--prompt", ""], 10.0),
+]
+
+
+@pytest.mark.parametrize(("action", "options", "seconds"), EDITS)
+def test_each_edit_action_writes_a_wav_of_the_length_its_parameters_imply(
+    config: Path, clip: Path, tmp_path: Path, action: str, options: list[str], seconds: float
+) -> None:
+    out = tmp_path / "out"
+    assert run(config, out, action, "--clip", str(clip), *options) == 0
+    folder, record = written(out)
+    assert seconds_of(folder / "result.wav") == seconds
+    assert record["action"] == action
+    assert set(record["taskIds"]) >= {"upload", "generate", "download result"}  # type: ignore[arg-type]
+
+
+def test_create_uses_its_prompts_time_ranges_for_its_length(config: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    code = run(
+        config,
+        out,
+        "create_music",
+        "--title",
+        "夏天",
+        "--seed",
+        "349732",
+        "--prompt",
+        "emotional pop",
+        "--strength",
+        "0.5",
+        "--prompt",
+        "卡断",
+        "--strength",
+        "-0.5",
+        "--range",
+        "0:6.5",
+    )
+    assert code == 0
+    folder, record = written(out)
+    assert "夏天" in folder.name
+    assert seconds_of(folder / "result.wav") == 6.5
+    sounds = record["request"]["sounds"]  # type: ignore[index]
+    assert sounds[1] == {"text": "卡断", "strength": -0.5, "timeStart": 0.0, "timeEnd": 6.5}
+
+
+def test_stems_come_back_aligned_and_sum_to_the_result(
+    config: Path, clip: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    assert (
+        run(config, out, "swap_music_sound", "--clip", str(clip), "--prompt", "funk", "--stems")
+        == 0
+    )
+    folder, _ = written(out)
+    mix, _ = sf.read(str(folder / "result.wav"))
+    stems = [
+        sf.read(str(folder / "stems" / f"{name}.wav"))[0]
+        for name in ("vocals", "drums", "bass", "other")
+    ]
+    assert all(stem.shape == mix.shape for stem in stems)
+    assert np.abs(sum(stems) - mix).max() <= 4 / 32768
+
+
+def test_mp3_is_available_as_a_format(config: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert run(config, out, "create_music", "--prompt", "pop", "--format", "mp3") == 0
+    folder, _ = written(out)
+    audio, rate = sf.read(str(folder / "result.mp3"))
+    assert rate == RATE and abs(len(audio) / rate - 4.0) < 0.1  # mp3 frames pad a little
+
+
+def test_a_clip_in_a_format_the_service_refuses_is_sent_as_wav(
+    config: Path, tone: Callable[..., Path], tmp_path: Path
+) -> None:
+    aiff = tone(5.0, name="take.aiff")
+    assert (
+        run(config, tmp_path / "out", "music_variation", "--clip", str(aiff), "--prompt", "") == 0
+    )
+    assert seconds_of(written(tmp_path / "out")[0] / "result.wav") == 5.0
+
+
+def test_progress_and_the_emulator_notice_go_to_stderr_and_paths_to_stdout(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(config, tmp_path / "out", "create_music", "--prompt", "pop") == 0
+    captured = capsys.readouterr()
+    assert captured.out.strip().endswith("result.wav") and len(captured.out.splitlines()) == 1
+    assert "no API key set: using the built-in emulator" in captured.err
+    assert "not from a model" in captured.err
+    assert "[generate] task" in captured.err and ": completed" in captured.err
+
+
+@pytest.mark.parametrize(
+    ("options", "field"),
+    [
+        (
+            ["replace_music", "--clip", "x.wav", "--start", "5", "--end", "2", "--prompt", "a"],
+            "replaceEnd",
+        ),
+        (
+            ["swap_music_vocals", "--clip", "x.wav", "--prompt", "a", "--strength", "0.1"],
+            "sounds[0].strength",
+        ),
+        (["create_music", "--prompt", "a", "--weirdness", "3"], "weirdness"),
+        (["cover_music", "--prompt", "a"], "--clip"),
+        (["create_music", "--prompt", "a", "--model", "FUZZ-9"], "model"),
+    ],
+)
+def test_invalid_requests_fail_in_one_line_naming_the_field_before_any_network_call(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], options: list[str], field: str
+) -> None:
+    assert run(config, tmp_path / "out", *options) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: request is invalid: {field}: ")
+    assert len(err.strip().splitlines()) == 1
+    assert "emulator" not in err  # nothing was started
+    assert not (tmp_path / "out").exists()
+
+
+def test_times_beyond_the_clip_are_refused_with_the_clip_length(
+    config: Path, clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = run(
+        config,
+        tmp_path / "out",
+        "extend_music",
+        "--clip",
+        str(clip),
+        "--continue-at",
+        "12",
+        "--duration",
+        "5",
+        "--prompt",
+        "more",
+    )
+    assert code == 1
+    assert "continueAt: must be at most 10 s, the clip's length (got 12)" in capsys.readouterr().err
+
+
+def test_a_strength_before_any_prompt_is_a_usage_error(config: Path, tmp_path: Path) -> None:
+    with pytest.raises(SystemExit) as caught:
+        run(config, tmp_path / "out", "create_music", "--strength", "0.4")
+    assert caught.value.code == 2
+
+
+def test_a_clip_for_the_hosted_service_needs_a_public_staging_address(
+    config: Path,
+    clip: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PRODUCER_API_KEY", "sk-hosted-key-123456")
+    code = run(config, tmp_path / "out", "cover_music", "--clip", str(clip), "--prompt", "jazz")
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "staging.public_base_url" in err and "sk-hosted-key-123456" not in err
+
+
+def test_the_api_key_appears_in_no_log_progress_output_or_file(
+    config: Path,
+    clip: Path,
+    tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    key = "sk-live-7f3a9c2e5d1b4a6f8e0c"
+    monkeypatch.setenv("PRODUCER_API_KEY", key)
+    with EmulatorServer(EmulatorSettings(port=0, task_seconds=0.02, token=key)) as server:
+        out = tmp_path / "out"
+        code = main(
+            [
+                "-vv",
+                "--config",
+                str(config),
+                "run",
+                "replace_music",
+                "--clip",
+                str(clip),
+                "--start",
+                "1",
+                "--end",
+                "2",
+                "--prompt",
+                "x",
+                "--stems",
+                "--api-url",
+                server.url,
+                "--out",
+                str(out),
+            ]
+        )
+        assert code == 0
+        shown = main(["--config", str(config), "config", "show"])
+        assert shown == 0
+    captured = capfd.readouterr()
+    assert "Authorization" in captured.err or "HTTP Request" in captured.err  # -vv logged traffic
+    assert key not in captured.out + captured.err
+    assert "********" in captured.out
+    files = [path for path in out.rglob("*") if path.is_file()]
+    assert len(files) == 6
+    assert all(key.encode() not in path.read_bytes() for path in files)
+
+
+def test_the_console_command_and_the_module_both_answer_version() -> None:
+    module = subprocess.run(
+        [sys.executable, "-m", "bridge", "--version"], capture_output=True, text=True, check=True
+    )
+    script = Path(sys.executable).with_name("producer-bridge")
+    command = subprocess.run([str(script), "--version"], capture_output=True, text=True, check=True)
+    assert module.stdout == command.stdout == "producer-bridge 0.1.0\n"
