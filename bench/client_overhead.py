@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import statistics
 import sys
 import tempfile
@@ -151,7 +152,7 @@ async def measure(args: argparse.Namespace, server: EmulatorServer, work: Path) 
         client = ProducerClient(
             bridge_http, base_url=server.url, api_key=server.token, poll_plan=plan
         )
-        counter = iter(range(1_000_000))
+        counter = itertools.count()
 
         async def run_bridge(side: Side | None) -> None:
             dest = work / f"bridge-{next(counter)}.wav"
@@ -198,7 +199,8 @@ def report(args: argparse.Namespace, bridge: Side, baseline: Side) -> None:
             f"bytes/chain {side.bytes_written // len(side.times)}"
         )
         detail = ", ".join(f"{k} {v:.2f}" for k, v in side.per_chain().items())
-        print(f"  {'':<15} requests/chain {per_chain:.2f} ({detail})")
+        total = sum(side.requests.values())
+        print(f"  {'':<15} requests {total} in all, {per_chain:.2f} per chain ({detail})")
     ratio = statistics.median(bridge.times) / statistics.median(baseline.times)
     mean_ratio = statistics.fmean(bridge.times) / statistics.fmean(baseline.times)
     extra_ms = (statistics.median(bridge.times) - statistics.median(baseline.times)) * 1000

@@ -135,7 +135,8 @@ def test_mp3_is_available_as_a_format(config: Path, tmp_path: Path) -> None:
     assert run(config, out, "create_music", "--prompt", "pop", "--format", "mp3") == 0
     folder, _ = written(out)
     audio, rate = sf.read(str(folder / "result.mp3"))
-    assert rate == RATE and abs(len(audio) / rate - 4.0) < 0.1  # mp3 frames pad a little
+    assert rate == RATE
+    assert abs(len(audio) / rate - 4.0) < 0.1
 
 
 def test_a_clip_in_a_format_the_service_refuses_is_sent_as_wav(
@@ -153,10 +154,12 @@ def test_progress_and_the_emulator_notice_go_to_stderr_and_paths_to_stdout(
 ) -> None:
     assert run(config, tmp_path / "out", "create_music", "--prompt", "pop") == 0
     captured = capsys.readouterr()
-    assert captured.out.strip().endswith("result.wav") and len(captured.out.splitlines()) == 1
+    assert captured.out.strip().endswith("result.wav")
+    assert len(captured.out.splitlines()) == 1
     assert "no API key set: using the built-in emulator" in captured.err
     assert "not from a model" in captured.err
-    assert "[generate] task" in captured.err and ": completed" in captured.err
+    assert "[generate] task" in captured.err
+    assert ": completed" in captured.err
 
 
 @pytest.mark.parametrize(
@@ -223,7 +226,8 @@ def test_a_clip_for_the_hosted_service_needs_a_public_staging_address(
     code = run(config, tmp_path / "out", "cover_music", "--clip", str(clip), "--prompt", "jazz")
     err = capsys.readouterr().err
     assert code == 1
-    assert "staging.public_base_url" in err and "sk-hosted-key-123456" not in err
+    assert "staging.public_base_url" in err
+    assert "sk-hosted-key-123456" not in err
 
 
 def test_the_api_key_appears_in_no_log_progress_output_or_file(
@@ -278,3 +282,43 @@ def test_the_console_command_and_the_module_both_answer_version() -> None:
     script = Path(sys.executable).with_name("producer-bridge")
     command = subprocess.run([str(script), "--version"], capture_output=True, text=True, check=True)
     assert module.stdout == command.stdout == "producer-bridge 0.1.0\n"
+
+
+def test_the_emulator_command_serves_until_interrupted_and_a_second_one_names_the_port() -> None:
+    import re
+    import signal
+
+    import httpx
+
+    script = str(Path(sys.executable).with_name("producer-bridge"))
+    first = subprocess.Popen(
+        [script, "emulator", "--port", "0", "--task-seconds", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert first.stdout is not None
+        banner = [first.stdout.readline() for _ in range(2)]
+        assert "not from a model" in banner[0]
+        match = re.search(r"listening on (http://127\.0\.0\.1:(\d+))", banner[1])
+        assert match, banner
+        url, port = match.group(1), match.group(2)
+        with httpx.Client() as http:
+            answer = http.post(
+                f"{url}/producer/audios",
+                headers={"Authorization": "Bearer emulator-token"},
+                json={"action": "create_music", "model": "FUZZ-2.0"},
+            )
+        assert answer.status_code == 201
+        assert "taskId" in answer.json()
+        second = subprocess.run(
+            [script, "emulator", "--port", port], capture_output=True, text=True, timeout=30
+        )
+        assert second.returncode == 1
+        assert f"127.0.0.1:{port}" in second.stderr
+        assert "another instance" in second.stderr
+    finally:
+        first.send_signal(signal.SIGINT)
+        _, err = first.communicate(timeout=30)
+    assert first.returncode == 0, err

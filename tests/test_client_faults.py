@@ -51,7 +51,8 @@ async def test_an_upload_goes_through_the_stager_and_back(
         async with client_for(emulator) as client:
             uploaded = await client.wait_upload(await client.upload(staged.url))
         assert stager.fetch_count(staged) == 1
-    assert uploaded.audio_id and uploaded.is_flagged is False
+    assert uploaded.audio_id
+    assert uploaded.is_flagged is False
 
 
 async def test_a_429_storm_on_status_lookups_is_ridden_out(
@@ -154,8 +155,10 @@ async def test_a_task_the_service_fails_raises_with_its_code(make_emulator: Make
     async with client_for(server) as client:
         with pytest.raises(TaskFailedError) as caught:
             await client.wait(await client.create_audio(CREATE))
-    assert caught.value.error_code == 5001 and caught.value.status == "failed"
-    assert caught.value.task_id and caught.value.trace_id
+    assert caught.value.error_code == 5001
+    assert caught.value.status == "failed"
+    assert caught.value.task_id
+    assert caught.value.trace_id
 
 
 async def test_a_wrong_key_is_refused_with_a_hint(emulator: EmulatorServer) -> None:
@@ -171,4 +174,5 @@ async def test_file_hosts_never_receive_the_key(
     async with client_for(server) as client:
         await create_and_fetch(client, tmp_path / "song.wav")
     stats = server.stats()
-    assert stats["requests"]["files"] == 1 and stats["keys_on_files"] == 0
+    assert stats["requests"]["files"] == 1
+    assert stats["keys_on_files"] == 0

@@ -13,11 +13,11 @@ from rich.console import Console
 
 from bridge.api import AudioRequest, PollPlan, ProducerClient, RetryPolicy, Sound, make_http_client
 from bridge.api.models import ACTIONS, CREATE, DOWNLOAD_FORMATS, VIDEO_PRESETS
+from bridge.audio import probe
 from bridge.cli.progress import make_progress
 from bridge.config import Config
 from bridge.emulator.server import BANNER, EmulatorServer
 from bridge.errors import Issue, RequestError, StagingError
-from bridge.audio import probe
 from bridge.runner import RunSpec, check_against_clip, run_action
 from bridge.staging import LocalHttpStager
 from bridge.staging.local import is_loopback_url

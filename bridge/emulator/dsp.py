@@ -55,20 +55,18 @@ def frames(seconds: float, sample_rate: int) -> int:
     return round(seconds * sample_rate)
 
 
-# --- validation -------------------------------------------------------------------------
-
-
 def _show(value: object) -> str:
-    return f"{value:g}" if isinstance(value, int | float) else repr(value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _bad(name: str, rule: str, value: object) -> ValueError:
+    """The error the API layer turns into a 400: which parameter, what is allowed, what came."""
     return ValueError(f"{name} must be {rule}, got {_show(value)}")
 
 
 def _check_between(name: str, value: float, low: float, high: float, unit: str = "") -> None:
     if not low <= value <= high:  # written this way round so that NaN fails too
-        raise _bad(name, f"between {low:g} and {high:g}{unit}", value)
+        raise _bad(name, f"between {_show(low)} and {_show(high)}{unit}", value)
 
 
 def _check_common(sample_rate: int, seed: int | None) -> None:
@@ -91,9 +89,6 @@ def _prepare(audio: Audio, sample_rate: int, seed: int | None) -> Audio:
     return array
 
 
-# --- shared building blocks -------------------------------------------------------------
-
-
 def _finish(signal: npt.NDArray[np.floating]) -> Audio:
     return np.asarray(np.clip(signal, -1.0, 1.0), dtype=np.float32)
 
@@ -104,7 +99,7 @@ def _rms(signal: npt.NDArray[np.floating]) -> float:
 
 def _fast_length(n: int) -> int:
     """The smallest 2**a * 3**b * 5**c >= n: an FFT of a large prime length is 20x slower."""
-    best, twos = 2 * n, 1
+    best, twos = n * 2, 1
     while twos < best:
         threes = twos
         while threes < best:
@@ -113,7 +108,7 @@ def _fast_length(n: int) -> int:
                 fives *= 5
             best, threes = min(best, fives), threes * 3
         twos *= 2
-    return best if n > 1 else 1
+    return best
 
 
 @dataclass(frozen=True)
@@ -173,11 +168,7 @@ def _place(mono: _F64, pan: float, channels: int) -> _F64:
 
 
 def _tile(signal: _F64, n: int) -> _F64:
-    repeats = -(-n // signal.shape[0])
-    return np.tile(signal, (repeats,) + (1,) * (signal.ndim - 1))[:n]
-
-
-# --- synthesis --------------------------------------------------------------------------
+    return np.resize(signal, (n, *signal.shape[1:]))  # repeats whole rows, as rows are contiguous
 
 
 @dataclass(frozen=True)
@@ -301,9 +292,6 @@ def _melody(n: int, sample_rate: int, rng: np.random.Generator) -> _F64:
     freq = _hz(scale[walk][note] + int(rng.integers(0, 5))) * vibrato
     envelope = _envelope(t, note_seconds, decay=0.4, floor=0.5) * sung[note]
     return _tile(_tone(freq, sample_rate, 3, 0.4) * envelope, n)
-
-
-# --- public operations ------------------------------------------------------------------
 
 
 def create(
