@@ -26,7 +26,16 @@ from bridge.errors import RequestError
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-_REASONS = {400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 429: "Too Many Requests"}
+_REASONS = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+}
 
 
 def error(status: int, message: str, field: str | None = None, **extra: Any) -> web.Response:
@@ -93,8 +102,11 @@ class EmulatorApp:
         return response
 
     def _authorised(self, request: web.Request) -> bool:
-        given = request.headers.get("Authorization", "")
-        return hmac.compare_digest(given.encode(), f"Bearer {self._token}".encode())
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        # The scheme name is case-insensitive (RFC 9110); the token is not.
+        return scheme.lower() == "bearer" and hmac.compare_digest(
+            given.strip().encode(), self._token.encode()
+        )
 
     def _start(
         self, request: web.Request, kind: str, work: Callable[[str], Awaitable[Any]]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import math
 import time
 import uuid
 from collections.abc import Callable
@@ -40,6 +41,8 @@ log = logging.getLogger(__name__)
 
 UPLOAD_EXTENSIONS = ("mp3", "wav", "flac", "m4a", "aac", "ogg", "wma", "opus")
 MAX_UPLOAD_SECONDS = 240.0
+# The longest audio the emulator renders, so that a huge timeEnd cannot exhaust memory.
+MAX_RENDER_SECONDS = 600.0
 PLACEHOLDER_VIDEO = b"producer-bridge emulator: placeholder, not a video\n"
 
 
@@ -71,9 +74,12 @@ class FileStore:
 
 
 def encode(audio: dsp.Audio, sample_rate: int, fmt: str) -> bytes:
+    """WAV is 16-bit; "wav-float" is 32-bit float, for stems, whose bands may peak above
+    full scale and must still sum back to the mix."""
     buffer = io.BytesIO()
-    if fmt == "wav":
-        sf.write(buffer, audio, sample_rate, format="WAV", subtype="PCM_16")
+    if fmt in ("wav", "wav-float"):
+        subtype = "FLOAT" if fmt == "wav-float" else "PCM_16"
+        sf.write(buffer, audio, sample_rate, format="WAV", subtype=subtype)
     else:
         sf.write(buffer, audio, sample_rate, format="MP3", subtype="MPEG_LAYER_III")
     return buffer.getvalue()
@@ -102,7 +108,8 @@ class Engine:
         return self.settings.sample_rate
 
     def link(self, base: str, name: str) -> str:
-        return f"{base}/files/{name}?exp={int(self._now() + self._link_ttl)}"
+        # Rounded up, so that a link is never handed out already expired.
+        return f"{base}/files/{name}?exp={math.ceil(self._now() + self._link_ttl)}"
 
     def link_expired(self, exp: str | None) -> bool:
         try:
@@ -196,6 +203,14 @@ class Engine:
 
     def _render(self, request: AudioRequest, seed: int) -> dsp.Audio:
         rate = self.rate
+        longest = max(
+            [self.settings.create_seconds]
+            + [s.time_end for s in request.sounds if s.time_end is not None]
+            + [(request.continue_at or 0.0) + (request.extend_duration or 0.0)]
+        )
+        if longest > MAX_RENDER_SECONDS:
+            limit = f"{MAX_RENDER_SECONDS:g}"
+            raise ValueError(f"the emulator renders at most {limit} s of audio (asked {longest:g})")
         if request.action == CREATE:
             ends = [s.time_end for s in request.sounds if s.time_end is not None]
             seconds = max([self.settings.create_seconds, *ends])
@@ -228,7 +243,7 @@ class Engine:
         links = {}
         for name, audio in stems.items():
             file_name = f"{audio_id}-{name}.wav"
-            self.files.add(file_name, _renderer(audio, self.rate, "wav"), "audio/wav")
+            self.files.add(file_name, _renderer(audio, self.rate, "wav-float"), "audio/wav")
             links[name] = self.link(base, file_name)
         return links
 
