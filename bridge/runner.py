@@ -148,6 +148,7 @@ async def _download(
     task_id = await client.download(audio_id, fmt)
     record.task_ids[step] = task_id
     link = await client.wait_download(task_id, lambda s: progress.task(step, s))
+    progress.finished(step, "link ready")
     await _fetch(client, link.url, record, f"{name}.{fmt}", progress)
 
 
@@ -159,6 +160,7 @@ async def _stems(
     task_id = await client.stems(audio_id)
     record.task_ids[step] = task_id
     links = await client.wait_stems(task_id, lambda s: progress.task(step, s))
+    progress.finished(step, f"{len(links)} stems ready")
     await asyncio.gather(
         *(
             _fetch(client, url, record, f"{folder}/{stem}.wav", progress)
@@ -179,6 +181,7 @@ async def _video(
     task_id = await client.download_video(audio_id, preset)
     record.task_ids[name] = task_id
     link = await client.wait_video(task_id, lambda s: progress.task(name, s))
+    progress.finished(name, "link ready")
     await _fetch(client, link.url, record, f"{name}.mp4", progress)
 
 

@@ -110,6 +110,9 @@ def test_create_negative_strength_damps_the_layer_it_names() -> None:
     no_bass = dsp.create(6.0, rate, 3, [("no bass", -2.0)])
     low_share = [rms(band(audio, 0, 150, rate)) / rms(audio) for audio in (plain, no_bass)]
     assert low_share[1] < low_share[0] - 0.1
+    # Only whole words name a layer: "that" and "subtle" are not hats and subs.
+    unrelated = dsp.create(6.0, rate, 3, [("that subtle upbeat", -2.0)])
+    assert rms(band(unrelated, 3000, rate, rate)) > 0.5 * rms(band(plain, 3000, rate, rate))
 
 
 @pytest.mark.parametrize(
@@ -122,6 +125,7 @@ def test_create_negative_strength_damps_the_layer_it_names() -> None:
         ({"channels": 0}, "channels"),
         ({"seed": -1}, "seed"),
         ({"prompts": [("ok", 1.0), ("bad", float("nan"))]}, r"prompts\[1\] strength"),
+        ({"prompts": [(None, 1.0)]}, r"prompts\[0\] text"),
     ],
 )
 def test_create_rejects_bad_arguments(kwargs: dict[str, object], name: str) -> None:

@@ -8,7 +8,6 @@ from types import TracebackType
 from rich.console import Console
 from rich.progress import (
     BarColumn,
-    DownloadColumn,
     Progress,
     SpinnerColumn,
     TaskID,
@@ -68,7 +67,7 @@ class RichProgress:
             TextColumn("[bold]{task.fields[step]:<18}"),
             TextColumn("{task.fields[state]:<12}"),
             BarColumn(bar_width=24),
-            DownloadColumn(),
+            TextColumn("{task.fields[size]:>16}"),
             TimeElapsedColumn(),
             TextColumn("{task.fields[detail]}"),
             console=console,
@@ -77,7 +76,7 @@ class RichProgress:
 
     def step(self, step: str, detail: str) -> None:
         self._rows[step] = self._progress.add_task(
-            step, total=None, step=step, state="starting", detail=redact(detail)
+            step, total=None, step=step, state="starting", detail=redact(detail), size=""
         )
 
     def task(self, step: str, status: TaskStatus) -> None:
@@ -86,7 +85,8 @@ class RichProgress:
     def transfer(self, step: str, done: int, total: int | None) -> None:
         row = self._rows.get(step)
         if row is not None:
-            self._progress.update(row, completed=done, total=total, state="downloading")
+            size = f"{done / 1e6:.1f}/{total / 1e6:.1f} MB" if total else f"{done / 1e6:.1f} MB"
+            self._progress.update(row, completed=done, total=total, state="downloading", size=size)
 
     def finished(self, step: str, detail: str) -> None:
         row = self._rows.get(step)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -24,7 +25,6 @@ import numpy.typing as npt
 
 Audio = npt.NDArray[np.float32]
 _F64 = npt.NDArray[np.float64]
-_F32 = npt.NDArray[np.float32]
 _Int = npt.NDArray[np.int64]
 
 VOCAL_BAND = (300.0, 3000.0)
@@ -34,10 +34,11 @@ SWAP_STRENGTH = (0.2, 1.0)
 
 _TEMPO = (90.0, 130.0)
 _LOUDNESS_FLOOR = 1e-9
+# Words (singular; a trailing "s" is also accepted) by which a prompt names a layer.
 _LAYER_WORDS = {
-    "drums": ("drum", "beat", "kick", "snare", "hat", "percussion", "groove"),
-    "bass": ("bass", "sub", "808", "low end"),
-    "chords": ("chord", "pad", "synth", "piano", "keys", "harmony", "guitar", "string"),
+    "drums": {"drum", "beat", "kick", "snare", "hat", "hihat", "percussion", "groove"},
+    "bass": {"bass", "bassline", "sub", "808"},
+    "chords": {"chord", "pad", "synth", "piano", "key", "harmony", "guitar", "string"},
 }
 # Semitone offsets of four bar-long chords; minor where the degree is minor in a major key.
 _PROGRESSIONS = ((0, 7, 9, 5), (9, 5, 0, 7), (0, 5, 7, 5), (0, 9, 5, 7), (0, 4, 5, 7))
@@ -61,7 +62,7 @@ def _show(value: object) -> str:
 
 
 def _bad(name: str, rule: str, value: object) -> ValueError:
-    """The error the API layer turns into a 400: which parameter, what is allowed, what came."""
+    """The caller turns this into an API error: the parameter, what is allowed, what came."""
     return ValueError(f"{name} must be {rule}, got {_show(value)}")
 
 
@@ -128,7 +129,7 @@ class _Spectrum:
     def band(self, low: float, high: float) -> npt.NDArray[np.bool_]:
         return (self.freqs >= low) & (self.freqs < high)
 
-    def signal(self, bins: npt.NDArray[np.complex64]) -> _F32:
+    def signal(self, bins: npt.NDArray[np.complex64]) -> Audio:
         signal = np.fft.irfft(bins, n=self.size, axis=1)[:, : self.frames].T
         return np.asarray(signal, dtype=np.float32)  # already float32: no copy
 
@@ -196,8 +197,10 @@ def _plan(seed: int, prompts: Sequence[tuple[str, float]]) -> _Plan:
         code = seed_for("prompt", text.strip().lower())
         tempo_nudge += strength * ((code & 0xFFFF) / 0xFFFF * 2.0 - 1.0)
         bright_nudge += strength * ((code >> 16) / 0xFFFF * 2.0 - 1.0)
+        tokens = set(re.findall(r"[a-z0-9]+", text.lower()))
+        tokens |= {token[:-1] for token in tokens if token.endswith("s")}
         for layer, words in _LAYER_WORDS.items():
-            if any(word in text.lower() for word in words):
+            if tokens & words:
                 gains[layer] += 0.5 * strength
     return _Plan(
         bpm=float(np.clip(rng.uniform(*_TEMPO) + 10.0 * tempo_nudge, *_TEMPO)),
@@ -317,7 +320,9 @@ def create(
     if not (math.isfinite(seconds) and seconds > 0 and frames(seconds, sample_rate) >= 1):
         raise _bad("seconds", "more than 0 (at least one sample long)", seconds)
     _check_between("channels", channels, 1, 64)
-    for index, (_, strength) in enumerate(prompts):
+    for index, (text, strength) in enumerate(prompts):
+        if not isinstance(text, str):
+            raise _bad(f"prompts[{index}] text", "a string", text)
         if not math.isfinite(strength):
             raise _bad(f"prompts[{index}] strength", "a finite number", strength)
     n = frames(seconds, sample_rate)
@@ -506,7 +511,7 @@ def split_stems(audio: Audio, sample_rate: int) -> dict[str, Audio]:
     return {"vocals": vocals, "drums": drums, "bass": bass, "other": other}
 
 
-def _transient_weight(signal: _F32, sample_rate: int) -> _F64:
+def _transient_weight(signal: Audio, sample_rate: int) -> _F64:
     """0..1 per frame: near 1 where the level jumps above its recent average, else near 0.
 
     The level is followed in 1 ms blocks (plenty for 5 ms and 100 ms averages) and the weight
