@@ -108,7 +108,7 @@ class ProducerClient:
         if self._status_method == "GET":
             try:
                 data = await self._safe("GET", "tasks", params={"taskId": task_id}, task_id=task_id)
-            except (NotFoundError, ApiError) as exc:
+            except ApiError as exc:
                 if exc.status_code not in (404, 405):
                     raise
                 log.info("GET /producer/tasks answered %s; trying POST", exc.status_code)
