@@ -322,3 +322,13 @@ def test_the_emulator_command_serves_until_interrupted_and_a_second_one_names_th
         first.send_signal(signal.SIGINT)
         _, err = first.communicate(timeout=30)
     assert first.returncode == 0, err
+
+
+def test_bad_emulator_options_are_all_named_by_their_option(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["--config", str(config), "emulator", "--rate-429", "2", "--port", "70000"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "--rate-429: must be between 0 and 1 (got 2.0)" in err
+    assert "--port: must be between 0 and 65535 (got 70000)" in err

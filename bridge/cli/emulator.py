@@ -7,10 +7,13 @@ import signal
 import threading
 from typing import Any
 
+from pydantic import ValidationError
 from rich.console import Console
 
 from bridge.config import Config, EmulatorSettings
+from bridge.config_render import describe_errors
 from bridge.emulator.server import BANNER, EmulatorServer
+from bridge.errors import ConfigError
 
 # Command-line options that override [emulator.faults], by attribute name.
 _FAULT_OPTIONS = (
@@ -47,10 +50,16 @@ def settings_from(args: argparse.Namespace, config: Config) -> EmulatorSettings:
     for name in ("host", "port", "token", "task_seconds"):
         if getattr(args, name) is not None:
             base[name] = getattr(args, name)
+    rename = {"port": "--port", "host": "--host", "token": "--token"}
+    rename["task_seconds"] = "--task-seconds"
     for name, _ in _FAULT_OPTIONS:
+        rename[f"faults.{name}"] = f"--{name.replace('_', '-')}"
         if getattr(args, name) is not None:
             base["faults"][name] = getattr(args, name)
-    return EmulatorSettings.model_validate(base)
+    try:
+        return EmulatorSettings.model_validate(base)
+    except ValidationError as exc:
+        raise ConfigError(describe_errors(exc, EmulatorSettings, rename)) from None
 
 
 def execute(args: argparse.Namespace, config: Config, out: Console) -> int:

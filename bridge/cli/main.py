@@ -8,13 +8,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from pydantic import ValidationError
 from rich.console import Console
 
 from bridge import __version__
 from bridge.cli import emulator, run
 from bridge.config import check_report, load_config, render_toml
-from bridge.errors import BridgeError, ConfigError, SubmitUncertainError, redact
+from bridge.errors import BridgeError, ConfigError, SubmitUncertainError
 from bridge.logs import setup_logging
 
 log = logging.getLogger(__name__)
@@ -54,9 +53,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BridgeError as exc:
         err.print(f"error: {exc.message}", markup=False, highlight=False)
         return 1
-    except ValidationError as exc:  # command-line overrides of validated settings
-        err.print(f"error: {redact(str(exc))}", markup=False, highlight=False)
-        return 2
     except KeyboardInterrupt:
         err.print("interrupted", markup=False)
         return 130
