@@ -44,6 +44,7 @@ __all__ = [
     "EmulatorSettings",
     "FaultEndpoint",
     "FaultSettings",
+    "JobsSettings",
     "LoadedConfig",
     "ModelSettings",
     "OutputFormat",
@@ -74,7 +75,9 @@ BUILTIN_MODELS: tuple[str, ...] = (
     "FUZZ-0.8",
 )
 
-OutputFormat = Literal["wav", "mp3", "m4a"]
+# m4a is not offered: the bridge decodes what it fetches, and libsndfile reads no m4a.
+OutputFormat = Literal["wav", "mp3"]
+SampleFormat = Literal["PCM_16", "PCM_24", "FLOAT"]
 FaultEndpoint = Literal["audios", "tasks", "upload", "stems", "download", "download-video", "files"]
 FAULT_ENDPOINTS: tuple[str, ...] = get_args(FaultEndpoint)
 
@@ -186,6 +189,29 @@ class OutputSettings(_Settings):
     dir: _Text = "producer-output"
     format: OutputFormat = "wav"
     stems: bool = False
+    results_folder: _Text = "ProducerBridge"
+    sample_format: SampleFormat = "PCM_24"
+    allowed_roots: list[_Text] = Field(default_factory=lambda: ["~"])
+
+    @field_validator("results_folder")
+    @classmethod
+    def _check_folder(cls, value: str) -> str:
+        if value in (".", "..") or re.search(r"[/\\\x00-\x1f]", value):
+            raise PydanticCustomError("folder_name", "must be one folder name, without / or \\")
+        return value
+
+    def roots(self) -> tuple[Path, ...]:
+        return tuple(Path(root).expanduser() for root in self.allowed_roots)
+
+
+class JobsSettings(_Settings):
+    journal: str = ""
+    max_running: Annotated[int, Field(ge=1, le=16)] = 2
+
+    def journal_path(self) -> Path:
+        if self.journal:
+            return Path(self.journal).expanduser()
+        return platformdirs.user_data_path("producer-bridge") / "journal.sqlite3"
 
 
 class FaultSettings(_Settings):
@@ -218,6 +244,7 @@ class Config(_Settings):
     models: ModelSettings = Field(default_factory=ModelSettings)
     staging: StagingSettings = Field(default_factory=StagingSettings)
     output: OutputSettings = Field(default_factory=OutputSettings)
+    jobs: JobsSettings = Field(default_factory=JobsSettings)
     emulator: EmulatorSettings = Field(default_factory=EmulatorSettings)
 
 

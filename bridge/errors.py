@@ -6,6 +6,11 @@
     ├── AudioError                a local audio file cannot be read, cut or written
     ├── StagingError              a clip cannot be made reachable by URL
     ├── EmulatorError             the built-in emulator cannot start
+    ├── ProjectError              a result cannot be written into the project folder
+    │                             (outside the allowed roots, a refused name, disk full,
+    │                             read-only): the job keeps its place and can be retried
+    ├── JournalError              the job journal cannot be opened, read or written
+    ├── JobError                  a job command cannot be done (unknown id, wrong state)
     └── ApiError                  anything that went wrong talking to the Producer API
         ├── AuthError             401 / 403: the API key is missing or wrong
         ├── BadRequestError       400 / 422: the service refused the body
@@ -104,6 +109,18 @@ class StagingError(BridgeError):
 
 
 class EmulatorError(BridgeError):
+    pass
+
+
+class ProjectError(BridgeError):
+    pass
+
+
+class JournalError(BridgeError):
+    pass
+
+
+class JobError(BridgeError):
     pass
 
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -50,9 +51,10 @@ def run(config: Path, out: Path, *args: str) -> int:
     return main(["--config", str(config), "run", *args, "--out", str(out)])
 
 
-def written(out: Path) -> tuple[Path, dict[str, object]]:
-    (folder,) = out.iterdir()
-    return folder, json.loads((folder / "run.json").read_text())
+def written(out: Path) -> tuple[Path, dict[str, Any]]:
+    """The one results folder in project `out`, and its manifest."""
+    (folder,) = (path for path in (out / "ProducerBridge").iterdir() if path.is_dir())
+    return folder, json.loads((folder / "manifest.json").read_text())
 
 
 def seconds_of(path: Path) -> float:
@@ -80,7 +82,7 @@ def test_each_edit_action_writes_a_wav_of_the_length_its_parameters_imply(
     folder, record = written(out)
     assert seconds_of(folder / "result.wav") == seconds
     assert record["action"] == action
-    assert set(record["taskIds"]) >= {"upload", "generate", "download result"}  # type: ignore[arg-type]
+    assert set(record["taskIds"]) == {"upload", "generate", "result:1"}
 
 
 def test_create_uses_its_prompts_time_ranges_for_its_length(config: Path, tmp_path: Path) -> None:
@@ -108,7 +110,7 @@ def test_create_uses_its_prompts_time_ranges_for_its_length(config: Path, tmp_pa
     folder, record = written(out)
     assert "夏天" in folder.name
     assert seconds_of(folder / "result.wav") == 6.5
-    sounds = record["request"]["sounds"]  # type: ignore[index]
+    sounds = record["request"]["sounds"]
     assert sounds[1] == {"text": "卡断", "strength": -0.5, "timeStart": 0.0, "timeEnd": 6.5}
 
 
@@ -130,13 +132,13 @@ def test_stems_come_back_aligned_and_sum_to_the_result(
     assert np.abs(sum(stems) - mix).max() <= 4 / 32768
 
 
-def test_mp3_is_available_as_a_format(config: Path, tmp_path: Path) -> None:
+def test_an_mp3_fetched_from_the_service_lands_as_wav(config: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert run(config, out, "create_music", "--prompt", "pop", "--format", "mp3") == 0
     folder, _ = written(out)
-    audio, rate = sf.read(str(folder / "result.mp3"))
-    assert rate == RATE
-    assert abs(len(audio) / rate - 4.0) < 0.1
+    info = sf.info(str(folder / "result.wav"))
+    assert (info.samplerate, info.subtype) == (RATE, "PCM_24")
+    assert abs(info.frames / info.samplerate - 4.0) < 0.1
 
 
 def test_a_clip_in_a_format_the_service_refuses_is_sent_as_wav(
@@ -154,8 +156,9 @@ def test_progress_and_the_emulator_notice_go_to_stderr_and_paths_to_stdout(
 ) -> None:
     assert run(config, tmp_path / "out", "create_music", "--prompt", "pop") == 0
     captured = capsys.readouterr()
-    assert captured.out.strip().endswith("result.wav")
-    assert len(captured.out.splitlines()) == 1
+    lines = captured.out.splitlines()
+    assert [Path(line).name for line in lines] == ["result.wav", "manifest.json"]
+    assert all(Path(line).is_file() for line in lines)
     assert "no API key set: using the built-in emulator" in captured.err
     assert "not from a model" in captured.err
     assert "[generate] task" in captured.err
@@ -206,7 +209,8 @@ def test_times_beyond_the_clip_are_refused_with_the_clip_length(
         "more",
     )
     assert code == 1
-    assert "continueAt: must be at most 10 s, the clip's length (got 12)" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "continueAt: must be at most 10 s, the uploaded clip's length (got 12)" in err
 
 
 def test_a_strength_before_any_prompt_is_a_usage_error(config: Path, tmp_path: Path) -> None:
@@ -234,6 +238,7 @@ def test_the_api_key_appears_in_no_log_progress_output_or_file(
     config: Path,
     clip: Path,
     tmp_path: Path,
+    own_data_folder: Path,
     capfd: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -271,8 +276,10 @@ def test_the_api_key_appears_in_no_log_progress_output_or_file(
     assert key not in captured.out + captured.err
     assert "********" in captured.out
     files = [path for path in out.rglob("*") if path.is_file()]
-    assert len(files) == 6
-    assert all(key.encode() not in path.read_bytes() for path in files)
+    assert len(files) == 7  # result, four stems, manifest, index
+    journal = [path for path in own_data_folder.rglob("*") if path.is_file()]
+    assert any(path.name == "journal.sqlite3" for path in journal)
+    assert all(key.encode() not in path.read_bytes() for path in files + journal)
 
 
 def test_the_console_command_and_the_module_both_answer_version() -> None:

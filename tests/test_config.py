@@ -87,14 +87,14 @@ def test_defaults_without_any_file() -> None:
 
 def test_config_path_beats_env_var_beats_user_dir(tmp_path: Path, no_user_file: Path) -> None:
     given = write(tmp_path / "given.toml", "[output]\nformat = 'mp3'\n")
-    named = write(tmp_path / "named.toml", "[output]\nformat = 'm4a'\n")
+    named = write(tmp_path / "named.toml", "[output]\nformat = 'wav'\n")
     write(no_user_file, "[output]\nstems = true\n")
     env = {ENV_CONFIG: str(named)}
 
     first = load_config(given, env=env)
     assert (first.source, first.config.output.format) == (given, "mp3")
     second = load_config(None, env=env)
-    assert (second.source, second.config.output.format) == (named, "m4a")
+    assert (second.source, second.config.output.format) == (named, "wav")
     third = load_config(None, env={})
     assert (third.source, third.config.output.stems) == (no_user_file, True)
 
@@ -175,7 +175,7 @@ endpoints = ["tasks", "bogus"]
     }
     found = messages(error)
     assert found["api.read_timeout"] == "must be greater than 0 (got -1)"
-    assert found["output.format"] == "must be one of wav, mp3, m4a (got 'flac')"
+    assert found["output.format"] == "must be one of wav, mp3 (got 'flac')"
     assert "audios" in found["emulator.faults.endpoints[1]"]
 
 
@@ -238,7 +238,10 @@ def test_did_you_mean_for_a_misspelt_key_and_section(tmp_path: Path) -> None:
 def test_unknown_key_without_close_match_lists_the_valid_keys(tmp_path: Path) -> None:
     path = write(tmp_path / "b.toml", "[output]\ncolour = 'red'\n")
     message = messages(errors_of(path))["output.colour"]
-    assert message == "unknown key; valid keys here: dir, format, stems"
+    assert message == (
+        "unknown key; valid keys here: dir, format, stems, results_folder, sample_format, "
+        "allowed_roots"
+    )
 
 
 def test_misspelt_key_never_echoes_its_value(tmp_path: Path) -> None:

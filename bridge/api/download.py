@@ -19,6 +19,7 @@ import httpx
 from bridge.api.polling import Sleep
 from bridge.api.retry import RetryPolicy, parse_retry_after
 from bridge.errors import DownloadError
+from bridge.files import publish
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,13 @@ async def fetch_file(
                 delay = retry.delay(attempt, random, exc.retry_after)
                 log.warning("download %s: %s; again in %.1f s", _short(url), exc, delay)
                 await sleep(delay)
-        _publish(part, dest)
+        try:
+            publish(part, dest)
+        except FileExistsError as exc:
+            # `_prepare` found the name free: whatever is there came during the download.
+            raise DownloadError(
+                f"{dest} appeared while downloading; it is never overwritten"
+            ) from exc
         return size
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -115,29 +122,6 @@ def _content_length(response: httpx.Response) -> int | None:
         return int(value) if value is not None else None
     except ValueError:
         return None
-
-
-def _publish(part: Path, dest: Path) -> None:
-    """Move the finished file into place without replacing anything already there."""
-    try:
-        os.link(part, dest)
-    except FileExistsError as exc:
-        raise DownloadError(f"{dest} appeared while downloading; it is never overwritten") from exc
-    except OSError:
-        # Filesystems without hard links: rename, having checked just before.
-        if dest.exists():
-            raise DownloadError(f"{dest} already exists; it is never overwritten") from None
-        os.rename(part, dest)
-    _fsync_dir(dest.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def _short(url: str) -> str:

@@ -1,5 +1,11 @@
 """Local audio files: reading their shape, preparing clips for upload."""
 
-from bridge.audio.clips import UPLOAD_EXTENSIONS, AudioInfo, prepare_upload, probe
+from bridge.audio.clips import (
+    UPLOAD_EXTENSIONS,
+    AudioInfo,
+    cut_clip,
+    prepare_upload,
+    probe,
+)
 
-__all__ = ["UPLOAD_EXTENSIONS", "AudioInfo", "prepare_upload", "probe"]
+__all__ = ["UPLOAD_EXTENSIONS", "AudioInfo", "cut_clip", "prepare_upload", "probe"]

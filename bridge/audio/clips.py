@@ -64,3 +64,38 @@ def prepare_upload(info: AudioInfo, workdir: Path) -> Path:
     except (sf.LibsndfileError, RuntimeError, OSError) as exc:
         raise AudioError(f"cannot convert {info.path} to WAV for upload: {exc}") from exc
     return target
+
+
+def cut_clip(info: AudioInfo, start: float, duration: float, dest: Path) -> AudioInfo:
+    """Copy `duration` seconds from `start` (source seconds) of the clip into a WAV at
+    `dest`, reading only that part (the source is opened by seeking, not decoded whole)."""
+    first = round(start * info.sample_rate)
+    frames = min(round(duration * info.sample_rate), info.frames - first)
+    if frames <= 0:
+        raise AudioError(
+            f"{info.path}: nothing to upload from {start:g} s (the file is "
+            f"{info.duration:.3f} s long)"
+        )
+    if frames / info.sample_rate > MAX_UPLOAD_SECONDS:
+        raise AudioError(
+            f"the clip is {frames / info.sample_rate:.1f} s long; the service takes at most "
+            f"{MAX_UPLOAD_SECONDS:g} s: select or render a shorter clip"
+        )
+    try:
+        with (
+            sf.SoundFile(str(info.path)) as source,
+            sf.SoundFile(
+                str(dest), "w", info.sample_rate, info.channels, subtype="PCM_24", format="WAV"
+            ) as out,
+        ):
+            source.seek(first)
+            left = frames
+            while left > 0:
+                block = source.read(min(_BLOCK, left), dtype="float32", always_2d=True)
+                if not len(block):
+                    break
+                out.write(block)
+                left -= len(block)
+    except (sf.LibsndfileError, RuntimeError, OSError) as exc:
+        raise AudioError(f"cannot cut {info.path} for upload: {exc}") from exc
+    return probe(dest)

@@ -11,7 +11,7 @@ from pathlib import Path
 from rich.console import Console
 
 from bridge import __version__
-from bridge.cli import emulator, run
+from bridge.cli import emulator, jobs, run
 from bridge.config import check_report, load_config, render_toml
 from bridge.errors import BridgeError, ConfigError, SubmitUncertainError
 from bridge.logs import setup_logging
@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0, help="-v info, -vv debug")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run.add_run_parser(commands)
+    jobs.add_jobs_parser(commands)
     emulator.add_emulator_parser(commands)
     config = commands.add_parser("config", help="show or check the configuration")
     config.add_argument("what", choices=("show", "check"))
@@ -54,7 +55,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         err.print(f"error: {exc.message}", markup=False, highlight=False)
         return 1
     except KeyboardInterrupt:
-        err.print("interrupted", markup=False)
+        err.print(
+            "interrupted; unfinished jobs are kept: producer-bridge jobs resume", markup=False
+        )
         return 130
 
 
@@ -68,6 +71,8 @@ def _dispatch(args: argparse.Namespace, out: Console, err: Console) -> int:
         return 0
     if args.command == "emulator":
         return emulator.execute(args, loaded.config, out)
+    if args.command == "jobs":
+        return jobs.execute(args, loaded.config, out, err)
     return run.execute(args, loaded.config, out, err)
 
 

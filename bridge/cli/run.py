@@ -4,23 +4,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
-from bridge.api import AudioRequest, PollPlan, ProducerClient, RetryPolicy, Sound, make_http_client
-from bridge.api.models import ACTIONS, CREATE, DOWNLOAD_FORMATS, VIDEO_PRESETS
+from bridge.api import AudioRequest, Sound
+from bridge.api.models import ACTIONS, CREATE
 from bridge.audio import probe
+from bridge.cli.backend import add_backend_options, open_journal, open_runner
 from bridge.cli.progress import make_progress
 from bridge.config import Config
-from bridge.emulator.server import BANNER, EmulatorServer
-from bridge.errors import Issue, RequestError, StagingError
-from bridge.runner import RunSpec, check_against_clip, run_action
-from bridge.staging import LocalHttpStager
-from bridge.staging.local import is_loopback_url
+from bridge.errors import Issue, RequestError
+from bridge.jobs import ClipPlacement, JobOptions, JobRequest, Selection, upload_span
+from bridge.jobs.model import FETCH_FORMATS, request_issues, with_api_times
+from bridge.jobs.placement import time_issues
+from bridge.jobs.state import COMPLETED, Job
+from bridge.journal import Journal
 
 DEFAULT_STRENGTH = 0.5
 
@@ -58,12 +59,23 @@ def _time_range(text: str) -> tuple[float | None, float | None]:
         ) from None
 
 
+def _selection(text: str) -> tuple[float, float]:
+    start, end = _time_range(text)
+    if start is None or end is None:
+        raise argparse.ArgumentTypeError(
+            f"expected START:END in seconds, e.g. 12:16 (got {text!r})"
+        )
+    return start, end
+
+
 def add_run_parser(commands: Any) -> None:
     run = commands.add_parser(
         "run",
-        help="run one Producer action on a local clip and write the WAV files",
-        description="Run one action end to end: stage and upload the clip, generate, "
-        "download the result (and stems), and print the paths written.",
+        help="run one Producer action and write the results into a project folder",
+        description="Run one action end to end through the job journal: stage and upload the "
+        "clip, generate, download the result (and stems), write them into the project at its "
+        "sample rate with a manifest, and print the paths written. An interrupted run is "
+        "picked up by `producer-bridge jobs resume`.",
     )
     run.add_argument("action", choices=ACTIONS, help="the API's action name")
     source = run.add_argument_group("source audio (every action but create_music)")
@@ -113,30 +125,53 @@ def add_run_parser(commands: Any) -> None:
     own.add_argument("--cover-strength", type=float, help="cover_music: how much to change, 0..1")
     own.add_argument("--cover-art-url", help="cover_music: optional cover art image URL")
     output = run.add_argument_group("output")
-    output.add_argument("--format", choices=DOWNLOAD_FORMATS, help="result format (default wav)")
+    output.add_argument(
+        "--project",
+        "--out",
+        dest="project",
+        type=Path,
+        help="project folder; results go into its ProducerBridge folder (default: output.dir)",
+    )
+    output.add_argument(
+        "--sample-rate", type=int, help="project sample rate in Hz (default: the result's own)"
+    )
+    output.add_argument(
+        "--format",
+        choices=FETCH_FORMATS,
+        help="what to fetch from the service before conversion to WAV (default output.format)",
+    )
     output.add_argument(
         "--stems",
         action="store_true",
         default=None,
         help="also fetch vocals, drums, bass and other stems",
     )
-    output.add_argument("--video", choices=VIDEO_PRESETS, help="also fetch a video (mp4)")
-    output.add_argument("--out", type=Path, help="folder for results (default: output.dir)")
-    backend = run.add_argument_group("service")
-    backend.add_argument(
-        "--api-url",
-        help="API base URL (default: api.url, or the built-in emulator when no API key is set)",
+    timeline = run.add_argument_group(
+        "timeline (where the clip sits in the project; results are placed to match)"
     )
-    backend.add_argument(
-        "--emulator",
-        action="store_true",
-        help="use the built-in emulator even when an API key is set",
+    timeline.add_argument(
+        "--position", type=float, default=0.0, help="item position on the timeline (s)"
     )
+    timeline.add_argument(
+        "--take-offset", type=float, default=0.0, help="where in the clip file the item starts (s)"
+    )
+    timeline.add_argument("--playrate", type=float, default=1.0, help="the item's playrate")
+    timeline.add_argument(
+        "--length", type=float, help="item length on the timeline (s; default: to the file's end)"
+    )
+    timeline.add_argument(
+        "--selection",
+        type=_selection,
+        metavar="START:END",
+        help="time selection on the timeline (s): the section for replace_music, the "
+        "continuation point for extend_music, where create_music results go",
+    )
+    add_backend_options(run)
 
 
-def build_spec(args: argparse.Namespace, config: Config) -> RunSpec:
-    """The request and options from the command line, validated before any network call."""
-    request = AudioRequest(
+def build_request(args: argparse.Namespace, config: Config) -> JobRequest:
+    """The job from the command line, validated before any network call."""
+    audio = AudioRequest(
         action=args.action,
         model=args.model or config.models.default,
         sounds=tuple(_sounds(args.prompts or [])),
@@ -154,21 +189,36 @@ def build_spec(args: argparse.Namespace, config: Config) -> RunSpec:
         cover_strength=args.cover_strength,
         cover_art_url=args.cover_art_url,
     )
+    selection = Selection(*args.selection) if args.selection else None
+    clip = None
+    if args.clip is not None:
+        clip = ClipPlacement(
+            str(args.clip.resolve()), args.position, args.take_offset, args.playrate, args.length
+        )
+    request = JobRequest(
+        audio=audio,
+        project=str((args.project or Path(config.output.dir)).resolve()),
+        sample_rate=args.sample_rate,
+        clip=clip,
+        selection=selection,
+        options=JobOptions(
+            stems=config.output.stems if args.stems is None else args.stems,
+            fetch_format=args.format or config.output.format,
+            subtype=config.output.sample_format,
+        ),
+    )
     # Where the audio comes from is checked as --clip / --audio-id, in the CLI's own words.
-    issues = request.issues(config.models.known(), needs_audio_id=False)
+    issues = [i for i in request_issues(request, config.models.known()) if i.field != "clip"]
     issues += _source_issues(args)
     if issues:
         raise RequestError(issues)
-    if args.clip is not None:
-        check_against_clip(request, probe(args.clip))
-    return RunSpec(
-        request=request,
-        out_dir=args.out or Path(config.output.dir),
-        clip=args.clip,
-        fmt=args.format or config.output.format,
-        stems=config.output.stems if args.stems is None else args.stems,
-        video=args.video,
-    )
+    request = with_api_times(request)
+    if clip is not None:
+        span = upload_span(clip, probe(args.clip).duration)
+        found = time_issues(request.audio, span.duration)
+        if found:
+            raise RequestError(found)
+    return request
 
 
 def _sounds(prompts: Sequence[dict[str, Any]]) -> Iterator[Sound]:
@@ -200,71 +250,41 @@ def _source_issues(args: argparse.Namespace) -> list[Issue]:
 
 
 def execute(args: argparse.Namespace, config: Config, out: Console, err: Console) -> int:
-    spec = build_spec(args, config)
-    record = asyncio.run(_execute(spec, args, config, err))
-    for path in record.files:
+    request = build_request(args, config)
+    with open_journal(config) as journal:
+        job = asyncio.run(_execute(request, args, config, journal, err))
+    if job.status != COMPLETED:
+        err.print(
+            f"job {job.short_id} {job.status}: {job.error}\n"
+            f"details: producer-bridge jobs show {job.short_id}",
+            markup=False,
+            highlight=False,
+        )
+        return 1
+    for path in written_paths(job):
         out.print(path, markup=False, highlight=False, soft_wrap=True)
     return 0
 
 
-async def _execute(spec: RunSpec, args: argparse.Namespace, config: Config, err: Console) -> Any:
-    with contextlib.ExitStack() as stack:
-        url, key = _backend(args, config, stack, err)
-        stager = None
-        if spec.clip is not None:
-            stager = stack.enter_context(_stager(config))
-            _check_reachable(stager, url)
-        api = config.api
-        async with make_http_client(
-            connect_timeout=api.connect_timeout,
-            read_timeout=api.read_timeout,
-            max_connections=api.max_connections,
-        ) as http:
-            client = ProducerClient(
-                http,
-                base_url=url,
-                api_key=key,
-                retry=RetryPolicy(api.max_attempts, api.retry_base, api.retry_cap),
-                poll_plan=PollPlan(**config.polling.model_dump()),
-            )
-            with make_progress(err) as progress:
-                return await run_action(client, stager, spec, progress)
+def written_paths(job: Job) -> list[str]:
+    project = Path(job.request.project)
+    files = [*job.facts.written, *([job.facts.manifest] if job.facts.manifest else [])]
+    return [str(project / relative) for relative in files]
 
 
-def _backend(
-    args: argparse.Namespace, config: Config, stack: contextlib.ExitStack, err: Console
-) -> tuple[str, str]:
-    """(base URL, key): the hosted API, a given URL, or an emulator started here."""
-    key = config.api.key.get_secret_value()
-    if args.emulator or (not key and not args.api_url):
-        settings = config.emulator.model_copy(update={"port": 0, "host": "127.0.0.1"})
-        emulator = stack.enter_context(EmulatorServer(settings, models=config.models))
-        reason = "--emulator given" if args.emulator else "no API key set"
-        err.print(
-            f"{reason}: using the built-in emulator at {emulator.url}", markup=False, soft_wrap=True
-        )
-        err.print(BANNER, markup=False, style="dim", soft_wrap=True)
-        return emulator.url, emulator.token
-    if args.api_url and not key:
-        # A URL without a key is most likely a local `producer-bridge emulator`.
-        return args.api_url, config.emulator.token
-    return args.api_url or config.api.url, key
-
-
-def _stager(config: Config) -> LocalHttpStager:
-    staging = config.staging
-    return LocalHttpStager(
-        host=staging.host,
-        port=staging.port,
-        public_base_url=staging.public_base_url,
-        ttl=staging.ttl,
-    )
-
-
-def _check_reachable(stager: LocalHttpStager, api_url: str) -> None:
-    if stager.reachable_only_here and not is_loopback_url(api_url):
-        raise StagingError(
-            f"the service at {api_url} cannot fetch clips from {stager.base_url} (this machine "
-            "only): expose the stager through a tunnel or reverse proxy and set "
-            "staging.public_base_url, or pass --audio-id for audio the service already has"
-        )
+async def _execute(
+    request: JobRequest, args: argparse.Namespace, config: Config, journal: Journal, err: Console
+) -> Job:
+    with make_progress(err) as progress:
+        async with open_runner(
+            args,
+            config,
+            err,
+            journal=journal,
+            stage=request.clip is not None,
+            progress=lambda job: progress,
+            extra_roots=(Path(request.project),),
+        ) as runner:
+            job = runner.submit(request)
+            finished = await runner.run_until_idle()
+    return finished[job.id]

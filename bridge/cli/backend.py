@@ -1,0 +1,145 @@
+"""What commands that run jobs share: the service (hosted, given, or an emulator started
+here), the stager, the journal, and the runner built from them."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+from collections.abc import AsyncIterator, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from bridge.api import PollPlan, ProducerClient, RetryPolicy, make_http_client
+from bridge.config import Config
+from bridge.emulator.server import BANNER, EmulatorServer
+from bridge.errors import StagingError
+from bridge.jobs.state import Job
+from bridge.journal import Journal
+from bridge.pipeline import Deps, JobRunner, Progress
+from bridge.staging import LocalHttpStager
+from bridge.staging.local import is_loopback_url
+
+
+def add_backend_options(parser: argparse.ArgumentParser) -> None:
+    backend = parser.add_argument_group("service")
+    backend.add_argument(
+        "--api-url",
+        help="API base URL (default: api.url, or the built-in emulator when no API key is set)",
+    )
+    backend.add_argument(
+        "--emulator",
+        action="store_true",
+        help="use the built-in emulator even when an API key is set",
+    )
+
+
+def open_journal(config: Config) -> Journal:
+    return Journal(config.jobs.journal_path())
+
+
+async def _no_notice(job: Job) -> None:
+    return None
+
+
+@contextlib.asynccontextmanager
+async def open_runner(
+    args: argparse.Namespace,
+    config: Config,
+    err: Console,
+    *,
+    journal: Journal,
+    stage: bool,
+    progress: Callable[[Job], Progress],
+    extra_roots: Sequence[Path] = (),
+) -> AsyncIterator[JobRunner]:
+    """A runner on the chosen service; `stage` starts a stager for jobs with clips."""
+    with contextlib.ExitStack() as stack:
+        url, key = _backend(args, config, stack, err)
+        stager = None
+        if stage:
+            stager = stack.enter_context(_stager(config))
+            _check_reachable(stager, url)
+        api = config.api
+        async with make_http_client(
+            connect_timeout=api.connect_timeout,
+            read_timeout=api.read_timeout,
+            max_connections=api.max_connections,
+        ) as http:
+            client = ProducerClient(
+                http,
+                base_url=url,
+                api_key=key,
+                retry=RetryPolicy(api.max_attempts, api.retry_base, api.retry_cap),
+                poll_plan=PollPlan(**config.polling.model_dump()),
+            )
+            deps = Deps(
+                client=client,
+                journal=journal,
+                stager=stager,
+                work_root=journal.path.parent / "work",
+                allowed_roots=(*config.output.roots(), *extra_roots),
+                results_folder=config.output.results_folder,
+                notify=_no_notice,
+            )
+            yield JobRunner(deps, max_running=config.jobs.max_running, progress=progress)
+
+
+def _backend(
+    args: argparse.Namespace, config: Config, stack: contextlib.ExitStack, err: Console
+) -> tuple[str, str]:
+    """(base URL, key): the hosted API, a given URL, or an emulator started here."""
+    key = config.api.key.get_secret_value()
+    if args.emulator or (not key and not args.api_url):
+        settings = config.emulator.model_copy(update={"port": 0, "host": "127.0.0.1"})
+        emulator = stack.enter_context(EmulatorServer(settings, models=config.models))
+        reason = "--emulator given" if args.emulator else "no API key set"
+        err.print(
+            f"{reason}: using the built-in emulator at {emulator.url}", markup=False, soft_wrap=True
+        )
+        err.print(BANNER, markup=False, style="dim", soft_wrap=True)
+        return emulator.url, emulator.token
+    if args.api_url and not key:
+        # A URL without a key is most likely a local `producer-bridge emulator`.
+        return args.api_url, config.emulator.token
+    return args.api_url or config.api.url, key
+
+
+def _stager(config: Config) -> LocalHttpStager:
+    staging = config.staging
+    return LocalHttpStager(
+        host=staging.host,
+        port=staging.port,
+        public_base_url=staging.public_base_url,
+        ttl=staging.ttl,
+    )
+
+
+def _check_reachable(stager: LocalHttpStager, api_url: str) -> None:
+    if stager.reachable_only_here and not is_loopback_url(api_url):
+        raise StagingError(
+            f"the service at {api_url} cannot fetch clips from {stager.base_url} (this machine "
+            "only): expose the stager through a tunnel or reverse proxy and set "
+            "staging.public_base_url, or pass --audio-id for audio the service already has"
+        )
+
+
+class Prefixed:
+    """Progress of one of several jobs: each step named with the job's short id."""
+
+    def __init__(self, inner: Progress, job: Job) -> None:
+        self._inner = inner
+        self._prefix = f"{job.short_id} "
+
+    def step(self, step: str, detail: str) -> None:
+        self._inner.step(self._prefix + step, detail)
+
+    def task(self, step: str, status: Any) -> None:
+        self._inner.task(self._prefix + step, status)
+
+    def transfer(self, step: str, done: int, total: int | None) -> None:
+        self._inner.transfer(self._prefix + step, done, total)
+
+    def finished(self, step: str, detail: str) -> None:
+        self._inner.finished(self._prefix + step, detail)

@@ -1,0 +1,230 @@
+"""`producer-bridge jobs`: list, show, retry, cancel, prune and resume journaled jobs."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import shutil
+import time
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from bridge.cli.backend import Prefixed, add_backend_options, open_journal, open_runner
+from bridge.cli.progress import make_progress
+from bridge.config import Config
+from bridge.errors import JobError
+from bridge.jobs.state import (
+    CANCELLED,
+    COMPLETED,
+    FINISHED,
+    NEEDS_ATTENTION,
+    RETRYABLE,
+    UNFINISHED,
+    Event,
+    Job,
+    lost_billed_create,
+)
+from bridge.journal import Journal
+from bridge.pipeline import JobRunner
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def _duration(text: str) -> float:
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*", text)
+    if not match:
+        raise argparse.ArgumentTypeError(
+            f"expected a duration such as 30m, 12h or 7d (got {text!r})"
+        )
+    return float(match[1]) * _UNITS[match[2] or "s"]
+
+
+def add_jobs_parser(commands: Any) -> None:
+    jobs = commands.add_parser(
+        "jobs",
+        help="list and manage journaled jobs",
+        description="Jobs are journaled in SQLite: nothing is lost when the bridge stops.",
+    )
+    sub = jobs.add_subparsers(dest="jobs_command", metavar="SUBCOMMAND")
+    listing = sub.add_parser("list", help="a table of jobs, newest first (the default)")
+    listing.add_argument("--limit", type=int, default=30, help="at most this many (default 30)")
+    show = sub.add_parser("show", help="one job: every step with its ids and errors")
+    show.add_argument("id", help="job id, or its first characters")
+    retry = sub.add_parser("retry", help="run a failed, cancelled or stopped job again")
+    retry.add_argument("id", help="job id, or its first characters")
+    retry.add_argument(
+        "--force",
+        action="store_true",
+        help="send a create whose answer was lost again (the service may bill it twice)",
+    )
+    add_backend_options(retry)
+    cancel = sub.add_parser("cancel", help="stop a job (the service itself has no cancel)")
+    cancel.add_argument("id", help="job id, or its first characters")
+    prune = sub.add_parser("prune", help="forget completed, failed and cancelled jobs")
+    prune.add_argument(
+        "--older-than",
+        type=_duration,
+        required=True,
+        metavar="AGE",
+        help="last changed longer ago than this: 30m, 12h, 7d, 2w",
+    )
+    resume = sub.add_parser("resume", help="run every unfinished job to its end")
+    add_backend_options(resume)
+
+
+def execute(args: argparse.Namespace, config: Config, out: Console, err: Console) -> int:
+    with open_journal(config) as journal:
+        command = args.jobs_command or "list"
+        if command == "list":
+            out.print(jobs_table(journal.jobs(getattr(args, "limit", 30)), time.time()))
+            return 0
+        if command == "show":
+            show(journal, journal.get(args.id), out)
+            return 0
+        if command == "cancel":
+            return cancel(journal, journal.get(args.id), out)
+        if command == "prune":
+            return prune(journal, time.time() - args.older_than, out)
+        if command == "retry":
+            job = prepare_retry(journal, journal.get(args.id), force=args.force)
+            return _report(asyncio.run(_run(args, config, journal, err, [job])), out, err)
+        jobs = journal.unfinished()
+        if not jobs:
+            out.print("no unfinished jobs", markup=False)
+            return 0
+        return _report(asyncio.run(_run(args, config, journal, err, None)), out, err)
+
+
+def jobs_table(jobs: list[Job], now: float) -> Table:
+    table = Table("id", "action", "status", "step", "age", "project", box=None)
+    for job in jobs:
+        status = job.status
+        table.add_row(
+            job.short_id,
+            job.request.action,
+            status,
+            (job.step or "") if status != COMPLETED else "",
+            _age(now - job.created_at),
+            job.request.project,
+        )
+    return table
+
+
+def show(journal: Journal, job: Job, out: Console) -> None:
+    facts = job.facts
+    lines = [
+        f"job       {job.id}",
+        f"action    {job.request.action} ({job.request.audio.model})",
+        f"status    {job.status}" + (f" at {job.step}" if job.step else ""),
+        f"project   {job.request.project}",
+    ]
+    if job.error:
+        lines.append(f"error     {job.error}")
+    lines += [f"task      {key}: {task}" for key, task in facts.tasks.items()]
+    lines += [f"failed    {key}: {task}" for key, task in facts.failed_tasks.items()]
+    lines += [f"audio     {key}: {audio}" for key, audio in facts.audio_ids.items()]
+    lines += [f"file      {path}" for path in facts.written]
+    if facts.manifest:
+        lines.append(f"manifest  {facts.manifest}")
+    for line in lines:
+        out.print(line, markup=False, highlight=False, soft_wrap=True)
+    table = Table("time", "step", "event", "key", "details", box=None)
+    for event in journal.events(job.id):
+        stamp = time.strftime("%H:%M:%S", time.localtime(event.at))
+        details = ", ".join(f"{k}={v}" for k, v in event.data.items())
+        table.add_row(stamp, event.step or "", event.kind, event.key or "", details)
+    out.print(table)
+
+
+def prepare_retry(journal: Journal, job: Job, *, force: bool) -> Job:
+    """The job, queued again and claimed by this process; JobError if it cannot be."""
+    if job.status not in RETRYABLE:
+        raise JobError(
+            f"job {job.short_id} is {job.status}; only {', '.join(RETRYABLE)} jobs are retried"
+        )
+    lost = lost_billed_create(job)
+    if job.status == NEEDS_ATTENTION and lost and not force:
+        raise JobError(
+            f"job {job.short_id} stopped while its {lost} request was being sent; the service "
+            f"may already have started it. Add --force to send it again (it may be billed twice)"
+        )
+    if not journal.claim(job.id):
+        raise JobError(f"job {job.short_id} is being run by another producer-bridge process")
+    return journal.record(job, Event("retried", data={"force": force}))
+
+
+def cancel(journal: Journal, job: Job, out: Console) -> int:
+    if job.status in FINISHED:
+        raise JobError(f"job {job.short_id} is already {job.status}")
+    if job.status in UNFINISHED and journal.running_elsewhere(job.id):
+        journal.request_cancel(job.id)
+        out.print(f"job {job.short_id}: cancel requested; its process stops it", markup=False)
+        return 0
+    journal.record(job, Event("cancelled", data={"message": "cancelled by request"}))
+    out.print(
+        f"job {job.short_id} cancelled (nothing more is polled or fetched; the service has no "
+        "cancel, so a task it already started still runs there)",
+        markup=False,
+    )
+    return 0
+
+
+def prune(journal: Journal, before: float, out: Console) -> int:
+    pruned = journal.prune(before, (COMPLETED, CANCELLED, "failed"))
+    for job in pruned:
+        shutil.rmtree(journal.path.parent / "work" / job.id, ignore_errors=True)
+    out.print(f"pruned {len(pruned)} job(s)", markup=False)
+    return 0
+
+
+async def _run(
+    args: argparse.Namespace,
+    config: Config,
+    journal: Journal,
+    err: Console,
+    jobs: list[Job] | None,
+) -> dict[str, Job]:
+    """Run the given claimed jobs, or every unfinished job when `jobs` is None."""
+    pending = jobs if jobs is not None else journal.unfinished()
+    stage = any(job.request.needs_upload for job in pending)
+    with make_progress(err) as progress:
+        async with open_runner(
+            args,
+            config,
+            err,
+            journal=journal,
+            stage=stage,
+            progress=lambda job: Prefixed(progress, job),
+        ) as runner:
+            _queue(runner, jobs)
+            return await runner.run_until_idle()
+
+
+def _queue(runner: JobRunner, jobs: list[Job] | None) -> None:
+    if jobs is None:
+        runner.resume()
+    else:
+        for job in jobs:
+            runner.enqueue(job)
+
+
+def _report(finished: dict[str, Job], out: Console, err: Console) -> int:
+    failed = 0
+    for job in finished.values():
+        line = f"job {job.short_id} {job.status}"
+        if job.status == COMPLETED:
+            out.print(f"{line}: {job.request.project}/{job.facts.manifest}", markup=False)
+        else:
+            failed += 1
+            err.print(f"{line}: {job.error}", markup=False, highlight=False)
+    return 1 if failed else 0
+
+
+def _age(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.0f}{unit}"
+    return f"{max(seconds, 0):.0f}s"

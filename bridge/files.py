@@ -1,0 +1,107 @@
+"""Atomic file primitives: a hidden temporary name, fsync, then publish without replacing.
+
+A reader (the DAW, a file browser, another job) must never see a half-written file,
+and a result must never replace a file the user already has. So every file is written
+under a hidden temporary name beside its destination, flushed to disk, and then put in
+place by a hard link, which fails instead of replacing anything.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+TEMP_SUFFIXES = (".tmp", ".part")
+
+
+def fsync_dir(folder: Path) -> None:
+    """Flush a folder's entries to disk, so a published name survives a power cut."""
+    # Some filesystems (and some platforms) cannot open or fsync a folder: best effort.
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def temp_path(dest: Path) -> Path:
+    """A hidden, unique temporary name in the same folder as `dest` (same filesystem)."""
+    return dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.tmp")
+
+
+def publish(temp: Path, dest: Path) -> None:
+    """Put a finished, fsynced `temp` file at `dest`, never replacing an existing file.
+
+    Raises FileExistsError when `dest` exists; callers translate it into their own error.
+    """
+    try:
+        os.link(temp, dest)
+    except FileExistsError:
+        raise
+    except OSError:
+        # Filesystems without hard links: rename, having checked just before. The window
+        # between the check and the rename is the best such a filesystem allows.
+        if dest.exists():
+            raise FileExistsError(f"{dest} already exists") from None
+        os.rename(temp, dest)
+    else:
+        temp.unlink()
+    fsync_dir(dest.parent)
+
+
+def write_atomic(dest: Path, write: Callable[[Path], None]) -> None:
+    """Fill a temporary file with `write(temp)`, flush it, and publish it at `dest`.
+
+    Raises FileExistsError if `dest` exists, before writing anything or at publishing.
+    The temporary file is removed whatever happens.
+    """
+    if dest.exists():
+        raise FileExistsError(f"{dest} already exists")
+    temp = temp_path(dest)
+    try:
+        write(temp)
+        _fsync_file(temp)
+        publish(temp, dest)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()
+
+
+def write_bytes_atomic(dest: Path, data: bytes) -> None:
+    """Write `data` to `dest` atomically; raises FileExistsError if `dest` exists."""
+    write_atomic(dest, lambda temp: _write_new(temp, data))
+
+
+def remove_temporaries(folder: Path) -> list[Path]:
+    """Remove hidden temporary files left anywhere under `folder` by an interrupted write."""
+    removed: list[Path] = []
+    if not folder.is_dir():
+        return removed
+    for path in sorted(folder.rglob(".*")):
+        if path.suffix in TEMP_SUFFIXES and path.is_file() and not path.is_symlink():
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                removed.append(path)
+                log.info("removed leftover temporary file %s", path)
+    return removed
+
+
+def _write_new(path: Path, data: bytes) -> None:
+    # "xb": the temporary name is fresh; finding something there means a clash, not reuse.
+    with path.open("xb") as out:
+        out.write(data)
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,31 @@
+"""The job core: requests, states, timeline placement. No I/O anywhere in this package."""
+
+from bridge.jobs.model import (
+    ClipPlacement,
+    JobOptions,
+    JobRequest,
+    Selection,
+    validate_request,
+)
+from bridge.jobs.placement import Placement, UploadSpan, result_placement, upload_span
+from bridge.jobs.state import STATUSES, STEPS, Event, Facts, Job, apply, new_job, plan
+
+__all__ = [
+    "STATUSES",
+    "STEPS",
+    "ClipPlacement",
+    "Event",
+    "Facts",
+    "Job",
+    "JobOptions",
+    "JobRequest",
+    "Placement",
+    "Selection",
+    "UploadSpan",
+    "apply",
+    "new_job",
+    "plan",
+    "result_placement",
+    "upload_span",
+    "validate_request",
+]

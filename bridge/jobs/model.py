@@ -1,0 +1,199 @@
+"""What a job asks for: the API request, the clip on the timeline, where results go.
+
+Pure data and validation; no files are opened here. Times named `*_position`,
+`start`, `end` are project-timeline seconds; `take_offset` is seconds into the
+source file; times inside the API request are seconds from the start of the
+uploaded audio (PRODUCER_API.md: the bridge assumes so).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Final
+
+from bridge.api.models import CREATE, AudioRequest, request_from_body
+from bridge.errors import Issue, RequestError
+
+SUBTYPES: Final = ("PCM_16", "PCM_24", "FLOAT")
+FETCH_FORMATS: Final = ("wav", "mp3")
+
+
+@dataclass(frozen=True)
+class ClipPlacement:
+    """A clip as the DAW places it: a window onto a source file."""
+
+    path: str
+    item_position: float = 0.0
+    take_offset: float = 0.0
+    playrate: float = 1.0
+    length: float | None = None  # timeline seconds; None = to the end of the source
+
+    def source_time(self, timeline: float) -> float:
+        """Source time = take offset + (timeline time - item position) x playrate."""
+        return self.take_offset + (timeline - self.item_position) * self.playrate
+
+    def timeline_time(self, source: float) -> float:
+        return self.item_position + (source - self.take_offset) / self.playrate
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "itemPosition": self.item_position,
+            "takeOffset": self.take_offset,
+            "playrate": self.playrate,
+            "length": self.length,
+        }
+
+
+@dataclass(frozen=True)
+class Selection:
+    start: float
+    end: float
+
+    def to_json(self) -> dict[str, float]:
+        return {"start": self.start, "end": self.end}
+
+
+@dataclass(frozen=True)
+class JobOptions:
+    stems: bool = False
+    fetch_format: str = "wav"  # what the service is asked for before conversion
+    subtype: str = "PCM_24"  # what the project gets
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """Everything one job needs, validated before it is journaled."""
+
+    audio: AudioRequest
+    project: str  # absolute project folder
+    sample_rate: int | None = None  # the project's rate; None = keep the result's
+    clip: ClipPlacement | None = None
+    selection: Selection | None = None
+    options: JobOptions = field(default_factory=JobOptions)
+
+    @property
+    def action(self) -> str:
+        return self.audio.action
+
+    @property
+    def needs_upload(self) -> bool:
+        return self.audio.action != CREATE and self.audio.audio_id is None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "request": self.audio.to_body(),
+            "project": {"folder": self.project, "sampleRate": self.sample_rate},
+            "clip": self.clip.to_json() if self.clip else None,
+            "selection": self.selection.to_json() if self.selection else None,
+            "options": {
+                "stems": self.options.stems,
+                "fetchFormat": self.options.fetch_format,
+                "subtype": self.options.subtype,
+            },
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> JobRequest:
+        """Read back what `to_json` wrote (the journal's own records)."""
+        clip, selection, options = data["clip"], data["selection"], data["options"]
+        return cls(
+            audio=request_from_body(data["request"]),
+            project=data["project"]["folder"],
+            sample_rate=data["project"]["sampleRate"],
+            clip=ClipPlacement(
+                clip["path"],
+                clip["itemPosition"],
+                clip["takeOffset"],
+                clip["playrate"],
+                clip["length"],
+            )
+            if clip
+            else None,
+            selection=Selection(selection["start"], selection["end"]) if selection else None,
+            options=JobOptions(options["stems"], options["fetchFormat"], options["subtype"]),
+        )
+
+
+def with_api_times(request: JobRequest) -> JobRequest:
+    """Fill the API's section times from the timeline selection when they are not set.
+
+    replace_music: the selection is the section to regenerate. extend_music: the
+    continuation starts at the selection start, or at the clip's end without one.
+    """
+    clip, selection, audio = request.clip, request.selection, request.audio
+    if clip is None:
+        return request
+    if audio.action == "replace_music" and selection and audio.replace_start is None:
+        audio = replace(
+            audio,
+            replace_start=_upload_time(clip, selection.start),
+            replace_end=_upload_time(clip, selection.end),
+        )
+    if audio.action == "extend_music" and audio.continue_at is None:
+        if selection is not None:
+            audio = replace(audio, continue_at=_upload_time(clip, selection.start))
+        elif clip.length is not None:
+            audio = replace(audio, continue_at=round(clip.length * clip.playrate, 6))
+    return replace(request, audio=audio)
+
+
+def _upload_time(clip: ClipPlacement, timeline: float) -> float:
+    # The upload starts at the item's visible start (take offset in the source).
+    return round((timeline - clip.item_position) * clip.playrate, 6)
+
+
+def request_issues(request: JobRequest, known_models: Sequence[str]) -> list[Issue]:
+    """Every problem with a job request, each naming its field."""
+    issues = request.audio.issues(known_models, needs_audio_id=False)
+    if request.audio.action != CREATE and request.clip is None and not request.audio.audio_id:
+        issues.append(Issue("clip", f"{request.action} needs a clip or an audioId"))
+    if request.audio.action == CREATE and request.clip is not None:
+        issues.append(Issue("clip", "create_music takes no clip"))
+    if not request.project:
+        issues.append(Issue("project", "the project folder is required"))
+    if request.sample_rate is not None and not 8000 <= request.sample_rate <= 384000:
+        issues.append(Issue("sampleRate", f"must be 8000..384000 Hz (got {request.sample_rate})"))
+    issues += _clip_issues(request.clip, request.selection)
+    if request.options.subtype not in SUBTYPES:
+        issues.append(Issue("subtype", f"must be one of {', '.join(SUBTYPES)}"))
+    if request.options.fetch_format not in FETCH_FORMATS:
+        issues.append(Issue("format", f"must be one of {', '.join(FETCH_FORMATS)}"))
+    return issues
+
+
+def _clip_issues(clip: ClipPlacement | None, selection: Selection | None) -> list[Issue]:
+    issues: list[Issue] = []
+    if selection is not None and not selection.start < selection.end:
+        issues.append(Issue("selection", "start must come before end"))
+    if clip is None:
+        return issues
+    if not (math.isfinite(clip.playrate) and clip.playrate > 0):
+        issues.append(
+            Issue("clip.playrate", "must be above 0; a reversed take cannot be mapped: glue it")
+        )
+    if clip.take_offset < 0:
+        issues.append(Issue("clip.takeOffset", "must be 0 or more"))
+    if clip.length is not None and clip.length <= 0:
+        issues.append(Issue("clip.length", "must be above 0"))
+    if selection is not None and clip.length is not None and not issues:
+        end = clip.item_position + clip.length
+        if selection.start < clip.item_position - 1e-9 or selection.end > end + 1e-9:
+            issues.append(
+                Issue(
+                    "selection",
+                    f"{selection.start:g}..{selection.end:g} s is not inside the clip "
+                    f"({clip.item_position:g}..{end:g} s on the timeline)",
+                )
+            )
+    return issues
+
+
+def validate_request(request: JobRequest, known_models: Sequence[str]) -> JobRequest:
+    """The request with its API times filled in, or RequestError listing every issue."""
+    issues = request_issues(request, known_models)
+    if issues:
+        raise RequestError(issues)
+    return with_api_times(request)

@@ -1,0 +1,299 @@
+"""The job journal: SQLite in WAL mode, one durable commit per event.
+
+Each event is stored together with the job snapshot it produced, in one
+transaction, so a crash leaves either both or neither. Jobs are claimed by the
+process that runs them; an owner is alive while it holds a lock on its own lock
+file, which the kernel releases when the process dies, even by SIGKILL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from bridge.errors import JobError, JournalError
+from bridge.jobs.model import JobRequest
+from bridge.jobs.state import UNFINISHED, Event, Job, apply, new_job
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    status TEXT NOT NULL,
+    step TEXT,
+    action TEXT NOT NULL,
+    project TEXT NOT NULL,
+    owner TEXT,
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    job TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, seq);
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    at REAL NOT NULL,
+    kind TEXT NOT NULL,
+    step TEXT,
+    key TEXT,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_job ON events (job_id, seq);
+"""
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    at: float
+    kind: str
+    step: str | None
+    key: str | None
+    data: dict[str, Any]
+
+
+class Owners:
+    """Liveness of the processes that claim jobs, through lock files in one folder."""
+
+    def __init__(self, folder: Path) -> None:
+        self._folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        self.token = f"{os.getpid()}-{secrets.token_hex(4)}"
+        self._fd: int | None = os.open(self._path(self.token), os.O_CREAT | os.O_RDWR, 0o600)
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+
+    def _path(self, token: str) -> Path:
+        return self._folder / f"{token}.lock"
+
+    def alive(self, token: str) -> bool:
+        if token == self.token:
+            return self._fd is not None
+        try:
+            fd = os.open(self._path(token), os.O_RDWR)
+        except FileNotFoundError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)
+        with contextlib.suppress(FileNotFoundError):
+            self._path(token).unlink()
+        return False
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+            with contextlib.suppress(FileNotFoundError):
+                self._path(self.token).unlink()
+
+
+class Journal:
+    """Every job and everything that happened to it. A context manager."""
+
+    def __init__(self, path: Path, *, clock: Callable[[], float] = time.time) -> None:
+        self.path = path
+        self._clock = clock
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # One connection shared by the event loop and the write step's worker thread.
+            self._db = sqlite3.connect(
+                path, isolation_level=None, timeout=30.0, check_same_thread=False
+            )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.executescript(_SCHEMA)
+            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        except (sqlite3.Error, OSError) as exc:
+            raise JournalError(f"cannot open the job journal {path}: {exc}") from exc
+        self.owners = Owners(path.parent / "owners")
+        self._lock = threading.RLock()
+        self._closed = False
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self.owners.close()
+            self._db.close()
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        try:
+            self._lock.acquire()
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise JournalError(f"cannot write the job journal {self.path}: {exc}") from exc
+        finally:
+            self._lock.release()
+
+    # Writing --------------------------------------------------------------------
+
+    def create(self, request: JobRequest, *, owner: bool = False) -> Job:
+        """Journal a new queued job (claimed by this process when `owner`)."""
+        at = self._clock()
+        job = new_job(secrets.token_hex(8), request, at)
+        with self._write() as db:
+            (seq,) = db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs").fetchone()
+            db.execute(
+                "INSERT INTO jobs (id, seq, created_at, updated_at, status, step, action, "
+                "project, owner, job) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    job.id,
+                    seq,
+                    at,
+                    at,
+                    job.status,
+                    None,
+                    request.action,
+                    request.project,
+                    self.owners.token if owner else None,
+                    json.dumps(job.to_json()),
+                ),
+            )
+            self._insert_event(db, job.id, at, Event("queued"))
+        return job
+
+    def record(self, job: Job, event: Event) -> Job:
+        """Apply `event` and commit it with the new snapshot; return the new job."""
+        at = self._clock()
+        try:
+            new = apply(job, event, at)
+        except ValueError as exc:
+            raise JobError(str(exc)) from exc
+        with self._write() as db:
+            self._insert_event(db, job.id, at, event)
+            db.execute(
+                "UPDATE jobs SET updated_at = ?, status = ?, step = ?, job = ? WHERE id = ?",
+                (at, new.status, new.step, json.dumps(new.to_json()), job.id),
+            )
+        return new
+
+    @staticmethod
+    def _insert_event(db: sqlite3.Connection, job_id: str, at: float, event: Event) -> None:
+        db.execute(
+            "INSERT INTO events (job_id, at, kind, step, key, data) VALUES (?, ?, ?, ?, ?, ?)",
+            (job_id, at, event.kind, event.step, event.key, json.dumps(event.data)),
+        )
+
+    def claim(self, job_id: str) -> bool:
+        """Make this process the job's runner, unless a live process already is."""
+        with self._write() as db:
+            row = db.execute("SELECT owner FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if row is None:
+                raise JobError(f"no job {job_id}")
+            (owner,) = row
+            if owner and owner != self.owners.token and self.owners.alive(owner):
+                return False
+            db.execute("UPDATE jobs SET owner = ? WHERE id = ?", (self.owners.token, job_id))
+        return True
+
+    def release(self, job_id: str) -> None:
+        with self._write() as db:
+            db.execute(
+                "UPDATE jobs SET owner = NULL, cancel_requested = 0 WHERE id = ? AND owner = ?",
+                (job_id, self.owners.token),
+            )
+
+    def running_elsewhere(self, job_id: str) -> bool:
+        row = self._read("SELECT owner FROM jobs WHERE id = ?", (job_id,))
+        owner = row[0][0] if row else None
+        return owner is not None and owner != self.owners.token and self.owners.alive(owner)
+
+    def request_cancel(self, job_id: str) -> None:
+        with self._write() as db:
+            db.execute("UPDATE jobs SET cancel_requested = 1 WHERE id = ?", (job_id,))
+
+    def cancel_requested(self, job_ids: Sequence[str]) -> set[str]:
+        if not job_ids:
+            return set()
+        marks = ",".join("?" * len(job_ids))
+        rows = self._read(
+            f"SELECT id FROM jobs WHERE cancel_requested = 1 AND id IN ({marks})",  # noqa: S608
+            tuple(job_ids),
+        )
+        return {row[0] for row in rows}
+
+    def prune(self, before: float, statuses: Sequence[str]) -> list[Job]:
+        """Delete jobs in `statuses` last changed before `before`; return them."""
+        marks = ",".join("?" * len(statuses))
+        where = f"updated_at < ? AND status IN ({marks}) AND owner IS NULL"
+        rows = self._read(f"SELECT job FROM jobs WHERE {where}", (before, *statuses))  # noqa: S608
+        with self._write() as db:
+            db.execute(f"DELETE FROM jobs WHERE {where}", (before, *statuses))  # noqa: S608
+        return [Job.from_json(json.loads(row[0])) for row in rows]
+
+    # Reading --------------------------------------------------------------------
+
+    def _read(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        try:
+            with self._lock:
+                return self._db.execute(sql, args).fetchall()
+        except sqlite3.Error as exc:
+            raise JournalError(f"cannot read the job journal {self.path}: {exc}") from exc
+
+    def get(self, ref: str) -> Job:
+        """A job by its id or an unambiguous start of it (at least 4 characters)."""
+        ref = ref.strip().lower()
+        if len(ref) < 4:
+            raise JobError(f"job id {ref!r} is too short: give at least 4 characters")
+        rows = self._read("SELECT job FROM jobs WHERE id LIKE ? || '%' LIMIT 2", (ref,))
+        if not rows:
+            raise JobError(f"no job {ref}: `producer-bridge jobs` lists them")
+        if len(rows) > 1:
+            raise JobError(f"job id {ref} is ambiguous: give more characters")
+        return Job.from_json(json.loads(rows[0][0]))
+
+    def events(self, job_id: str) -> list[EventRecord]:
+        rows = self._read(
+            "SELECT at, kind, step, key, data FROM events WHERE job_id = ? ORDER BY seq",
+            (job_id,),
+        )
+        return [
+            EventRecord(at, kind, step, key, json.loads(data)) for at, kind, step, key, data in rows
+        ]
+
+    def jobs(self, limit: int | None = None) -> list[Job]:
+        """Newest first."""
+        rows = self._read("SELECT job FROM jobs ORDER BY seq DESC LIMIT ?", (limit or -1,))
+        return [Job.from_json(json.loads(row[0])) for row in rows]
+
+    def unfinished(self) -> list[Job]:
+        """Queued and running jobs, oldest first (the queue's order)."""
+        marks = ",".join("?" * len(UNFINISHED))
+        rows = self._read(
+            f"SELECT job FROM jobs WHERE status IN ({marks}) ORDER BY seq",  # noqa: S608
+            UNFINISHED,
+        )
+        return [Job.from_json(json.loads(row[0])) for row in rows]

@@ -1,0 +1,188 @@
+"""The write step: a finished job's files into the project, then its manifest and index line.
+
+Resumable at any point: the results folder is named (and journaled) before it is
+made, every file appears under its final name only once complete (temporary name,
+fsync, rename), and a file already under its final name in the job's own folder is
+one this job finished before it was interrupted, so it is kept, not written again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bridge.errors import ProjectError
+from bridge.files import remove_temporaries
+from bridge.jobs.placement import UploadSpan, result_placement
+from bridge.jobs.state import Job
+from bridge.project import (
+    MANIFEST_NAME,
+    FileEntry,
+    Manifest,
+    WavShape,
+    append_index,
+    child,
+    index_entry,
+    read_shape,
+    resolve_project,
+    safe_component,
+    slug,
+    translate_os_error,
+    write_manifest,
+    write_project_wav,
+)
+
+# Called with fact updates to journal, e.g. {"written": {...}}.
+RecordFacts = Callable[[dict[str, Any]], Job]
+
+
+@dataclass(frozen=True)
+class PlannedFile:
+    key: str  # work-file key: "result:1", "stems:1:vocals"
+    relative: tuple[str, ...]  # inside the job's results folder
+    kind: str
+    clip: int
+
+
+def folder_name(job: Job) -> str:
+    """`<YYYYMMDD-HHMMSS>_<action>_<title slug>_<short id>`, from the job's creation time."""
+    stamp = dt.datetime.fromtimestamp(job.created_at).strftime("%Y%m%d-%H%M%S")
+    title = job.request.audio.title or ""
+    parts = [stamp, job.request.action, slug(title), job.short_id]
+    return "_".join(part for part in parts if part)
+
+
+def planned_files(job: Job) -> Iterator[PlannedFile]:
+    several = len(job.facts.clips) > 1
+    for index in range(1, len(job.facts.clips) + 1):
+        suffix = f"_{index}" if several else ""
+        yield PlannedFile(f"result:{index}", (f"result{suffix}.wav",), "result", index)
+        prefix = f"stems:{index}:"
+        for key in sorted(k for k in job.facts.work if k.startswith(prefix)):
+            stem = safe_component(key.removeprefix(prefix), "stem name from the API result")
+            yield PlannedFile(key, (f"stems{suffix}", f"{stem}.wav"), stem, index)
+
+
+def write_results(
+    job: Job,
+    *,
+    allowed_roots: Sequence[Path],
+    results_folder: str,
+    record: RecordFacts,
+) -> Job:
+    """Write every file, the manifest and the index line; return the job as journaled."""
+    project = resolve_project(job.request.project, allowed_roots)
+    if job.facts.folder is None:
+        name = safe_component(folder_name(job), "results folder name")
+        job = record({"folder": f"{safe_component(results_folder, 'results folder')}/{name}"})
+    assert job.facts.folder is not None
+    folder = child(project, *job.facts.folder.split("/"), what="results folder")
+    _make_folder(folder)
+    remove_temporaries(folder)
+    for planned in planned_files(job):
+        relative = "/".join((job.facts.folder, *planned.relative))
+        if relative in job.facts.written:
+            continue
+        dest = child(folder, *planned.relative, what="result file name")
+        _make_folder(dest.parent)
+        shape = _write_one(job, planned, dest)
+        job = record({"written": {relative: _shape_json(planned, shape)}})
+    manifest = _manifest(job, project)
+    path = folder / MANIFEST_NAME
+    if not path.exists():
+        write_manifest(folder, manifest)
+    results_root = folder.parent
+    append_index(
+        results_root,
+        index_entry(
+            job_id=job.id,
+            finished_at=_iso(job.updated_at),
+            action=job.request.action,
+            title=job.request.audio.title,
+            manifest=f"{folder.name}/{MANIFEST_NAME}",
+        ),
+    )
+    return record({"manifest": f"{job.facts.folder}/{MANIFEST_NAME}"})
+
+
+def _make_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise translate_os_error(exc, folder.parent) from exc
+
+
+def _write_one(job: Job, planned: PlannedFile, dest: Path) -> WavShape:
+    if dest.exists():
+        # Only this job writes into its own folder, and only by rename of a finished
+        # file: one found here was completed before an interruption.
+        return read_shape(dest)
+    source = job.facts.work.get(planned.key)
+    if source is None or not Path(source).is_file():
+        raise ProjectError(
+            f"the downloaded file for {planned.key} is missing from the work folder; "
+            f"retry the job to fetch it again: producer-bridge jobs retry {job.short_id}"
+        )
+    options = job.request.options
+    return write_project_wav(
+        Path(source), dest, sample_rate=job.request.sample_rate, subtype=options.subtype
+    )
+
+
+def _shape_json(planned: PlannedFile, shape: WavShape) -> dict[str, Any]:
+    return {
+        "kind": planned.kind,
+        "clip": planned.clip,
+        "frames": shape.frames,
+        "sampleRate": shape.sample_rate,
+        "channels": shape.channels,
+    }
+
+
+def _manifest(job: Job, project: Path) -> Manifest:
+    request = job.request
+    span = UploadSpan(**job.facts.span) if job.facts.span else None
+    placement = result_placement(request, span)
+    entries = []
+    for path, shape in job.facts.written.items():
+        rate = shape["sampleRate"]
+        clip = job.facts.clips[shape["clip"] - 1]
+        entries.append(
+            FileEntry(
+                path=path,
+                kind=shape["kind"],
+                clip=shape["clip"],
+                audio_id=clip.get("audioId"),
+                position_seconds=placement.seconds,
+                position_samples=placement.samples(rate),
+                length_samples=shape["frames"],
+                sample_rate=rate,
+                channels=shape["channels"],
+                playrate=placement.playrate,
+            )
+        )
+    audio = request.audio
+    return Manifest(
+        job_id=job.id,
+        created_at=_iso(job.created_at),
+        action=audio.action,
+        model=audio.model,
+        seed=audio.seed,
+        title=audio.title,
+        request=audio.to_body(),
+        project_folder=str(project),
+        project_sample_rate=request.sample_rate,
+        clip=request.clip.to_json() if request.clip else None,
+        selection=request.selection.to_json() if request.selection else None,
+        task_ids=dict(job.facts.tasks),
+        audio_ids=dict(job.facts.audio_ids),
+        folder=job.facts.folder or "",
+        files=tuple(entries),
+    )
+
+
+def _iso(timestamp: float) -> str:
+    return dt.datetime.fromtimestamp(timestamp, dt.UTC).isoformat(timespec="seconds")

@@ -1,0 +1,140 @@
+"""Runs journaled jobs: a FIFO queue, a limit on jobs in flight, cancel, resume.
+
+The HTTP side has its own limit: the shared httpx client's connection pool
+(`api.max_connections`). A job stopped because this process is shutting down
+stays `running` in the journal and is resumed by the next process to start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+from collections.abc import Callable
+
+from bridge.errors import BridgeError, JournalError
+from bridge.jobs.model import JobRequest
+from bridge.jobs.state import UNFINISHED, Job
+from bridge.pipeline.steps import Deps, JobRun, NeedsAttention, Progress
+
+log = logging.getLogger(__name__)
+
+CANCEL_POLL_SECONDS = 0.5
+
+
+class JobRunner:
+    def __init__(
+        self,
+        deps: Deps,
+        *,
+        max_running: int,
+        progress: Callable[[Job], Progress],
+        cancel_poll: float = CANCEL_POLL_SECONDS,
+    ) -> None:
+        self.deps = deps
+        self._journal = deps.journal
+        self._max_running = max_running
+        self._progress = progress
+        self._cancel_poll = cancel_poll
+        self._queue: asyncio.Queue[str] = asyncio.Queue()
+        self._running: dict[str, asyncio.Task[Job]] = {}
+        self._cancelling: set[str] = set()
+        self.finished: dict[str, Job] = {}
+
+    # Filling the queue --------------------------------------------------------------
+
+    def submit(self, request: JobRequest) -> Job:
+        """Journal a new job, claimed by this process, and queue it."""
+        job = self._journal.create(request, owner=True)
+        self._queue.put_nowait(job.id)
+        return job
+
+    def resume(self) -> list[Job]:
+        """Queue every unfinished job no live process owns, oldest first."""
+        resumed = []
+        for job in self._journal.unfinished():
+            if self._journal.claim(job.id):
+                log.info("resuming job %s (%s, %s)", job.short_id, job.status, job.step)
+                self._queue.put_nowait(job.id)
+                resumed.append(job)
+        return resumed
+
+    def enqueue(self, job: Job) -> None:
+        """Queue a job this process has claimed (after `jobs retry`)."""
+        self._queue.put_nowait(job.id)
+
+    # Running ------------------------------------------------------------------------
+
+    async def run_until_idle(self) -> dict[str, Job]:
+        """Run queued jobs, at most `max_running` at once, until the queue is empty."""
+        workers = [asyncio.create_task(self._work()) for _ in range(self._max_running)]
+        watcher = asyncio.create_task(self._watch_cancels())
+        try:
+            await self._queue.join()
+        finally:
+            for task in (*workers, watcher):
+                task.cancel()
+            await asyncio.gather(*workers, watcher, return_exceptions=True)
+        return self.finished
+
+    def cancel(self, job_id: str) -> bool:
+        """Stop a job this process is running; True if it was running here."""
+        task = self._running.get(job_id)
+        if task is None:
+            return False
+        self._cancelling.add(job_id)
+        task.cancel()
+        return True
+
+    async def _work(self) -> None:
+        while True:
+            job_id = await self._queue.get()
+            try:
+                await self._run_one(job_id)
+            except JournalError:
+                log.exception("job %s: the journal failed; the job resumes at next start", job_id)
+            finally:
+                self._queue.task_done()
+
+    async def _watch_cancels(self) -> None:
+        """Cancels asked for by another process (`producer-bridge jobs cancel`)."""
+        while True:
+            await asyncio.sleep(self._cancel_poll)
+            for job_id in self._journal.cancel_requested(list(self._running)):
+                if job_id not in self._cancelling:
+                    log.info("job %s: cancel requested", job_id[:8])
+                    self.cancel(job_id)
+
+    async def _run_one(self, job_id: str) -> None:
+        job = self._journal.get(job_id)
+        if job.status not in UNFINISHED:
+            return  # cancelled while it waited
+        run = JobRun(job, self.deps, self._progress(job))
+        task = asyncio.create_task(run.run())
+        self._running[job_id] = task
+        try:
+            job = await self._outcome(run, task)
+        finally:
+            self._running.pop(job_id, None)
+            self._cancelling.discard(job_id)
+        self._journal.release(job_id)
+        self.finished[job_id] = job
+        if job.status == "completed":
+            shutil.rmtree(run.work, ignore_errors=True)
+
+    async def _outcome(self, run: JobRun, task: asyncio.Task[Job]) -> Job:
+        try:
+            return await task
+        except asyncio.CancelledError:
+            if run.job.id not in self._cancelling:
+                raise  # this process is stopping: the job stays running, to be resumed
+            return run.record("cancelled", message="cancelled by request")
+        except NeedsAttention as exc:
+            log.warning("job %s needs attention: %s", run.job.short_id, exc)
+            return self._journal.record(run.job, exc.event)
+        except BridgeError as exc:
+            log.warning("job %s failed at %s: %s", run.job.short_id, run.job.step, exc.message)
+            return run.record("failed", message=exc.message)
+        except Exception as exc:
+            log.exception("job %s: unexpected error", run.job.short_id)
+            return run.record("failed", message=f"internal error: {type(exc).__name__}: {exc}")

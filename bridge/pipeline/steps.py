@@ -1,0 +1,317 @@
+"""One job's chain of steps, each journaled before and after it runs.
+
+A step first looks at what the job already knows: a task id is polled rather
+than created again, a file already fetched is not fetched again. Before a create
+POST an intent is committed; its task id is committed as soon as it arrives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from bridge.api.client import ProducerClient
+from bridge.api.results import TaskStatus
+from bridge.audio import AudioInfo, cut_clip, prepare_upload, probe
+from bridge.errors import (
+    DownloadError,
+    Issue,
+    RequestError,
+    ServerError,
+    StagingError,
+    SubmitUncertainError,
+    TaskFailedError,
+)
+from bridge.files import remove_temporaries
+from bridge.jobs.placement import time_issues, upload_span
+from bridge.jobs.state import BILLED, Event, Job, attention_for_lost_create
+from bridge.journal import Journal
+from bridge.pipeline.output import write_results
+from bridge.staging import Stager
+
+log = logging.getLogger(__name__)
+
+# Answers a file host gives for a link that is no longer valid.
+_EXPIRED = (403, 404, 410)
+_UNBILLED_CREATE_ATTEMPTS = 3
+
+
+class Progress(Protocol):
+    """What a job tells the person watching it."""
+
+    def step(self, step: str, detail: str) -> None: ...
+    def task(self, step: str, status: TaskStatus) -> None: ...
+    def transfer(self, step: str, done: int, total: int | None) -> None: ...
+    def finished(self, step: str, detail: str) -> None: ...
+
+
+class NeedsAttention(Exception):
+    """The job must stop and wait for a person; the event says why."""
+
+    def __init__(self, event: Event) -> None:
+        super().__init__(event.data.get("message", ""))
+        self.event = event
+
+
+@dataclass(frozen=True)
+class Deps:
+    """What every job run shares."""
+
+    client: ProducerClient
+    journal: Journal
+    stager: Stager | None
+    work_root: Path
+    allowed_roots: Sequence[Path]
+    results_folder: str
+    notify: Callable[[Job], Awaitable[None]]
+
+
+class JobRun:
+    """Runs one claimed job from its last checkpoint to its end."""
+
+    def __init__(self, job: Job, deps: Deps, progress: Progress) -> None:
+        self.job = job
+        self.deps = deps
+        self.progress = progress
+        self.work = deps.work_root / job.id
+
+    def record(self, kind: str, *, key: str | None = None, **data: Any) -> Job:
+        self.job = self.deps.journal.record(self.job, Event(kind, self.job.step, key, data))
+        return self.job
+
+    def facts(self, changes: dict[str, Any]) -> Job:
+        return self.record("fact", **changes)
+
+    async def run(self) -> Job:
+        """Every remaining step. Raises BridgeError, NeedsAttention or CancelledError."""
+        self.work.mkdir(parents=True, exist_ok=True)
+        remove_temporaries(self.work)
+        steps: dict[str, Callable[[], Awaitable[None]]] = {
+            "stage": self._stage,
+            "upload": self._upload,
+            "generate": self._generate,
+            "download": self._download,
+            "stems": self._stems,
+            "write": self._write,
+            "notify": self._notify,
+        }
+        for step in self.job.remaining():
+            self.job = self.deps.journal.record(self.job, Event("started", step))
+            await steps[step]()
+            self.record("done")
+        return self.record("completed")
+
+    # Creating and waiting -----------------------------------------------------------
+
+    async def _create(self, key: str, send: Callable[[], Awaitable[str]]) -> str:
+        """The task id for `key`: the known one, or a new one after a journaled intent."""
+        known = self.job.facts.tasks.get(key)
+        if known is not None:
+            log.info("job %s: %s task %s is known; polling it again", self.job.short_id, key, known)
+            return known
+        billed = key.split(":", 1)[0] in BILLED
+        if billed and key in self.job.facts.intents:
+            raise NeedsAttention(attention_for_lost_create(self.job, key))
+        for attempt in range(1, _UNBILLED_CREATE_ATTEMPTS + 1):
+            self.record("intent", key=key)
+            try:
+                task_id = await send()
+            except (SubmitUncertainError, ServerError) as exc:
+                # Sent, and the service may have acted on it: only a person may send it again.
+                if billed:
+                    raise NeedsAttention(attention_for_lost_create(self.job, key, exc)) from exc
+                self.record("forget", key=key)
+                if attempt == _UNBILLED_CREATE_ATTEMPTS:
+                    raise
+                log.warning("job %s: %s: %s; sending again", self.job.short_id, key, exc)
+                continue
+            except BaseException:
+                self.record("forget", key=key)  # certainly not created: nothing to worry about
+                raise
+            self.record("submitted", key=key, taskId=task_id)
+            return task_id
+        raise AssertionError("unreachable")
+
+    def _on_status(self, step: str, key: str) -> Callable[[TaskStatus], None]:
+        def report(status: TaskStatus) -> None:
+            self.progress.task(step, status)
+            self.record("status", key=key, status=status.status, taskId=status.task_id)
+
+        return report
+
+    async def _wait(self, key: str, wait: Callable[[], Awaitable[Any]]) -> Any:
+        try:
+            return await wait()
+        except TaskFailedError:
+            # Kept in the history; a retry of the job then creates the task afresh.
+            self.record("forget", key=key, failed=True)
+            raise
+
+    # Steps ------------------------------------------------------------------------
+
+    async def _stage(self) -> None:
+        clip = self.job.request.clip
+        if clip is None:
+            raise RequestError([Issue("clip", f"{self.job.request.action} needs a clip")])
+        info = await asyncio.to_thread(probe, Path(clip.path))
+        span = upload_span(clip, info.duration)
+        self.progress.step("stage", f"{Path(clip.path).name} from {span.start:g} s")
+        upload = await asyncio.to_thread(self._upload_file, info, span.start, span.duration)
+        _check_times(self.job, upload)
+        self.facts({"span": dataclasses.asdict(span), "work": {"upload": str(upload.path)}})
+        self.progress.finished("stage", f"{upload.duration:.2f} s at {upload.sample_rate} Hz")
+
+    def _upload_file(self, info: AudioInfo, start: float, duration: float) -> AudioInfo:
+        if start == 0 and duration >= info.duration:
+            return probe(prepare_upload(info, self.work))
+        dest = self.work / "upload.wav"
+        dest.unlink(missing_ok=True)  # a cut left by an interrupted run: cut again
+        return cut_clip(info, start, duration, dest)
+
+    async def _upload(self) -> None:
+        facts = self.job.facts
+        self.progress.step("upload", "clip")
+        if "upload" not in facts.tasks:
+            stager = self.deps.stager
+            if stager is None:
+                raise StagingError("this job has a clip to upload but no stager is running")
+            upload = facts.work.get("upload")
+            if upload is None or not _is_file(upload):
+                raise StagingError("the staged clip is missing; retry the job to cut it again")
+            staged = stager.stage(Path(upload))
+            try:
+                self.facts({"staged_url": staged.url})
+                task_id = await self._create("upload", lambda: self.deps.client.upload(staged.url))
+                uploaded = await self._wait_upload(task_id)
+            finally:
+                stager.unstage(staged)
+        else:
+            uploaded = await self._wait_upload(facts.tasks["upload"])
+        self.facts({"audio_ids": {"source": uploaded.audio_id}})
+        self.progress.finished("upload", f"audioId {uploaded.audio_id}")
+
+    async def _wait_upload(self, task_id: str) -> Any:
+        client, report = self.deps.client, self._on_status("upload", "upload")
+        return await self._wait("upload", lambda: client.wait_upload(task_id, report))
+
+    async def _generate(self) -> None:
+        request = self.job.request.audio
+        source = self.job.facts.audio_ids.get("source") or request.audio_id
+        if source is not None:
+            request = dataclasses.replace(request, audio_id=source)
+        self.progress.step("generate", request.action)
+        client = self.deps.client
+        task_id = await self._create("generate", lambda: client.create_audio(request))
+        clips = await self._wait(
+            "generate", lambda: client.wait_clips(task_id, self._on_status("generate", "generate"))
+        )
+        self.facts(
+            {
+                "clips": [
+                    {"audioId": c.audio_id, "title": c.title, "duration": c.duration} for c in clips
+                ],
+                "audio_ids": {f"result:{i}": c.audio_id for i, c in enumerate(clips, start=1)},
+            }
+        )
+        self.progress.finished("generate", f"{len(clips)} clip(s)")
+
+    async def _download(self) -> None:
+        fmt = self.job.request.options.fetch_format
+        for index, clip in enumerate(self.job.facts.clips, start=1):
+            key = f"result:{index}"
+            if _have(self.job, key):
+                continue
+
+            async def link(audio_id: str = clip["audioId"], key: str = key) -> dict[str, str]:
+                client = self.deps.client
+                task_id = await self._create(key, lambda: client.download(audio_id, fmt))
+                found = await self._wait(
+                    key, lambda: client.wait_download(task_id, self._on_status("download", key))
+                )
+                return {key: found.url}
+
+            await self._fetch_linked(key, f"result_{index}.{fmt}", link)
+
+    async def _stems(self) -> None:
+        client = self.deps.client
+        for index, clip in enumerate(self.job.facts.clips, start=1):
+            key = f"stems:{index}"
+
+            async def links(audio_id: str = clip["audioId"], key: str = key) -> dict[str, str]:
+                task_id = await self._create(key, lambda: client.stems(audio_id))
+                found = await self._wait(
+                    key, lambda: client.wait_stems(task_id, self._on_status("stems", key))
+                )
+                return {f"{key}:{name}": url for name, url in found.items()}
+
+            if not any(k.startswith(key + ":") for k in self.job.facts.links):
+                self.facts({"links": await links()})
+            for link_key in sorted(k for k in self.job.facts.links if k.startswith(key + ":")):
+                if not _have(self.job, link_key):
+                    name = link_key.replace(":", "_") + ".wav"
+                    await self._fetch_linked(link_key, name, links)
+
+    async def _fetch_linked(
+        self, key: str, name: str, new_links: Callable[[], Awaitable[dict[str, str]]]
+    ) -> None:
+        """Fetch the file behind `key` into the work folder, asking again for an expired link."""
+        for _ in range(2):
+            if key not in self.job.facts.links:
+                self.facts({"links": await new_links()})
+            dest = self.work / name
+            dest.unlink(missing_ok=True)  # fetched but not journaled before a stop: again
+            step = f"fetch {name}"
+            self.progress.step(step, name)
+            try:
+                await self.deps.client.fetch(self.job.facts.links[key], dest, self._bytes(step))
+            except DownloadError as exc:
+                if exc.status_code not in _EXPIRED:
+                    raise
+                log.warning("job %s: link for %s expired; asking again", self.job.short_id, key)
+                self.record("forget", key=key.rsplit(":", 1)[0] if key.startswith("stems") else key)
+                continue
+            self.facts({"work": {key: str(dest)}})
+            self.progress.finished(step, str(dest))
+            return
+        raise DownloadError(f"the link for {key} kept failing after being asked for again")
+
+    def _bytes(self, step: str) -> Callable[[int, int | None], None]:
+        return lambda done, total: self.progress.transfer(step, done, total)
+
+    async def _write(self) -> None:
+        self.progress.step("write", self.job.request.project)
+        self.job = await asyncio.to_thread(
+            write_results,
+            self.job,
+            allowed_roots=self.deps.allowed_roots,
+            results_folder=self.deps.results_folder,
+            record=self.facts,
+        )
+        self.progress.finished("write", self.job.facts.manifest or "")
+
+    async def _notify(self) -> None:
+        # The files are written and journaled: a listener that fails must not fail the job.
+        try:
+            await self.deps.notify(self.job)
+        except Exception:
+            log.exception("job %s: telling the listeners failed", self.job.short_id)
+
+
+def _have(job: Job, key: str) -> bool:
+    path = job.facts.work.get(key)
+    return path is not None and _is_file(path)
+
+
+def _is_file(path: str) -> bool:
+    return Path(path).is_file()
+
+
+def _check_times(job: Job, upload: AudioInfo) -> None:
+    issues = time_issues(job.request.audio, upload.duration)
+    if issues:
+        raise RequestError(issues)

@@ -1,0 +1,126 @@
+"""The finished-jobs index: one JSON line per job, appended under a lock.
+
+Several bridge processes (and threads) may finish jobs at once, and a crash may cut a
+line short. Each append therefore takes an exclusive lock, skips a job already listed
+(a resumed job finishes twice), starts on a fresh line, and writes its line whole.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from bridge.errors import ProjectError
+from bridge.project.wavout import translate_os_error
+
+log = logging.getLogger(__name__)
+
+INDEX_NAME = "index.jsonl"
+INDEX_SCHEMA_VERSION = 1
+
+
+def index_entry(
+    *, job_id: str, finished_at: str, action: str, title: str | None, manifest: str
+) -> dict[str, Any]:
+    """An index line; `manifest` is the manifest's POSIX path relative to the results root."""
+    return {
+        "schemaVersion": INDEX_SCHEMA_VERSION,
+        "jobId": job_id,
+        "finishedAt": finished_at,
+        "action": action,
+        "title": title,
+        "manifest": manifest,
+    }
+
+
+def append_index(results_root: Path, entry: Mapping[str, Any]) -> bool:
+    """Append `entry` unless its jobId is listed already; True if it was appended."""
+    job_id = entry.get("jobId")
+    if not isinstance(job_id, str) or not job_id:
+        raise ProjectError(f"index entry without a jobId: {dict(entry)!r}")
+    path = results_root / INDEX_NAME
+    line = json.dumps(dict(entry), ensure_ascii=False, separators=(",", ":")) + "\n"
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            # The lock covers read-check-write: two finishers of one job cannot both append.
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            existing = _read_all(fd)
+            if job_id in _job_ids(existing):
+                log.info("job %s is already in %s; not listed twice", job_id, path)
+                return False
+            # A crash may have left a torn last line: start ours on a line of its own.
+            prefix = b"\n" if existing and not existing.endswith(b"\n") else b""
+            _write_whole(fd, prefix + line.encode("utf-8"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)  # closing releases the lock
+    except OSError as exc:
+        raise translate_os_error(exc, results_root) from exc
+    return True
+
+
+def read_index(results_root: Path) -> list[dict[str, Any]]:
+    """The index entries in order; blank and unreadable lines are skipped with a warning."""
+    path = results_root / INDEX_NAME
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise ProjectError(
+            f"cannot read the job index {path}: {exc}; check its permissions"
+        ) from exc
+    entries: list[dict[str, Any]] = []
+    for number, text in enumerate(raw.split(b"\n"), start=1):
+        if not text.strip():
+            continue
+        entry = _parse(text)
+        if entry is None:
+            log.warning("%s line %d is not a JSON object; skipped", path, number)
+            continue
+        entries.append(entry)
+    return entries
+
+
+def _read_all(fd: int) -> bytes:
+    size = os.fstat(fd).st_size
+    chunks: list[bytes] = []
+    offset = 0
+    while offset < size:
+        chunk = os.pread(fd, size - offset, offset)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        offset += len(chunk)
+    return b"".join(chunks)
+
+
+def _job_ids(raw: bytes) -> set[str]:
+    ids: set[str] = set()
+    for text in raw.split(b"\n"):
+        entry = _parse(text) if text.strip() else None
+        if entry is not None and isinstance(entry.get("jobId"), str):
+            ids.add(entry["jobId"])
+    return ids
+
+
+def _parse(text: bytes) -> dict[str, Any] | None:
+    try:
+        value = json.loads(text)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _write_whole(fd: int, data: bytes) -> None:
+    # One write is the normal case; a short write (disk filling up) continues under the
+    # same lock, so no other line can land in the middle of this one.
+    written = os.write(fd, data)
+    while written < len(data):
+        written += os.write(fd, data[written:])

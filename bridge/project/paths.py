@@ -1,0 +1,87 @@
+"""Where results may be written: inside an allowed root, under names that stay put.
+
+Names come from requests and from API results, so they are untrusted: a name such as
+``../../.bashrc`` or a symlinked folder must never lead a write outside the project.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from pathlib import Path
+
+from bridge.errors import ProjectError
+
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+def slug(text: str, limit: int = 40) -> str:
+    """A file-name-safe form of a title; keeps letters of every script (Chinese too)."""
+    normal = unicodedata.normalize("NFKC", text)
+    cleaned = re.sub(r"[^\w]+", "-", normal, flags=re.UNICODE).strip("-_").lower()
+    return cleaned[:limit].strip("-")
+
+
+def resolve_project(folder: str | Path, allowed_roots: Sequence[Path]) -> Path:
+    """The project folder with symlinks resolved, if it lies inside an allowed root."""
+    given = Path(folder)
+    if not given.is_absolute():
+        raise ProjectError(
+            f"project folder {str(folder)!r} is relative: give its absolute path "
+            "(relative paths depend on where the bridge was started)"
+        )
+    if not allowed_roots:
+        raise ProjectError(
+            f"no folder is allowed for results, so {given} is refused: "
+            "set `output.allowed_roots` in the config to the folders that hold your projects"
+        )
+    resolved = given.resolve()
+    roots = [root.resolve() for root in allowed_roots]
+    if any(resolved.is_relative_to(root) for root in roots):
+        return resolved
+    listed = ", ".join(str(root) for root in roots)
+    leads = f" (it leads to {resolved})" if resolved != given else ""
+    raise ProjectError(
+        f"project folder {given}{leads} is outside the allowed roots ({listed}): "
+        "add the folder (or one above it) to `output.allowed_roots` in the config"
+    )
+
+
+def safe_component(name: str, what: str) -> str:
+    """`name` unchanged if it is one plain file or folder name; else a ProjectError."""
+    reason = _unsafe_reason(name)
+    if reason is not None:
+        raise ProjectError(
+            f"refused {what} {name!r}: {reason}; only a single plain file or folder name "
+            "is accepted, so nothing is written outside the project folder"
+        )
+    return name
+
+
+def _unsafe_reason(name: str) -> str | None:
+    if not name:
+        return "it is empty"
+    if name in (".", ".."):
+        return "it names a folder relative to another"
+    if "/" in name or "\\" in name:
+        return "it contains a path separator"
+    if any(unicodedata.category(char) == "Cc" for char in name):
+        return "it contains a control character"
+    if _DRIVE.match(name):
+        return "it looks like a Windows drive"
+    return None
+
+
+def child(base: Path, *names: str, what: str) -> Path:
+    """`base` joined with safe `names`, refused if a symlink leads the result out of `base`."""
+    path = base.joinpath(*(safe_component(name, what) for name in names))
+    root = base.resolve()
+    # resolve() follows every existing symlink on the way, intermediate folders included.
+    target = path.resolve()
+    if not target.is_relative_to(root):
+        raise ProjectError(
+            f"{path} leads to {target}, outside {root} (through a symbolic link): "
+            "remove or replace the link, then retry the job"
+        )
+    return path
