@@ -146,8 +146,11 @@ def _upload_time(clip: ClipPlacement, timeline: float) -> float:
 
 
 def request_issues(request: JobRequest, known_models: Sequence[str]) -> list[Issue]:
-    """Every problem with a job request, each naming its field."""
-    issues = request.audio.issues(known_models, needs_audio_id=False)
+    """Every problem with a job request, each naming its field. Section times the
+    selection implies count as given (see `with_api_times`)."""
+    placement = _clip_issues(request.clip, request.selection)
+    audio = request.audio if placement else with_api_times(request).audio
+    issues = audio.issues(known_models, needs_audio_id=False)
     if request.audio.action != CREATE and request.clip is None and not request.audio.audio_id:
         issues.append(Issue("clip", f"{request.action} needs a clip or an audioId"))
     if request.audio.action == CREATE and request.clip is not None:
@@ -156,7 +159,7 @@ def request_issues(request: JobRequest, known_models: Sequence[str]) -> list[Iss
         issues.append(Issue("project", "the project folder is required"))
     if request.sample_rate is not None and not 8000 <= request.sample_rate <= 384000:
         issues.append(Issue("sampleRate", f"must be 8000..384000 Hz (got {request.sample_rate})"))
-    issues += _clip_issues(request.clip, request.selection)
+    issues += placement
     if request.options.subtype not in SUBTYPES:
         issues.append(Issue("subtype", f"must be one of {', '.join(SUBTYPES)}"))
     if request.options.fetch_format not in FETCH_FORMATS:

@@ -1,0 +1,234 @@
+"""kill -9 at every step boundary and inside steps: nothing lost, nothing paid twice,
+nothing half-written.
+
+A real `producer-bridge run` in a subprocess talks to an emulator (with latency) in
+this process. The test watches the child's journal and SIGKILLs it right after a
+chosen event, so the kill lands in whatever the child does next (an HTTP request,
+a download, a file being written). `producer-bridge jobs resume` then finishes it.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import jsonschema
+import pytest
+import soundfile as sf
+
+from bridge.emulator.server import EmulatorServer
+from bridge.jobs.state import COMPLETED, NEEDS_ATTENTION, lost_billed_create
+from bridge.journal import Journal
+from bridge.project import read_index, schema
+
+PROJECT_RATE = 48000  # the emulator renders at 44.1 kHz: the write step resamples
+STEM_NAMES = ("bass", "drums", "other", "vocals")
+
+# (event kind, step, occurrence): kill right after the child journals that event.
+KILL_POINTS = [
+    ("started", "stage", 1),
+    ("fact", "stage", 1),
+    ("started", "upload", 1),
+    ("fact", "upload", 1),  # clip staged, upload not sent
+    ("intent", "upload", 1),  # upload POST in flight
+    ("submitted", "upload", 1),
+    ("status", "upload", 1),
+    ("fact", "upload", 2),  # audioId known
+    ("started", "generate", 1),
+    ("intent", "generate", 1),  # the billed create in flight
+    ("submitted", "generate", 1),
+    ("status", "generate", 1),
+    ("fact", "generate", 1),  # clips known
+    ("intent", "download", 1),
+    ("submitted", "download", 1),
+    ("fact", "download", 1),  # link known, fetch in flight
+    ("fact", "download", 2),
+    ("intent", "stems", 1),
+    ("submitted", "stems", 1),
+    ("fact", "stems", 1),  # stem links known
+    ("fact", "stems", 2),  # one stem fetched, the next in flight
+    ("fact", "stems", 4),
+    ("started", "write", 1),
+    ("fact", "write", 1),  # folder named, first file being written
+    ("fact", "write", 2),
+    ("fact", "write", 4),
+    ("fact", "write", 6),  # every file written, manifest next
+    ("fact", "write", 7),  # manifest written, index next
+    ("started", "notify", 1),
+]
+# Kills while a create the service may bill is in flight: the job waits for a person.
+IN_FLIGHT_BILLED = {("intent", "generate", 1), ("intent", "stems", 1)}
+
+
+@pytest.fixture
+def chaos_config(tmp_path: Path) -> Path:
+    path = tmp_path / "bridge.toml"
+    path.write_text(
+        f"""
+[polling]
+interval = 0.02
+max_interval = 0.05
+[api]
+retry_base = 0.01
+retry_cap = 0.05
+[jobs]
+journal = "{tmp_path / "data" / "journal.sqlite3"}"
+[output]
+allowed_roots = ["{tmp_path}"]
+"""
+    )
+    return path
+
+
+def bridge(config: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "bridge", "--config", str(config), *args]
+
+
+def kill_after(process: subprocess.Popen[bytes], journal: Path, point: tuple[str, str, int]) -> bool:
+    """SIGKILL `process` as soon as its journal holds the event; False if it ended first."""
+    kind, step, occurrence = point
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return False
+        if journal.exists() and _count(journal, kind, step) >= occurrence:
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            return True
+        time.sleep(0.001)
+    process.kill()
+    raise AssertionError(f"{point} never happened")
+
+
+def _count(journal: Path, kind: str, step: str) -> int:
+    try:
+        with sqlite3.connect(f"file:{journal}?mode=ro", uri=True, timeout=1) as db:
+            (found,) = db.execute(
+                "SELECT COUNT(*) FROM events WHERE kind = ? AND step = ?", (kind, step)
+            ).fetchone()
+        return int(found)
+    except sqlite3.OperationalError:
+        return 0  # not created yet
+
+
+def the_job(journal: Path) -> tuple[str, str, str | None]:
+    with Journal(journal) as opened:
+        (job,) = opened.jobs()
+        return job.id, job.status, job.error
+
+
+@pytest.mark.parametrize("point", KILL_POINTS, ids=lambda p: f"{p[0]}-{p[1]}-{p[2]}")
+def test_a_job_killed_at_any_point_completes_once_with_one_complete_set_of_files(
+    point: tuple[str, str, int],
+    chaos_config: Path,
+    tmp_path: Path,
+    make_emulator: Callable[..., EmulatorServer],
+    tone: Callable[..., Path],
+) -> None:
+    server = make_emulator(latency=0.03)
+    clip = tone(6.0, rate=PROJECT_RATE)
+    project = tmp_path / "project"
+    journal = tmp_path / "data" / "journal.sqlite3"
+    run = bridge(
+        chaos_config,
+        "run",
+        "replace_music",
+        "--clip",
+        str(clip),
+        "--position",
+        "12",
+        "--selection",
+        "13:15",
+        "--prompt",
+        "strings",
+        "--stems",
+        "--sample-rate",
+        str(PROJECT_RATE),
+        "--project",
+        str(project),
+        "--api-url",
+        server.url,
+    )
+    child = subprocess.Popen(run, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    assert kill_after(child, journal, point), "the run ended before the kill point"
+    lost = lost_create(journal)
+    if point in IN_FLIGHT_BILLED:
+        assert lost is not None  # these points must exercise the lost-create path
+
+    resume = subprocess.run(
+        bridge(chaos_config, "jobs", "resume", "--api-url", server.url),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    job_id, status, error = the_job(journal)
+    if lost is not None:
+        # The kill came between the intent and the recorded answer of a billed create.
+        assert resume.returncode == 1
+        assert status == NEEDS_ATTENTION
+        assert error is not None
+        assert "may have started (and billed) it" in error
+        assert f"jobs retry {job_id[:8]} --force" in error
+        billed_before = _billed(server, lost)
+        assert billed_before in (0, 1)  # killed before or after the POST left
+        refused = subprocess.run(
+            bridge(chaos_config, "jobs", "retry", job_id[:8], "--api-url", server.url),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert refused.returncode == 1
+        assert "--force" in refused.stderr
+        forced = subprocess.run(
+            bridge(chaos_config, "jobs", "retry", job_id[:8], "--force", "--api-url", server.url),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert forced.returncode == 0, forced.stderr
+        assert _billed(server, lost) == billed_before + 1
+    else:
+        assert resume.returncode == 0, resume.stderr
+        assert server.created("replace_music") == 1
+        assert server.created("stems") == 1
+    assert the_job(journal)[1] == COMPLETED
+    assert_one_complete_set(project, job_id)
+    assert not (tmp_path / "data" / "work" / job_id).exists()
+
+
+def lost_create(journal: Path) -> str | None:
+    """The billed create the journal shows as sent without a recorded answer."""
+    with Journal(journal) as opened:
+        (job,) = opened.jobs()
+        return lost_billed_create(job)
+
+
+def _billed(server: EmulatorServer, key: str) -> int:
+    return server.created("replace_music" if key == "generate" else "stems")
+
+
+def assert_one_complete_set(project: Path, job_id: str) -> None:
+    results = project / "ProducerBridge"
+    (entry,) = read_index(results)
+    assert entry["jobId"] == job_id
+    (folder,) = (path for path in results.iterdir() if path.is_dir())
+    manifest = json.loads((folder / "manifest.json").read_text())
+    jsonschema.Draft202012Validator(schema()).validate(manifest)
+    expected = {"result.wav", "manifest.json", *(f"stems/{name}.wav" for name in STEM_NAMES)}
+    found = {
+        path.relative_to(folder).as_posix() for path in folder.rglob("*") if path.is_file()
+    }
+    assert found == expected
+    assert {path.name for path in results.iterdir()} == {folder.name, "index.jsonl"}
+    for item in manifest["files"]:
+        info = sf.info(str(project / item["path"]))
+        assert (info.frames, info.samplerate) == (item["lengthSamples"], PROJECT_RATE)
+        assert item["position"] == {"seconds": 12.0, "samples": 12 * PROJECT_RATE}
+    hidden = [path for path in project.rglob(".*")]
+    assert hidden == [], f"temporary files left: {hidden}"
