@@ -90,7 +90,9 @@ def bridge(config: Path, *args: str) -> list[str]:
     return [sys.executable, "-m", "bridge", "--config", str(config), *args]
 
 
-def kill_after(process: subprocess.Popen[bytes], journal: Path, point: tuple[str, str, int]) -> bool:
+def kill_after(
+    process: subprocess.Popen[bytes], journal: Path, point: tuple[str, str, int]
+) -> bool:
     """SIGKILL `process` as soon as its journal holds the event; False if it ended first."""
     kind, step, occurrence = point
     deadline = time.monotonic() + 60
@@ -221,9 +223,7 @@ def assert_one_complete_set(project: Path, job_id: str) -> None:
     manifest = json.loads((folder / "manifest.json").read_text())
     jsonschema.Draft202012Validator(schema()).validate(manifest)
     expected = {"result.wav", "manifest.json", *(f"stems/{name}.wav" for name in STEM_NAMES)}
-    found = {
-        path.relative_to(folder).as_posix() for path in folder.rglob("*") if path.is_file()
-    }
+    found = {path.relative_to(folder).as_posix() for path in folder.rglob("*") if path.is_file()}
     assert found == expected
     assert {path.name for path in results.iterdir()} == {folder.name, "index.jsonl"}
     for item in manifest["files"]:
