@@ -16,6 +16,7 @@ from bridge.errors import BridgeError, JournalError
 from bridge.jobs.model import JobRequest
 from bridge.jobs.state import UNFINISHED, Job
 from bridge.pipeline.steps import Deps, JobRun, NeedsAttention, Progress
+from bridge.project import resolve_project
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,10 @@ class JobRunner:
     # Filling the queue --------------------------------------------------------------
 
     def submit(self, request: JobRequest) -> Job:
-        """Journal a new job, claimed by this process, and queue it."""
+        """Journal a new job, claimed by this process, and queue it.
+
+        A project outside the allowed roots is refused here, before anything is paid for."""
+        resolve_project(request.project, self.deps.allowed_roots)
         job = self._journal.create(request, owner=True)
         self._queue.put_nowait(job.id)
         return job

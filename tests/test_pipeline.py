@@ -1,0 +1,293 @@
+"""The journaled pipeline against the real emulator over loopback: placement, several
+clips, the queue's order and limit, cancel, and refusals of paths outside the project."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import soundfile as sf
+
+from bridge.api import AudioRequest, Sound
+from bridge.api.results import TaskStatus
+from bridge.emulator.server import EmulatorServer
+from bridge.errors import ProjectError
+from bridge.jobs import ClipPlacement, JobOptions, JobRequest, Selection, validate_request
+from bridge.jobs.state import CANCELLED, COMPLETED, FAILED, Job
+from bridge.journal import Journal
+from bridge.pipeline import Deps, JobRunner
+from bridge.project import schema
+from bridge.staging import LocalHttpStager
+from tests.conftest import client_for, emulator_settings
+
+MODELS = ("FUZZ-2.0",)
+EMULATOR_RATE = 44100
+
+
+class Recorder:
+    """Progress that remembers which steps started, in order."""
+
+    def __init__(self, log: list[tuple[str, str]], job: Job) -> None:
+        self._log = log
+        self._id = job.id
+
+    def step(self, step: str, detail: str) -> None:
+        self._log.append((self._id, step))
+
+    def task(self, step: str, status: TaskStatus) -> None:
+        return None
+
+    def transfer(self, step: str, done: int, total: int | None) -> None:
+        return None
+
+    def finished(self, step: str, detail: str) -> None:
+        self._log.append((self._id, f"{step} done"))
+
+
+@asynccontextmanager
+async def runner_for(
+    server: EmulatorServer,
+    tmp_path: Path,
+    *,
+    max_running: int = 2,
+    roots: tuple[Path, ...] | None = None,
+    log: list[tuple[str, str]] | None = None,
+    notices: list[Job] | None = None,
+) -> AsyncIterator[JobRunner]:
+    steps = [] if log is None else log
+
+    async def notify(job: Job) -> None:
+        if notices is not None:
+            notices.append(job)
+
+    with (
+        Journal(tmp_path / "data" / "journal.sqlite3") as journal,
+        LocalHttpStager() as stager,
+    ):
+        async with client_for(server) as client:
+            deps = Deps(
+                client=client,
+                journal=journal,
+                stager=stager,
+                work_root=tmp_path / "data" / "work",
+                allowed_roots=roots if roots is not None else (tmp_path,),
+                results_folder="ProducerBridge",
+                notify=notify,
+            )
+            yield JobRunner(
+                deps,
+                max_running=max_running,
+                progress=lambda job: Recorder(steps, job),
+                cancel_poll=0.05,
+            )
+
+
+def edit(
+    action: str,
+    clip: ClipPlacement,
+    project: Path,
+    *,
+    rate: int | None = 48000,
+    selection: Selection | None = None,
+    **fields: Any,
+) -> JobRequest:
+    audio = AudioRequest(action, "FUZZ-2.0", (Sound("strings", 0.5),), **fields)
+    request = JobRequest(audio, str(project), rate, clip, selection)
+    return validate_request(request, MODELS)
+
+
+def create(project: Path, *, title: str = "song", selection: Selection | None = None) -> JobRequest:
+    audio = AudioRequest("create_music", "FUZZ-2.0", (Sound("pop", 0.5),), title=title)
+    return validate_request(
+        JobRequest(audio, project=str(project), sample_rate=None, selection=selection), MODELS
+    )
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    """Wait for a condition another task brings about (the journal is the only signal)."""
+    async with asyncio.timeout(10):
+        while not condition():  # noqa: ASYNC110 - the journal has no event to await
+            await asyncio.sleep(0.01)
+
+
+def slow_emulator() -> EmulatorServer:
+    """Tasks that take 30 s: long enough to be cancelled while polled."""
+    return EmulatorServer(emulator_settings().model_copy(update={"task_seconds": 30.0})).start()
+
+
+def manifest_of(project: Path, job: Job) -> dict[str, Any]:
+    assert job.facts.manifest is not None
+    data: dict[str, Any] = json.loads((project / job.facts.manifest).read_text())
+    jsonschema.Draft202012Validator(schema()).validate(data)
+    return data
+
+
+async def test_an_offset_clip_is_cut_uploaded_and_its_result_placed_at_the_item_start(
+    make_emulator: Callable[..., EmulatorServer], tone: Callable[..., Path], tmp_path: Path
+) -> None:
+    server = make_emulator()
+    source = tone(12.0, rate=96000)
+    clip = ClipPlacement(str(source), item_position=30.0, take_offset=2.5, length=4.0)
+    project = tmp_path / "song"
+    async with runner_for(server, tmp_path) as runner:
+        job = runner.submit(edit("cover_music", clip, project, rate=48000, cover_strength=0.5))
+        finished = (await runner.run_until_idle())[job.id]
+    assert finished.status == COMPLETED, finished.error
+    (entry,) = manifest_of(project, finished)["files"]
+    assert entry["position"] == {"seconds": 30.0, "samples": 30 * 48000}
+    assert (entry["sampleRate"], entry["playrate"]) == (48000, 1.0)
+    info = sf.info(str(project / entry["path"]))
+    assert (info.samplerate, info.subtype, info.frames) == (48000, "PCM_24", 4 * 48000)
+    assert entry["lengthSamples"] == info.frames
+
+
+async def test_a_faster_playrate_uploads_more_source_and_asks_the_daw_to_play_it_faster(
+    make_emulator: Callable[..., EmulatorServer], tone: Callable[..., Path], tmp_path: Path
+) -> None:
+    server = make_emulator()
+    source = tone(20.0)
+    clip = ClipPlacement(str(source), item_position=5.0, take_offset=1.0, playrate=2.0, length=3.0)
+    project = tmp_path / "song"
+    request = edit("replace_music", clip, project, rate=None, selection=Selection(6.0, 7.0))
+    assert (request.audio.replace_start, request.audio.replace_end) == (2.0, 4.0)
+    async with runner_for(server, tmp_path) as runner:
+        job = runner.submit(request)
+        finished = (await runner.run_until_idle())[job.id]
+    assert finished.status == COMPLETED, finished.error
+    (entry,) = manifest_of(project, finished)["files"]
+    # 3 s on the timeline at playrate 2 is 6 s of source, rendered by the emulator at 44.1 kHz.
+    assert entry["lengthSamples"] == 6 * EMULATOR_RATE
+    assert entry["position"] == {"seconds": 5.0, "samples": 5 * EMULATOR_RATE}
+    assert entry["playrate"] == 2.0
+
+
+async def test_create_lands_at_the_selection_start_and_several_clips_get_numbered_files(
+    make_emulator: Callable[..., EmulatorServer], tmp_path: Path
+) -> None:
+    server = make_emulator(clips_per_result=2)
+    project = tmp_path / "song"
+    request = create(project, selection=Selection(64.0, 96.0))
+    request = JobRequest(
+        request.audio, request.project, 48000, None, request.selection, JobOptions(stems=True)
+    )
+    async with runner_for(server, tmp_path) as runner:
+        job = runner.submit(request)
+        finished = (await runner.run_until_idle())[job.id]
+    assert finished.status == COMPLETED, finished.error
+    manifest = manifest_of(project, finished)
+    names = sorted(
+        Path(entry["path"]).relative_to(manifest["folder"]).as_posix()
+        for entry in manifest["files"]
+    )
+    stems = [
+        f"stems_{i}/{name}.wav" for i in (1, 2) for name in ("bass", "drums", "other", "vocals")
+    ]
+    assert names == sorted(["result_1.wav", "result_2.wav", *stems])
+    assert {entry["clip"] for entry in manifest["files"]} == {1, 2}
+    assert all(entry["position"]["seconds"] == 64.0 for entry in manifest["files"])
+    assert all(entry["position"]["samples"] == 64 * 48000 for entry in manifest["files"])
+    assert Path(manifest["folder"]).name.endswith(f"_create_music_song_{job.short_id}")
+
+
+async def test_jobs_start_in_order_and_never_more_than_the_limit_at_once(
+    make_emulator: Callable[..., EmulatorServer], tmp_path: Path
+) -> None:
+    server = make_emulator()
+    log: list[tuple[str, str]] = []
+    async with runner_for(server, tmp_path, max_running=2, log=log) as runner:
+        jobs = [runner.submit(create(tmp_path / "song", title=f"t{i}")) for i in range(6)]
+        finished = await runner.run_until_idle()
+    assert all(finished[job.id].status == COMPLETED for job in jobs)
+    starts = [job_id for job_id, step in log if step == "generate"]
+    assert starts == [job.id for job in jobs]
+    running, peak = set(), 0
+    for job_id, step in log:
+        if step == "generate":
+            running.add(job_id)
+        if step == "write done":
+            running.discard(job_id)
+        peak = max(peak, len(running))
+    assert peak == 2
+
+
+async def test_cancel_stops_polling_and_keeps_the_job_for_a_retry(tmp_path: Path) -> None:
+    slow = slow_emulator()
+    try:
+        async with runner_for(slow, tmp_path) as runner:
+            job = runner.submit(create(tmp_path / "song"))
+            waiting = asyncio.create_task(runner.run_until_idle())
+            await until(lambda: "generate" in runner.deps.journal.get(job.id).facts.tasks)
+            assert runner.cancel(job.id)
+            finished = (await waiting)[job.id]
+            polls = slow.stats()["requests"]["tasks"]
+            await asyncio.sleep(0.3)
+            assert slow.stats()["requests"]["tasks"] == polls  # nothing polls any more
+    finally:
+        slow.close()
+    assert finished.status == CANCELLED
+    assert finished.facts.tasks["generate"]  # the paid task id is kept
+
+
+async def test_a_cancel_asked_by_another_process_stops_the_job(tmp_path: Path) -> None:
+    slow = slow_emulator()
+    try:
+        async with runner_for(slow, tmp_path) as runner:
+            job = runner.submit(create(tmp_path / "song"))
+            waiting = asyncio.create_task(runner.run_until_idle())
+            await until(lambda: runner.deps.journal.get(job.id).step == "generate")
+            with Journal(tmp_path / "data" / "journal.sqlite3") as other:
+                assert other.running_elsewhere(job.id)
+                other.request_cancel(job.id)
+            finished = (await asyncio.wait_for(waiting, 5))[job.id]
+    finally:
+        slow.close()
+    assert finished.status == CANCELLED
+
+
+async def test_a_project_outside_the_allowed_roots_is_refused_before_anything_is_paid(
+    make_emulator: Callable[..., EmulatorServer], tmp_path: Path
+) -> None:
+    server = make_emulator()
+    allowed = tmp_path / "projects"
+    async with runner_for(server, tmp_path, roots=(allowed,)) as runner:
+        with pytest.raises(ProjectError, match=r"output\.allowed_roots"):
+            runner.submit(create(allowed / ".." / "elsewhere"))
+        assert runner.deps.journal.jobs() == []
+    assert server.created("create_music") == 0
+
+
+async def test_a_results_folder_symlinked_out_of_the_project_is_refused(
+    make_emulator: Callable[..., EmulatorServer], tmp_path: Path
+) -> None:
+    server = make_emulator()
+    project, outside = tmp_path / "song", tmp_path.parent / f"{tmp_path.name}-outside"
+    outside.mkdir()
+    project.mkdir()
+    (project / "ProducerBridge").symlink_to(outside)
+    async with runner_for(server, tmp_path) as runner:
+        job = runner.submit(create(project))
+        finished = (await runner.run_until_idle())[job.id]
+    assert finished.status == FAILED
+    assert finished.error is not None
+    assert "symlink" in finished.error or "outside" in finished.error
+    assert list(outside.iterdir()) == []
+
+
+async def test_listeners_are_told_once_the_files_are_written(
+    make_emulator: Callable[..., EmulatorServer], tmp_path: Path
+) -> None:
+    server = make_emulator()
+    notices: list[Job] = []
+    async with runner_for(server, tmp_path, notices=notices) as runner:
+        job = runner.submit(create(tmp_path / "song"))
+        await runner.run_until_idle()
+    (told,) = notices
+    assert told.id == job.id
+    assert told.facts.manifest is not None
+    assert (tmp_path / "song" / told.facts.manifest).is_file()
