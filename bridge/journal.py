@@ -268,7 +268,9 @@ class Journal:
         ref = ref.strip().lower()
         if len(ref) < 4:
             raise JobError(f"job id {ref!r} is too short: give at least 4 characters")
-        rows = self._read("SELECT job FROM jobs WHERE id LIKE ? || '%' LIMIT 2", (ref,))
+        rows = self._read(
+            "SELECT job FROM jobs WHERE substr(id, 1, length(?)) = ? LIMIT 2", (ref, ref)
+        )
         if not rows:
             raise JobError(f"no job {ref}: `producer-bridge jobs` lists them")
         if len(rows) > 1:

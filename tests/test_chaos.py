@@ -232,3 +232,45 @@ def assert_one_complete_set(project: Path, job_id: str) -> None:
         assert item["position"] == {"seconds": 12.0, "samples": 12 * PROJECT_RATE}
     hidden = [path for path in project.rglob(".*")]
     assert hidden == [], f"temporary files left: {hidden}"
+
+
+def test_a_download_link_that_expired_while_the_bridge_was_down_is_asked_for_again(
+    chaos_config: Path,
+    tmp_path: Path,
+    make_emulator: Callable[..., EmulatorServer],
+    tone: Callable[..., Path],
+) -> None:
+    server = make_emulator(link_ttl=0.3, latency=0.03)
+    project = tmp_path / "project"
+    journal = tmp_path / "data" / "journal.sqlite3"
+    run = bridge(
+        chaos_config,
+        "run",
+        "music_variation",
+        "--clip",
+        str(tone(4.0)),
+        "--prompt",
+        "",
+        "--project",
+        str(project),
+        "--api-url",
+        server.url,
+    )
+    child = subprocess.Popen(run, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    assert kill_after(child, journal, ("fact", "download", 1))  # link known, fetch in flight
+    time.sleep(0.5)  # the link expires while nothing runs
+    resume = subprocess.run(
+        bridge(chaos_config, "jobs", "resume", "--api-url", server.url),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert resume.returncode == 0, resume.stderr
+    assert "expired" in resume.stderr
+    job_id, status, _ = the_job(journal)
+    assert status == COMPLETED
+    assert server.created("download") == 2
+    assert server.created("music_variation") == 1
+    with Journal(journal) as opened:
+        forgotten = [e.key for e in opened.events(job_id) if e.kind == "forget"]
+    assert forgotten == ["result:1"]

@@ -179,11 +179,6 @@ def test_an_ambiguous_prefix_asks_for_more_characters(
         assert journal.get("abcd000000000002") == second
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Journal.get matches with `id LIKE ? || '%'` without escaping, so '_' and '%' "
-    "in a reference act as wildcards: a mistyped id resolves to some other job",
-)
 @pytest.mark.parametrize("wildcard", ["_", "%"])
 def test_a_reference_that_no_id_starts_with_is_unknown_even_with_like_wildcards(
     db_path: Path, tmp_path: Path, wildcard: str

@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 
 from bridge.cli.backend import Prefixed, add_backend_options, open_journal, open_runner
@@ -79,7 +80,7 @@ def execute(args: argparse.Namespace, config: Config, out: Console, err: Console
     with open_journal(config) as journal:
         command = args.jobs_command or "list"
         if command == "list":
-            out.print(jobs_table(journal.jobs(getattr(args, "limit", 30)), time.time()))
+            _print_table(out, jobs_table(journal.jobs(getattr(args, "limit", 30)), time.time()))
             return 0
         if command == "show":
             show(journal, journal.get(args.id), out)
@@ -136,7 +137,20 @@ def show(journal: Journal, job: Job, out: Console) -> None:
         stamp = time.strftime("%H:%M:%S", time.localtime(event.at))
         details = ", ".join(f"{k}={v}" for k, v in event.data.items())
         table.add_row(stamp, event.step or "", event.kind, event.key or "", details)
-    out.print(table)
+    _print_table(out, table)
+
+
+def _print_table(out: Console, table: Table) -> None:
+    """Fitted to a terminal; whole lines elsewhere, so that pipes and scripts get every path."""
+    if out.is_terminal:
+        out.print(table)
+        return
+    unbounded = out.options.update(max_width=100_000)
+    fitted, out.width = out.width, max(out.width, Measurement.get(out, unbounded, table).maximum)
+    try:
+        out.print(table)
+    finally:
+        out.width = fitted
 
 
 def prepare_retry(journal: Journal, job: Job, *, force: bool) -> Job:

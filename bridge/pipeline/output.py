@@ -75,6 +75,7 @@ def write_results(
 ) -> Job:
     """Write every file, the manifest and the index line; return the job as journaled."""
     project = resolve_project(job.request.project, allowed_roots)
+    plan = list(planned_files(job))  # every name checked before anything is written
     if job.facts.folder is None:
         name = safe_component(folder_name(job), "results folder name")
         job = record({"folder": f"{safe_component(results_folder, 'results folder')}/{name}"})
@@ -82,7 +83,7 @@ def write_results(
     folder = child(project, *job.facts.folder.split("/"), what="results folder")
     _make_folder(folder)
     remove_temporaries(folder)
-    for planned in planned_files(job):
+    for planned in plan:
         relative = "/".join((job.facts.folder, *planned.relative))
         if relative in job.facts.written:
             continue
