@@ -44,6 +44,30 @@ def own_data_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return folder
 
 
+@pytest.fixture
+def jobs_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A configuration with fast polling, the journal in `tmp_path/data`, and `tmp_path` as
+    the one allowed project root; no key or config from the environment."""
+    for name in ("PRODUCER_API_KEY", "PRODUCER_API_URL", "PRODUCER_BRIDGE_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    path = tmp_path / "bridge.toml"
+    path.write_text(
+        f"""
+[polling]
+interval = 0.02
+max_interval = 0.05
+[api]
+retry_base = 0.01
+retry_cap = 0.05
+[jobs]
+journal = "{tmp_path / "data" / "journal.sqlite3"}"
+[output]
+allowed_roots = ["{tmp_path}"]
+"""
+    )
+    return path
+
+
 @pytest.fixture(autouse=True)
 def no_leaks() -> Iterator[None]:
     """Fail a test that leaves a thread or a socket behind."""

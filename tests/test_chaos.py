@@ -66,26 +66,6 @@ KILL_POINTS = [
 IN_FLIGHT_BILLED = {("intent", "generate", 1), ("intent", "stems", 1)}
 
 
-@pytest.fixture
-def chaos_config(tmp_path: Path) -> Path:
-    path = tmp_path / "bridge.toml"
-    path.write_text(
-        f"""
-[polling]
-interval = 0.02
-max_interval = 0.05
-[api]
-retry_base = 0.01
-retry_cap = 0.05
-[jobs]
-journal = "{tmp_path / "data" / "journal.sqlite3"}"
-[output]
-allowed_roots = ["{tmp_path}"]
-"""
-    )
-    return path
-
-
 def bridge(config: Path, *args: str) -> list[str]:
     return [sys.executable, "-m", "bridge", "--config", str(config), *args]
 
@@ -128,7 +108,7 @@ def the_job(journal: Path) -> tuple[str, str, str | None]:
 @pytest.mark.parametrize("point", KILL_POINTS, ids=lambda p: f"{p[0]}-{p[1]}-{p[2]}")
 def test_a_job_killed_at_any_point_completes_once_with_one_complete_set_of_files(
     point: tuple[str, str, int],
-    chaos_config: Path,
+    jobs_config: Path,
     tmp_path: Path,
     make_emulator: Callable[..., EmulatorServer],
     tone: Callable[..., Path],
@@ -138,7 +118,7 @@ def test_a_job_killed_at_any_point_completes_once_with_one_complete_set_of_files
     project = tmp_path / "project"
     journal = tmp_path / "data" / "journal.sqlite3"
     run = bridge(
-        chaos_config,
+        jobs_config,
         "run",
         "replace_music",
         "--clip",
@@ -164,7 +144,7 @@ def test_a_job_killed_at_any_point_completes_once_with_one_complete_set_of_files
         assert lost is not None  # these points must exercise the lost-create path
 
     resume = subprocess.run(
-        bridge(chaos_config, "jobs", "resume", "--api-url", server.url),
+        bridge(jobs_config, "jobs", "resume", "--api-url", server.url),
         capture_output=True,
         text=True,
         timeout=120,
@@ -180,7 +160,7 @@ def test_a_job_killed_at_any_point_completes_once_with_one_complete_set_of_files
         billed_before = _billed(server, lost)
         assert billed_before in (0, 1)  # killed before or after the POST left
         refused = subprocess.run(
-            bridge(chaos_config, "jobs", "retry", job_id[:8], "--api-url", server.url),
+            bridge(jobs_config, "jobs", "retry", job_id[:8], "--api-url", server.url),
             capture_output=True,
             text=True,
             timeout=60,
@@ -188,7 +168,7 @@ def test_a_job_killed_at_any_point_completes_once_with_one_complete_set_of_files
         assert refused.returncode == 1
         assert "--force" in refused.stderr
         forced = subprocess.run(
-            bridge(chaos_config, "jobs", "retry", job_id[:8], "--force", "--api-url", server.url),
+            bridge(jobs_config, "jobs", "retry", job_id[:8], "--force", "--api-url", server.url),
             capture_output=True,
             text=True,
             timeout=120,
@@ -235,7 +215,7 @@ def assert_one_complete_set(project: Path, job_id: str) -> None:
 
 
 def test_a_download_link_that_expired_while_the_bridge_was_down_is_asked_for_again(
-    chaos_config: Path,
+    jobs_config: Path,
     tmp_path: Path,
     make_emulator: Callable[..., EmulatorServer],
     tone: Callable[..., Path],
@@ -244,7 +224,7 @@ def test_a_download_link_that_expired_while_the_bridge_was_down_is_asked_for_aga
     project = tmp_path / "project"
     journal = tmp_path / "data" / "journal.sqlite3"
     run = bridge(
-        chaos_config,
+        jobs_config,
         "run",
         "music_variation",
         "--clip",
@@ -260,7 +240,7 @@ def test_a_download_link_that_expired_while_the_bridge_was_down_is_asked_for_aga
     assert kill_after(child, journal, ("fact", "download", 1))  # link known, fetch in flight
     time.sleep(0.5)  # the link expires while nothing runs
     resume = subprocess.run(
-        bridge(chaos_config, "jobs", "resume", "--api-url", server.url),
+        bridge(jobs_config, "jobs", "resume", "--api-url", server.url),
         capture_output=True,
         text=True,
         timeout=120,

@@ -22,25 +22,8 @@ from bridge.pipeline.output import write_results
 
 
 @pytest.fixture
-def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for name in ("PRODUCER_API_KEY", "PRODUCER_API_URL", "PRODUCER_BRIDGE_CONFIG"):
-        monkeypatch.delenv(name, raising=False)
-    path = tmp_path / "bridge.toml"
-    path.write_text(
-        f"""
-[polling]
-interval = 0.02
-max_interval = 0.05
-[api]
-retry_base = 0.01
-retry_cap = 0.05
-[jobs]
-journal = "{tmp_path / "data" / "journal.sqlite3"}"
-[output]
-allowed_roots = ["{tmp_path}"]
-"""
-    )
-    return path
+def config(jobs_config: Path) -> Path:
+    return jobs_config
 
 
 def journal_of(tmp_path: Path) -> Journal:

@@ -44,25 +44,11 @@ def probe(path: Path) -> AudioInfo:
 def prepare_upload(info: AudioInfo, workdir: Path) -> Path:
     """The file to stage for `upload`: the clip itself, or a WAV copy of it when the
     service would refuse its extension (AIFF, CAF...)."""
-    if info.duration > MAX_UPLOAD_SECONDS:
-        raise AudioError(
-            f"{info.path} is {info.duration:.1f} s long; the service takes at most "
-            f"{MAX_UPLOAD_SECONDS:g} s: select or render a shorter clip"
-        )
+    _check_length(info.path, info.duration)
     if info.path.suffix.lower() in UPLOAD_EXTENSIONS:
         return info.path
     target = workdir / f"{info.path.stem}.wav"
-    try:
-        with (
-            sf.SoundFile(str(info.path)) as source,
-            sf.SoundFile(
-                str(target), "w", info.sample_rate, info.channels, subtype="PCM_24", format="WAV"
-            ) as out,
-        ):
-            for block in source.blocks(_BLOCK, dtype="float32", always_2d=True):
-                out.write(block)
-    except (sf.LibsndfileError, RuntimeError, OSError) as exc:
-        raise AudioError(f"cannot convert {info.path} to WAV for upload: {exc}") from exc
+    _copy_frames(info, 0, info.frames, target, "convert")
     return target
 
 
@@ -76,11 +62,21 @@ def cut_clip(info: AudioInfo, start: float, duration: float, dest: Path) -> Audi
             f"{info.path}: nothing to upload from {start:g} s (the file is "
             f"{info.duration:.3f} s long)"
         )
-    if frames / info.sample_rate > MAX_UPLOAD_SECONDS:
+    _check_length(info.path, frames / info.sample_rate)
+    _copy_frames(info, first, frames, dest, "cut")
+    return probe(dest)
+
+
+def _check_length(path: Path, seconds: float) -> None:
+    if seconds > MAX_UPLOAD_SECONDS:
         raise AudioError(
-            f"the clip is {frames / info.sample_rate:.1f} s long; the service takes at most "
+            f"{path} is {seconds:.1f} s long; the service takes at most "
             f"{MAX_UPLOAD_SECONDS:g} s: select or render a shorter clip"
         )
+
+
+def _copy_frames(info: AudioInfo, first: int, frames: int, dest: Path, verb: str) -> None:
+    """`frames` frames from frame `first` of the clip, as 24-bit WAV at `dest`."""
     try:
         with (
             sf.SoundFile(str(info.path)) as source,
@@ -97,5 +93,4 @@ def cut_clip(info: AudioInfo, start: float, duration: float, dest: Path) -> Audi
                 out.write(block)
                 left -= len(block)
     except (sf.LibsndfileError, RuntimeError, OSError) as exc:
-        raise AudioError(f"cannot cut {info.path} for upload: {exc}") from exc
-    return probe(dest)
+        raise AudioError(f"cannot {verb} {info.path} to WAV for upload: {exc}") from exc
