@@ -339,3 +339,30 @@ def test_bad_emulator_options_are_all_named_by_their_option(
     assert code == 1
     assert "--rate-429: must be between 0 and 1 (got 2.0)" in err
     assert "--port: must be between 0 and 65535 (got 70000)" in err
+
+
+@pytest.mark.parametrize(
+    ("selection", "message"),
+    [
+        ("9:7", "selection: start must come before end"),
+        ("20:22", "selection: 20..22 s is not inside the clip (10..14 s on the timeline)"),
+    ],
+)
+def test_a_selection_that_cannot_be_mapped_onto_the_clip_is_named(
+    config: Path,
+    clip: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    selection: str,
+    message: str,
+) -> None:
+    options = ["--position", "10", "--length", "4", "--selection", selection, "--prompt", "a"]
+    assert run(config, tmp_path / "out", "replace_music", "--clip", str(clip), *options) == 1
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_selection_needs_both_ends(config: Path, clip: Path, tmp_path: Path) -> None:
+    with pytest.raises(SystemExit) as caught:
+        run(config, tmp_path / "out", "replace_music", "--clip", str(clip), "--selection", "3:")
+    assert caught.value.code == 2
