@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-import math
 import time
 import uuid
 from collections.abc import Callable
@@ -108,8 +107,8 @@ class Engine:
         return self.settings.sample_rate
 
     def link(self, base: str, name: str) -> str:
-        # Rounded up, so that a link is never handed out already expired.
-        return f"{base}/files/{name}?exp={math.ceil(self._now() + self._link_ttl)}"
+        # Millisecond precision: a short test TTL must not stretch to a whole second.
+        return f"{base}/files/{name}?exp={self._now() + self._link_ttl:.3f}"
 
     def link_expired(self, exp: str | None) -> bool:
         try:
