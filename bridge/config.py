@@ -29,6 +29,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from bridge.api.models import ACTIONS
 from bridge.config_render import check_report, describe_errors, render_toml, suggest
 from bridge.errors import ConfigError, Issue, register_secret
 
@@ -39,22 +40,30 @@ __all__ = [
     "ENV_API_URL",
     "ENV_CONFIG",
     "FAULT_ENDPOINTS",
+    "AbletonSettings",
     "ApiSettings",
     "Config",
+    "DropSettings",
     "EmulatorSettings",
     "FaultEndpoint",
     "FaultSettings",
     "JobsSettings",
     "LoadedConfig",
+    "MidiSettings",
     "ModelSettings",
+    "OscSettings",
     "OutputFormat",
     "OutputSettings",
     "PollingSettings",
+    "Preset",
+    "ReaperSettings",
     "StagingSettings",
+    "TriggerSettings",
     "check_report",
     "default_config_path",
     "load_config",
     "render_toml",
+    "split_endpoint",
 ]
 
 DEFAULT_API_URL = "https://api.mountsea.ai"
@@ -207,11 +216,103 @@ class OutputSettings(_Settings):
 class JobsSettings(_Settings):
     journal: str = ""
     max_running: Annotated[int, Field(ge=1, le=16)] = 2
+    audio_roots: list[_Text] = Field(default_factory=lambda: ["~"])
+
+    def audio_root_paths(self) -> tuple[Path, ...]:
+        return tuple(Path(root).expanduser() for root in self.audio_roots)
 
     def journal_path(self) -> Path:
         if self.journal:
             return Path(self.journal).expanduser()
         return platformdirs.user_data_path("producer-bridge") / "journal.sqlite3"
+
+
+def _endpoint(value: str, *, allow_empty: bool = True) -> str:
+    """A "host:port" peer address (IPv6 in brackets)."""
+    if allow_empty and value == "":
+        return value
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) <= 65535:
+        raise PydanticCustomError("endpoint", 'must be "host:port", e.g. "127.0.0.1:9000"')
+    return value
+
+
+def split_endpoint(value: str) -> tuple[str, int]:
+    host, _, port = value.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+class OscSettings(_Settings):
+    host: _Text = "127.0.0.1"
+    port: _Port = 9110
+    allow_remote: bool = False
+    reply_to: str = ""
+
+    @field_validator("reply_to")
+    @classmethod
+    def _check_reply_to(cls, value: str) -> str:
+        return _endpoint(value)
+
+
+class ReaperSettings(_Settings):
+    osc: str = ""
+    import_action: str = ""
+
+    @field_validator("osc")
+    @classmethod
+    def _check_osc(cls, value: str) -> str:
+        return _endpoint(value)
+
+    @field_validator("import_action")
+    @classmethod
+    def _check_action(cls, value: str) -> str:
+        if value and not re.fullmatch(r"_?[A-Za-z0-9_]+", value):
+            raise PydanticCustomError(
+                "command_id", 'must be a REAPER command id, e.g. "_RS7f3a..." or "40001"'
+            )
+        return value
+
+
+class MidiSettings(_Settings):
+    inputs: list[_Text] = Field(default_factory=list)
+    map: dict[str, str] = Field(default_factory=dict)
+
+
+class DropSettings(_Settings):
+    enabled: bool = True
+    folder: str = ""
+    project: str = ""
+    settle: _Seconds = 1.0
+
+    def path(self) -> Path:
+        if self.folder:
+            return Path(self.folder).expanduser()
+        return platformdirs.user_data_path("producer-bridge") / "drop"
+
+
+class AbletonSettings(_Settings):
+    enabled: bool = False
+    host: _Text = "127.0.0.1"
+    port: _Port = 11000
+    listen_port: _Port = 11001
+    timeout: _Seconds = 1.0
+
+
+PresetValue = str | int | float | bool
+
+
+class Preset(_Settings):
+    action: Literal[ACTIONS]  # type: ignore[valid-type]
+    prompt: str = ""
+    strength: Annotated[float, Field(ge=-1, le=1, allow_inf_nan=False)] | None = None
+    model: str = ""
+    lyrics: str = ""
+    stems: bool | None = None
+    params: dict[str, PresetValue] = Field(default_factory=dict)
+
+
+class TriggerSettings(_Settings):
+    presets: dict[str, Preset] = Field(default_factory=dict)
 
 
 class FaultSettings(_Settings):
@@ -245,6 +346,12 @@ class Config(_Settings):
     staging: StagingSettings = Field(default_factory=StagingSettings)
     output: OutputSettings = Field(default_factory=OutputSettings)
     jobs: JobsSettings = Field(default_factory=JobsSettings)
+    osc: OscSettings = Field(default_factory=OscSettings)
+    reaper: ReaperSettings = Field(default_factory=ReaperSettings)
+    midi: MidiSettings = Field(default_factory=MidiSettings)
+    drop: DropSettings = Field(default_factory=DropSettings)
+    ableton: AbletonSettings = Field(default_factory=AbletonSettings)
+    trigger: TriggerSettings = Field(default_factory=TriggerSettings)
     emulator: EmulatorSettings = Field(default_factory=EmulatorSettings)
 
 

@@ -82,13 +82,29 @@ def _staging_text(loaded: LoadedConfig) -> str:
 
 def _render_model(model: BaseModel, path: list[str], lines: list[str]) -> None:
     values = {name: getattr(model, name) for name in type(model).model_fields}
-    scalars = {name: v for name, v in values.items() if not isinstance(v, BaseModel)}
-    tables = {name: v for name, v in values.items() if isinstance(v, BaseModel)}
+    tables: list[tuple[list[str], BaseModel]] = []
+    scalars: dict[str, object] = {}
+    for name, value in values.items():
+        if isinstance(value, BaseModel):
+            tables.append(([name], value))
+        elif _is_model_map(value):
+            # A table of named tables ([trigger.presets.disco]); empty, it is written inline.
+            tables.extend(([name, key], item) for key, item in value.items())
+        elif value is not None:  # TOML has no null: an unset optional key is left out
+            scalars[name] = value
     if path and (scalars or not tables):
         lines.extend(["", "[" + ".".join(_key(part) for part in path) + "]"])
     lines.extend(f"{_key(name)} = {_value(value)}" for name, value in scalars.items())
-    for name, table in tables.items():
-        _render_model(table, [*path, name], lines)
+    for parts, table in tables:
+        _render_model(table, [*path, *parts], lines)
+
+
+def _is_model_map(value: object) -> bool:
+    return (
+        isinstance(value, dict)
+        and bool(value)
+        and all(isinstance(item, BaseModel) for item in value.values())
+    )
 
 
 def _key(name: str) -> str:
@@ -108,6 +124,10 @@ def _value(value: object) -> str:
         return _string(value)
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_value(item) for item in value) + "]"
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        return "{ " + ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items()) + " }"
     raise TypeError(f"cannot write {type(value).__name__} as TOML")
 
 

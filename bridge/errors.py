@@ -11,6 +11,8 @@
     │                             read-only): the job keeps its place and can be retried
     ├── JournalError              the job journal cannot be opened, read or written
     ├── JobError                  a job command cannot be done (unknown id, wrong state)
+    ├── AbletonError              Ableton Live (AbletonOSC) cannot be reached or read:
+    │                             reply port taken, no answer, a loop or tempo refused
     └── ApiError                  anything that went wrong talking to the Producer API
         ├── AuthError             401 / 403: the API key is missing or wrong
         ├── BadRequestError       400 / 422: the service refused the body
@@ -121,6 +123,10 @@ class JournalError(BridgeError):
 
 
 class JobError(BridgeError):
+    pass
+
+
+class AbletonError(BridgeError):
     pass
 
 

@@ -66,7 +66,7 @@ def dotted_fields(model: type[BaseModel], prefix: str = "") -> set[str]:
 def dotted_keys(table: dict[str, object], prefix: str = "") -> set[str]:
     names: set[str] = set()
     for name, value in table.items():
-        if isinstance(value, dict):
+        if isinstance(value, dict) and value:
             names |= dotted_keys(value, f"{prefix}{name}.")
         else:
             names.add(prefix + name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -53,14 +53,22 @@ async def open_runner(
     stage: bool,
     progress: Callable[[Job], Progress],
     extra_roots: Sequence[Path] = (),
+    notify: Callable[[Job], Awaitable[None]] = _no_notice,
+    on_finished: Callable[[Job], None] | None = None,
+    keep_finished: bool = True,
+    on_backend: Callable[[str, LocalHttpStager | None], None] | None = None,
 ) -> AsyncIterator[JobRunner]:
-    """A runner on the chosen service; `stage` starts a stager for jobs with clips."""
+    """A runner on the chosen service; `stage` starts a stager for jobs with clips.
+
+    `on_backend(url, stager)` hears which service and stager were chosen (the banner)."""
     with contextlib.ExitStack() as stack:
         url, key = _backend(args, config, stack, err)
         stager = None
         if stage:
             stager = stack.enter_context(_stager(config))
             _check_reachable(stager, url)
+        if on_backend is not None:
+            on_backend(url, stager)
         api = config.api
         async with make_http_client(
             connect_timeout=api.connect_timeout,
@@ -81,9 +89,15 @@ async def open_runner(
                 work_root=journal.path.parent / "work",
                 allowed_roots=(*config.output.roots(), *extra_roots),
                 results_folder=config.output.results_folder,
-                notify=_no_notice,
+                notify=notify,
             )
-            yield JobRunner(deps, max_running=config.jobs.max_running, progress=progress)
+            yield JobRunner(
+                deps,
+                max_running=config.jobs.max_running,
+                progress=progress,
+                on_finished=on_finished,
+                keep_finished=keep_finished,
+            )
 
 
 def _backend(

@@ -11,7 +11,7 @@ from pathlib import Path
 from rich.console import Console
 
 from bridge import __version__
-from bridge.cli import emulator, jobs, run
+from bridge.cli import emulator, jobs, midi_learn, run, serve
 from bridge.config import check_report, load_config, render_toml
 from bridge.errors import BridgeError, ConfigError, SubmitUncertainError
 from bridge.logs import setup_logging
@@ -29,8 +29,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0, help="-v info, -vv debug")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run.add_run_parser(commands)
+    serve.add_serve_parsers(commands)
     jobs.add_jobs_parser(commands)
     emulator.add_emulator_parser(commands)
+    midi_learn.add_midi_learn_parser(commands)
     config = commands.add_parser("config", help="show or check the configuration")
     config.add_argument("what", choices=("show", "check"))
     return parser
@@ -73,6 +75,12 @@ def _dispatch(args: argparse.Namespace, out: Console, err: Console) -> int:
         return emulator.execute(args, loaded.config, out)
     if args.command == "jobs":
         return jobs.execute(args, loaded.config, out, err)
+    if args.command == "serve":
+        return serve.serve(args, loaded.config, err)
+    if args.command == "submit":
+        return serve.submit(args, loaded.config, out, err)
+    if args.command == "midi-learn":
+        return midi_learn.execute(args, loaded.config, out, err)
     return run.execute(args, loaded.config, out, err)
 
 

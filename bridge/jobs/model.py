@@ -18,6 +18,8 @@ from bridge.errors import Issue, RequestError
 
 SUBTYPES: Final = ("PCM_16", "PCM_24", "FLOAT")
 FETCH_FORMATS: Final = ("wav", "mp3")
+# Where the importer puts results: new takes on the source item, new tracks, or nowhere.
+IMPORT_TARGETS: Final = ("takes", "tracks", "none")
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,7 @@ class JobOptions:
     stems: bool = False
     fetch_format: str = "wav"  # what the service is asked for before conversion
     subtype: str = "PCM_24"  # what the project gets
+    import_as: str = "takes"  # a hint for the DAW's importer, kept in the manifest
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,7 @@ class JobRequest:
                 "stems": self.options.stems,
                 "fetchFormat": self.options.fetch_format,
                 "subtype": self.options.subtype,
+                "importAs": self.options.import_as,
             },
         }
 
@@ -113,7 +117,12 @@ class JobRequest:
             if clip
             else None,
             selection=Selection(selection["start"], selection["end"]) if selection else None,
-            options=JobOptions(options["stems"], options["fetchFormat"], options["subtype"]),
+            options=JobOptions(
+                options["stems"],
+                options["fetchFormat"],
+                options["subtype"],
+                options.get("importAs", "takes"),
+            ),
         )
 
 
@@ -164,6 +173,8 @@ def request_issues(request: JobRequest, known_models: Sequence[str]) -> list[Iss
         issues.append(Issue("subtype", f"must be one of {', '.join(SUBTYPES)}"))
     if request.options.fetch_format not in FETCH_FORMATS:
         issues.append(Issue("format", f"must be one of {', '.join(FETCH_FORMATS)}"))
+    if request.options.import_as not in IMPORT_TARGETS:
+        issues.append(Issue("importAs", f"must be one of {', '.join(IMPORT_TARGETS)}"))
     return issues
 
 

@@ -182,6 +182,7 @@ def _manifest(job: Job, project: Path) -> Manifest:
         audio_ids=dict(job.facts.audio_ids),
         folder=job.facts.folder or "",
         files=tuple(entries),
+        import_as=request.options.import_as,
     )
 
 

@@ -8,9 +8,10 @@ stays `running` in the journal and is resumed by the next process to start.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import shutil
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 from bridge.errors import BridgeError, JournalError
 from bridge.jobs.model import JobRequest
@@ -21,6 +22,7 @@ from bridge.project import resolve_project
 log = logging.getLogger(__name__)
 
 CANCEL_POLL_SECONDS = 0.5
+SHUTDOWN_GRACE_SECONDS = 30.0
 
 
 class JobRunner:
@@ -31,6 +33,8 @@ class JobRunner:
         max_running: int,
         progress: Callable[[Job], Progress],
         cancel_poll: float = CANCEL_POLL_SECONDS,
+        on_finished: Callable[[Job], None] | None = None,
+        keep_finished: bool = True,
     ) -> None:
         self.deps = deps
         self._journal = deps.journal
@@ -40,6 +44,9 @@ class JobRunner:
         self._queue: asyncio.Queue[str] = asyncio.Queue()
         self._running: dict[str, asyncio.Task[Job]] = {}
         self._cancelling: set[str] = set()
+        self._runs: dict[str, JobRun] = {}
+        self._on_finished = on_finished
+        self._keep_finished = keep_finished  # a daemon hands results on and keeps none
         self.finished: dict[str, Job] = {}
 
     # Filling the queue --------------------------------------------------------------
@@ -81,6 +88,42 @@ class JobRunner:
             await asyncio.gather(*workers, watcher, return_exceptions=True)
         return self.finished
 
+    @contextlib.asynccontextmanager
+    async def serving(self, grace: float = SHUTDOWN_GRACE_SECONDS) -> AsyncIterator[None]:
+        """Run queued jobs for as long as the block lasts (the daemon's mode).
+
+        On the way out, a job in the middle of a create POST is given `grace` seconds to
+        journal its answer, so a stop never leaves a paid request unaccounted for; every
+        other job stops at once and stays `running` in the journal, to be resumed."""
+        workers = [asyncio.create_task(self._work()) for _ in range(self._max_running)]
+        watcher = asyncio.create_task(self._watch_cancels())
+        try:
+            yield
+        finally:
+            await self._settle(grace)
+            for task in (*workers, watcher):
+                task.cancel()
+            await asyncio.gather(*workers, watcher, return_exceptions=True)
+
+    async def _settle(self, grace: float) -> None:
+        sending = [run.settled.wait() for run in self._runs.values() if not run.settled.is_set()]
+        if not sending:
+            return
+        log.info("waiting up to %.0f s for %d create answer(s)", grace, len(sending))
+        _, pending = await asyncio.wait(
+            [asyncio.ensure_future(wait) for wait in sending], timeout=grace
+        )
+        for future in pending:
+            future.cancel()
+
+    @property
+    def running(self) -> list[str]:
+        return list(self._running)
+
+    @property
+    def queued(self) -> int:
+        return self._queue.qsize()
+
     def cancel(self, job_id: str) -> bool:
         """Stop a job this process is running; True if it was running here."""
         task = self._running.get(job_id)
@@ -116,15 +159,23 @@ class JobRunner:
         run = JobRun(job, self.deps, self._progress(job))
         task = asyncio.create_task(run.run())
         self._running[job_id] = task
+        self._runs[job_id] = run
         try:
             job = await self._outcome(run, task)
         finally:
             self._running.pop(job_id, None)
+            self._runs.pop(job_id, None)
             self._cancelling.discard(job_id)
         self._journal.release(job_id)
-        self.finished[job_id] = job
+        if self._keep_finished:
+            self.finished[job_id] = job
         if job.status == "completed":
             shutil.rmtree(run.work, ignore_errors=True)
+        if self._on_finished is not None:
+            try:
+                self._on_finished(job)
+            except Exception:
+                log.exception("job %s: a finish listener failed", job.short_id)
 
     async def _outcome(self, run: JobRun, task: asyncio.Task[Job]) -> Job:
         try:

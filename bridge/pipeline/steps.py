@@ -79,6 +79,9 @@ class JobRun:
         self.deps = deps
         self.progress = progress
         self.work = deps.work_root / job.id
+        # Clear while a create POST is in flight: its answer must be journaled before a stop.
+        self.settled = asyncio.Event()
+        self.settled.set()
 
     def record(self, kind: str, *, key: str | None = None, **data: Any) -> Job:
         self.job = self.deps.journal.record(self.job, Event(kind, self.job.step, key, data))
@@ -120,7 +123,7 @@ class JobRun:
         for attempt in range(1, _UNBILLED_CREATE_ATTEMPTS + 1):
             self.record("intent", key=key)
             try:
-                task_id = await send()
+                task_id = await self._sending(send)
             except (SubmitUncertainError, ServerError) as exc:
                 # Sent, and the service may have acted on it: only a person may send it again.
                 if billed:
@@ -136,6 +139,13 @@ class JobRun:
             self.record("submitted", key=key, taskId=task_id)
             return task_id
         raise AssertionError("unreachable")
+
+    async def _sending(self, send: Callable[[], Awaitable[str]]) -> str:
+        self.settled.clear()
+        try:
+            return await send()
+        finally:
+            self.settled.set()
 
     def _on_status(self, step: str, key: str) -> Callable[[TaskStatus], None]:
         def report(status: TaskStatus) -> None:

@@ -85,6 +85,7 @@ class Manifest:
     audio_ids: dict[str, str]
     folder: str
     files: tuple[FileEntry, ...]
+    import_as: str = "takes"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -103,6 +104,7 @@ class Manifest:
             "audioIds": self.audio_ids,
             "folder": self.folder,
             "files": [entry.to_json() for entry in self.files],
+            "importAs": self.import_as,
         }
 
     @classmethod
@@ -140,6 +142,7 @@ class Manifest:
             audio_ids=dict(data["audioIds"]),
             folder=data["folder"],
             files=tuple(FileEntry.from_json(entry) for entry in data["files"]),
+            import_as=data.get("importAs", "takes"),
         )
 
 

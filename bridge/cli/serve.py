@@ -1,0 +1,123 @@
+"""`producer-bridge serve` (the daemon) and `producer-bridge submit FILE` (one request)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from bridge.cli.backend import add_backend_options, open_journal
+from bridge.cli.run import _execute, written_paths
+from bridge.config import Config
+from bridge.daemon.client import DaemonClient, NoDaemon
+from bridge.daemon.intake import request_defaults
+from bridge.errors import Issue, RequestError
+from bridge.jobs.state import COMPLETED
+from bridge.jobs.wire import parse_request
+
+
+def add_serve_parsers(commands: Any) -> None:
+    serve = commands.add_parser(
+        "serve",
+        help="run the daemon: OSC, MIDI and drop-folder inputs feeding the job queue",
+        description="Run until stopped (Ctrl-C or SIGTERM): take requests over OSC, MIDI and "
+        "the drop folder, run them, write the results into the projects and tell the DAW. "
+        "Unfinished jobs are resumed at start.",
+    )
+    serve.add_argument("--port", type=int, help="OSC port (default osc.port)")
+    serve.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow osc.host to be an address other machines reach (prints a warning)",
+    )
+    add_backend_options(serve)
+    submit = commands.add_parser(
+        "submit",
+        help="send one request file (the request schema) to the daemon, or run it here",
+        description="Validate a request file and hand it to the running daemon; with no "
+        "daemon answering on osc.port, run it in this process. Relative paths in the file "
+        "are taken from the current folder.",
+    )
+    submit.add_argument("file", help="request JSON file, or - for standard input")
+    submit.add_argument(
+        "--no-wait", action="store_true", help="return once the daemon has accepted the job"
+    )
+    submit.add_argument(
+        "--timeout", type=float, default=3600.0, help="seconds to wait for the job (default 3600)"
+    )
+    add_backend_options(submit)
+
+
+def serve(args: argparse.Namespace, config: Config, err: Console) -> int:
+    from bridge.daemon.service import Daemon  # the inputs' libraries load only here
+
+    if args.port is not None:
+        config = config.model_copy(
+            update={"osc": config.osc.model_copy(update={"port": args.port})}
+        )
+    daemon = Daemon(config, err, allow_remote=args.allow_remote)
+
+    async def main() -> None:
+        daemon.install_signal_handlers()
+        await daemon.run(args)
+
+    asyncio.run(main())
+    return 0
+
+
+def submit(args: argparse.Namespace, config: Config, out: Console, err: Console) -> int:
+    data = _absolute_paths(_read(args.file))
+    request = parse_request(data, request_defaults(config))  # the daemon checks again; errors early
+    try:
+        client = DaemonClient(config.osc.host, config.osc.port)
+        with client:
+            job_id = client.submit(data)
+            err.print(f"job {job_id[:8]} accepted by the daemon", markup=False)
+            if args.no_wait:
+                out.print(job_id, markup=False)
+                return 0
+            outcome = client.follow(job_id, args.timeout, err)
+    except NoDaemon:
+        err.print("no daemon answers on osc.port: running the job here", markup=False)
+        with open_journal(config) as journal:
+            job = asyncio.run(_execute(request, args, config, journal, err))
+        if job.status != COMPLETED:
+            err.print(f"job {job.short_id} {job.status}: {job.error}", markup=False)
+            return 1
+        for path in written_paths(job):
+            out.print(path, markup=False, highlight=False, soft_wrap=True)
+        return 0
+    status, detail = outcome
+    if status != "done":
+        err.print(f"job {job_id[:8]} {status}: {detail}", markup=False, highlight=False)
+        return 1
+    out.print(detail, markup=False, highlight=False, soft_wrap=True)
+    return 0
+
+
+def _read(name: str) -> Any:
+    try:
+        text = sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RequestError([Issue(name, f"cannot read: {exc}")]) from exc
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        message = f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        raise RequestError([Issue(name, message)]) from None
+
+
+def _absolute_paths(data: Any) -> Any:
+    if not isinstance(data, dict):
+        return data
+    data = dict(data)
+    for key, field in (("project", "folder"), ("clip", "path")):
+        part = data.get(key)
+        if isinstance(part, dict) and isinstance(part.get(field), str):
+            data[key] = {**part, field: str(Path(part[field]).expanduser().resolve())}
+    return data

@@ -1,0 +1,70 @@
+"""The lines `serve` prints at start: what listens where, which service, what was skipped."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from bridge.config import AbletonSettings, OscSettings, ReaperSettings
+
+
+class Banner:
+    def __init__(self) -> None:
+        self.service = ""
+        self._rows: list[tuple[str, str]] = []
+        self._warnings: list[str] = []
+
+    def row(self, label: str, text: str) -> None:
+        self._rows.append((label, text))
+
+    def warn(self, text: str) -> None:
+        self._warnings.append(text)
+
+    def osc(self, endpoint: Any, settings: OscSettings) -> None:
+        answers = settings.reply_to or "the sender of each message"
+        self.row("OSC", f"{endpoint.host}:{endpoint.port} (answers go to {answers})")
+
+    def backend(self, url: str, stager: Any) -> None:
+        self.service = url
+        self.row("service", url)
+        if stager is not None:
+            self.row("stager", f"{stager.base_url} (clips are served here while uploading)")
+
+    def reaper(self, settings: ReaperSettings) -> None:
+        if settings.osc and settings.import_action:
+            self.row("REAPER", f"auto-import: /action/{settings.import_action} to {settings.osc}")
+        else:
+            self.row("REAPER", "auto-import off (set reaper.osc and reaper.import_action)")
+
+    def ableton(self, settings: AbletonSettings | None) -> None:
+        if settings is None:
+            self.row("Ableton", "off (set ableton.enabled = true)")
+        else:
+            self.row(
+                "Ableton",
+                f"AbletonOSC at {settings.host}:{settings.port}, answers on {settings.listen_port}",
+            )
+
+    def drop(self, folder: Any) -> None:
+        if folder is None:
+            self.row("drop", "off")
+        else:
+            self.row("drop", f"{folder.root} (one folder per action, and requests/)")
+
+    def midi(self, inputs: Any) -> None:
+        opened = ", ".join(inputs.opened) or "none"
+        self.row("MIDI", opened)
+        for problem in inputs.problems:
+            self.warn(problem)
+
+    def journal(self, path: Path, resumed: int) -> None:
+        self.row("journal", f"{path} ({resumed} unfinished job(s) resumed)")
+
+    def show(self, console: Console) -> None:
+        width = max(len(label) for label, _ in self._rows) + 1
+        lines = ["producer-bridge is serving; stop it with Ctrl-C"]
+        lines += [f"  {label + ':':<{width}} {text}" for label, text in self._rows]
+        lines += [f"  warning: {text}" for text in self._warnings]
+        console.print("\n".join(lines), markup=False, highlight=False, soft_wrap=True)

@@ -1,0 +1,93 @@
+"""Talking to a running daemon over its own OSC port (what `submit` does)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from typing import Any
+
+from rich.console import Console
+
+from bridge.daemon.feedback import ACCEPTED, DONE, FAILED, PROGRESS, REJECTED
+from bridge.daemon.osc_api import PONG
+from bridge.errors import BridgeError, Issue, RequestError
+from bridge.osc.transport import build, parse
+
+PING_TIMEOUT = 0.5
+
+
+class NoDaemon(BridgeError):
+    """No daemon answered on the OSC port."""
+
+
+class DaemonClient:
+    def __init__(self, host: str, port: int) -> None:
+        self._target = (host, port)
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self._sock = socket.socket(family, socket.SOCK_DGRAM)
+        self._sock.bind(("::1" if family == socket.AF_INET6 else "127.0.0.1", 0))
+
+    def close(self) -> None:
+        self._sock.close()
+
+    def __enter__(self) -> DaemonClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def send(self, address: str, *args: Any) -> None:
+        self._sock.sendto(build(address, args), self._target)
+
+    def receive(self, timeout: float) -> tuple[str, list[Any]] | None:
+        """The next message, or None after `timeout` seconds."""
+        self._sock.settimeout(max(timeout, 0.001))
+        try:
+            data = self._sock.recv(65536)
+        except (TimeoutError, ConnectionRefusedError):
+            return None
+        messages = parse(data)
+        return messages[0] if messages else None
+
+    def ping(self) -> None:
+        self.send("/bridge/ping")
+        if self._wait_for({PONG}, PING_TIMEOUT) is None:
+            raise NoDaemon(
+                f"no producer-bridge daemon answers on {self._target[0]}:{self._target[1]}"
+            )
+
+    def submit(self, request: dict[str, Any]) -> str:
+        self.ping()
+        self.send("/bridge/job", json.dumps(request))
+        answer = self._wait_for({ACCEPTED, REJECTED}, 10.0)
+        if answer is None:
+            raise BridgeError("the daemon did not answer the request within 10 s")
+        address, args = answer
+        if address == REJECTED:
+            raise RequestError([Issue("request", f"the daemon refused it: {args[-1]}")])
+        return str(args[0])
+
+    def follow(self, job_id: str, timeout: float, err: Console) -> tuple[str, str]:
+        """("done", manifest path) or (status, message), printing progress as it comes."""
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            message = self.receive(left)
+            if message is None or not message[1] or message[1][0] != job_id:
+                continue
+            address, args = message
+            if address == PROGRESS:
+                err.print(f"[{job_id[:8]}] {args[1]} {args[2]:.0%}", markup=False, highlight=False)
+            elif address == DONE:
+                return "done", str(args[1])
+            elif address == FAILED:
+                return str(args[1]), str(args[2])
+        return "still running", f"no answer within {timeout:g} s; see producer-bridge jobs"
+
+    def _wait_for(self, addresses: set[str], timeout: float) -> tuple[str, list[Any]] | None:
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            message = self.receive(left)
+            if message is not None and message[0] in addresses:
+                return message
+        return None

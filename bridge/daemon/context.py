@@ -1,0 +1,150 @@
+"""The current context of a hardware controller: project, clip, selection, prompt, preset.
+
+A pad or a fader cannot send a whole request, so `/bridge/context/...` messages and MIDI
+faders set the parts one by one, and a trigger turns the context into a request in the
+bridge's schema (`bridge.jobs.wire`), which then validates it like any other. No I/O here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from bridge.api.models import ACTIONS, CREATE
+from bridge.config import Preset
+from bridge.config_render import suggest
+from bridge.errors import Issue, RequestError
+from bridge.jobs.wire import REQUEST_VERSION, Params
+
+# Short names a controller may use for an action.
+ALIASES: Final = {
+    "create": "create_music",
+    "extend": "extend_music",
+    "replace": "replace_music",
+    "cover": "cover_music",
+    "swap_sound": "swap_music_sound",
+    "swap_instrumental": "swap_music_sound",
+    "swap_vocals": "swap_music_vocals",
+    "variation": "music_variation",
+}
+# Parameters a context holds besides the API's own optional fields.
+OWN_PARAMS: Final = ("strength", "model", "lyrics", "stems")
+PARAMS: Final = (*OWN_PARAMS, *Params.model_fields)
+
+
+def action_for(name: str) -> str | None:
+    """The API action a name stands for (the action itself or its alias), if any."""
+    if name in ACTIONS:
+        return name
+    return ALIASES.get(name)
+
+
+@dataclass
+class Context:
+    project: str | None = None
+    sample_rate: int | None = None
+    clip: dict[str, Any] | None = None
+    selection: dict[str, float] | None = None
+    preset: str | None = None
+    prompt: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def set_param(self, name: str, value: Any) -> None:
+        if name not in PARAMS:
+            close = suggest(name, PARAMS)
+            hint = f" (did you mean {close!r}?)" if close else ""
+            raise RequestError([Issue("param", f"unknown parameter {name!r}{hint}")])
+        self.params[name] = value
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "project": self.project,
+            "sampleRate": self.sample_rate,
+            "clip": self.clip,
+            "selection": self.selection,
+            "preset": self.preset,
+            "prompt": self.prompt,
+            "params": dict(self.params),
+        }
+
+    def request(self, name: str, presets: Mapping[str, Preset]) -> dict[str, Any]:
+        """The request a trigger of `name` (an action, its alias or a preset) stands for."""
+        name = name.strip() or (self.preset or "")
+        if not name:
+            raise RequestError(
+                [
+                    Issue(
+                        "trigger",
+                        "name an action or a preset, or set one with /bridge/context/preset",
+                    )
+                ]
+            )
+        preset = presets.get(name)
+        action = preset.action if preset is not None else action_for(name)
+        if action is None:
+            raise RequestError([Issue("trigger", _unknown(name, presets))])
+        request: dict[str, Any] = {"version": REQUEST_VERSION, "action": action}
+        _merge_preset(request, preset)
+        self._merge_own(request)
+        return request
+
+    def _merge_own(self, request: dict[str, Any]) -> None:
+        own = {k: v for k, v in self.params.items() if k in Params.model_fields}
+        if own:
+            request["params"] = {**request.get("params", {}), **own}
+        for key in ("model", "lyrics"):
+            if key in self.params:
+                request[key] = self.params[key]
+        if "stems" in self.params:
+            request["options"] = {"stems": self.params["stems"]}
+        text = self.prompt if self.prompt is not None else _preset_text(request)
+        strength = self.params.get("strength", _preset_strength(request))
+        if text is not None:
+            prompt: dict[str, Any] = {"text": text}
+            if strength is not None:
+                prompt["strength"] = strength
+            request["prompts"] = [prompt]
+        if self.project:
+            request["project"] = {"folder": self.project, "sampleRate": self.sample_rate}
+        if self.clip and request["action"] != CREATE:
+            request["clip"] = dict(self.clip)
+        if self.selection:
+            request["selection"] = dict(self.selection)
+
+
+def _merge_preset(request: dict[str, Any], preset: Preset | None) -> None:
+    if preset is None:
+        return
+    if preset.model:
+        request["model"] = preset.model
+    if preset.lyrics:
+        request["lyrics"] = preset.lyrics
+    if preset.params:
+        request["params"] = dict(preset.params)
+    if preset.stems is not None:
+        request["options"] = {"stems": preset.stems}
+    if preset.prompt or preset.strength is not None:
+        prompt: dict[str, Any] = {"text": preset.prompt}
+        if preset.strength is not None:
+            prompt["strength"] = preset.strength
+        request["prompts"] = [prompt]
+
+
+def _preset_text(request: dict[str, Any]) -> str | None:
+    prompts = request.get("prompts") or [{}]
+    text = prompts[0].get("text")
+    return text if isinstance(text, str) else None
+
+
+def _preset_strength(request: dict[str, Any]) -> Any:
+    prompts = request.get("prompts") or [{}]
+    return prompts[0].get("strength")
+
+
+def _unknown(name: str, presets: Mapping[str, Preset]) -> str:
+    names = [*ACTIONS, *ALIASES, *presets]
+    close = suggest(name, names)
+    hint = f" (did you mean {close!r}?)" if close else ""
+    listed = ", ".join([*ALIASES, *presets]) if presets else ", ".join(ALIASES)
+    return f"unknown action or preset {name!r}{hint}; use an action name, or one of: {listed}"

@@ -1,0 +1,119 @@
+"""Where every input hands its requests: validate, check paths, journal, queue, answer.
+
+OSC, MIDI, the drop folder and `submit` all end here, so a request is judged the same way
+whatever brought it. Nothing here waits on the network except a trigger that asks Ableton
+Live for its loop region, which runs as its own task.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from bridge.config import Config, Preset
+from bridge.daemon.context import Context
+from bridge.daemon.feedback import Feedback, Origin
+from bridge.errors import Issue, JobError, RequestError
+from bridge.jobs.state import FINISHED, UNFINISHED, Event, Job
+from bridge.jobs.wire import Defaults, parse_request
+from bridge.pipeline import JobRunner
+
+log = logging.getLogger(__name__)
+
+# Fills a context's selection and clip from the DAW before a trigger (Ableton Live).
+LiveReader = Callable[[Context], Awaitable[Context]]
+
+
+class Intake:
+    def __init__(
+        self,
+        runner: JobRunner,
+        feedback: Feedback,
+        *,
+        defaults: Defaults,
+        audio_roots: Sequence[Path],
+        presets: Mapping[str, Preset],
+        live: LiveReader | None = None,
+    ) -> None:
+        self.runner = runner
+        self.feedback = feedback
+        self.context = Context()
+        self._defaults = defaults
+        self._audio_roots = tuple(_real(root) for root in audio_roots)
+        self._presets = presets
+        self._live = live
+        self._journal = runner.deps.journal
+
+    @property
+    def presets(self) -> Mapping[str, Preset]:
+        return self._presets
+
+    def submit(self, data: Any, origin: Origin) -> Job:
+        """Journal and queue a request; RequestError (and other BridgeErrors) say why not."""
+        request = parse_request(data, self._defaults)
+        if request.clip is not None:
+            self._check_readable(request.clip.path)
+        job = self.runner.submit(request)
+        self.feedback.accepted(origin, job)
+        return job
+
+    async def trigger(self, name: str, origin: Origin) -> Job:
+        """A job from the current context and an action or preset name."""
+        context = self.context
+        if self._live is not None:
+            context = await self._live(context)
+        return self.submit(context.request(name, self._presets), origin)
+
+    def cancel(self, ref: str) -> Job:
+        job = self._journal.get(ref)
+        if job.status in FINISHED:
+            raise JobError(f"job {job.short_id} is already {job.status}")
+        if self.runner.cancel(job.id):
+            return job  # the runner records it and tells the listeners
+        if job.status in UNFINISHED and self._journal.running_elsewhere(job.id):
+            self._journal.request_cancel(job.id)
+            return job
+        job = self._journal.record(
+            job, Event("cancelled", data={"message": "cancelled by request"})
+        )
+        self.feedback.finished(job)
+        return job
+
+    def status(self, ref: str) -> Job:
+        return self._journal.get(ref)
+
+    def _check_readable(self, path: str) -> None:
+        # Symlinks resolved first, so a link cannot lead a request out of the allowed roots.
+        real = _real(Path(path))
+        if not any(real.is_relative_to(root) for root in self._audio_roots):
+            roots = ", ".join(str(root) for root in self._audio_roots)
+            raise RequestError(
+                [
+                    Issue(
+                        "clip.path",
+                        f"{path} is outside the folders requests may read ({roots}); "
+                        "add its folder to jobs.audio_roots",
+                    )
+                ]
+            )
+        if not os.path.isfile(real):
+            raise RequestError([Issue("clip.path", f"no such file: {path}")])
+
+
+def request_defaults(config: Config) -> Defaults:
+    """What a request may leave out, from the configuration."""
+    return Defaults(
+        model=config.models.default,
+        known_models=config.models.known(),
+        project=str(Path(config.output.dir).expanduser().resolve()),
+        stems=config.output.stems,
+        fetch_format=config.output.format,
+        subtype=config.output.sample_format,
+    )
+
+
+def _real(path: Path) -> Path:
+    return Path(os.path.realpath(path.expanduser()))

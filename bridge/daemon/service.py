@@ -1,0 +1,273 @@
+"""`producer-bridge serve`: the inputs, the job runner and the feedback, wired together.
+
+Start order matters: the OSC port is bound first, so a second daemon stops at once with a
+message naming the port, before it resumes (or competes for) anyone's jobs. Stop order is
+the reverse: inputs close, then the runner lets a create POST in flight journal its answer
+and stops; unfinished jobs are resumed by the next start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Callable, Coroutine
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from bridge.ableton.live import AbletonLink
+from bridge.cli.backend import open_journal, open_runner
+from bridge.config import Config, split_endpoint
+from bridge.daemon.banner import Banner
+from bridge.daemon.context import Context
+from bridge.daemon.feedback import Feedback, Origin
+from bridge.daemon.intake import Intake, request_defaults
+from bridge.daemon.osc_api import Handlers
+from bridge.errors import BridgeError, ConfigError, Issue
+from bridge.jobs.state import Job
+from bridge.midi.mapping import Cancel, MidiMapping, SetParam, Trigger, parse_mapping
+from bridge.midi.ports import MidiInputs
+from bridge.osc.transport import OscEndpoint, is_loopback
+from bridge.watch.watcher import DropFolder
+
+log = logging.getLogger(__name__)
+
+SUBMIT_TIMEOUT = 30.0  # seconds a drop-folder submit may wait for the loop
+
+
+class Daemon:
+    def __init__(self, config: Config, console: Console, *, allow_remote: bool = False) -> None:
+        self.config = config
+        self.console = console
+        self.stop = asyncio.Event()
+        self._allow_remote = allow_remote or config.osc.allow_remote
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._intake: Intake | None = None
+        self._midi_jobs: list[str] = []
+        self.banner = Banner()
+
+    # Running ----------------------------------------------------------------------------
+
+    async def run(self, args: argparse.Namespace) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._check_hosts()
+        mapping = parse_mapping(self.config.midi.map)
+        endpoint = OscEndpoint(self.config.osc.host, self.config.osc.port, self._dispatch)
+        async with endpoint, contextlib.AsyncExitStack() as stack:
+            self.banner.osc(endpoint, self.config.osc)
+            feedback = self._feedback(endpoint)
+            with open_journal(self.config) as journal:
+                runner = await stack.enter_async_context(
+                    open_runner(
+                        args,
+                        self.config,
+                        self.console,
+                        journal=journal,
+                        stage=True,
+                        progress=feedback.progress_for,
+                        notify=_async(feedback.notify_done),
+                        on_finished=feedback.finished,
+                        keep_finished=False,
+                        on_backend=self.banner.backend,
+                    )
+                )
+                live = await self._open_live(stack)
+                self._intake = Intake(
+                    runner,
+                    feedback,
+                    defaults=request_defaults(self.config),
+                    audio_roots=[*self.config.jobs.audio_root_paths(), self._drop_root()],
+                    presets=self.config.trigger.presets,
+                    live=live,
+                )
+                self._handlers = Handlers(self._intake, self.banner.service, self.spawn)
+                with contextlib.ExitStack() as inputs:
+                    self._open_inputs(inputs, mapping)
+                    resumed = runner.resume()
+                    self.banner.journal(journal.path, len(resumed))
+                    self.banner.show(self.console)
+                    async with runner.serving():
+                        await self.stop.wait()
+                        self.console.print("stopping: unfinished jobs resume at the next start")
+                        # Inputs stop before the runner, so nothing is accepted that cannot start.
+                        inputs.close()
+                        await self._drain_tasks()
+
+    def install_signal_handlers(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, self.stop.set)
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _drain_tasks(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    # Pieces -----------------------------------------------------------------------------
+
+    def _check_hosts(self) -> None:
+        host = self.config.osc.host
+        if not is_loopback(host) and not self._allow_remote:
+            raise ConfigError(
+                [
+                    Issue(
+                        "osc.host",
+                        f"{host} lets other machines send jobs; set osc.allow_remote = true "
+                        "(or pass --allow-remote) if that is what you want",
+                    )
+                ]
+            )
+        if not is_loopback(host):
+            self.banner.warn(f"OSC listens on {host}: any machine that reaches it can run jobs")
+        if not is_loopback(self.config.staging.host):
+            self.banner.warn(
+                f"the stager listens on {self.config.staging.host}: clips are reachable from "
+                "other machines while staged (their URLs expire)"
+            )
+
+    def _feedback(self, endpoint: OscEndpoint) -> Feedback:
+        osc, reaper = self.config.osc, self.config.reaper
+        feedback = Feedback(
+            lambda target, address, args: endpoint.send(target, address, *args),
+            reply_to=split_endpoint(osc.reply_to) if osc.reply_to else None,
+            reaper=split_endpoint(reaper.osc) if reaper.osc else None,
+            import_action=reaper.import_action,
+            echo=lambda line: self.console.print(line, markup=False, highlight=False),
+        )
+        self.banner.reaper(reaper)
+        return feedback
+
+    def _drop_root(self) -> Path:
+        return self.config.drop.path()
+
+    async def _open_live(self, stack: contextlib.AsyncExitStack) -> Any:
+        settings = self.config.ableton
+        if not settings.enabled:
+            self.banner.ableton(None)
+            return None
+        link = AbletonLink(
+            settings.host, settings.port, listen_port=settings.listen_port, timeout=settings.timeout
+        )
+        await stack.enter_async_context(link)
+        self.banner.ableton(settings)
+
+        async def read(context: Context) -> Context:
+            selection = await link.selection()
+            clip = context.clip
+            if selection.clip_path:
+                # Live gives no timeline position for a clip: it is taken to start at 0 s.
+                clip = {"path": selection.clip_path, "itemPosition": 0.0}
+            return replace(
+                context,
+                selection={"start": selection.start_seconds, "end": selection.end_seconds},
+                clip=clip,
+            )
+
+        return read
+
+    def _open_inputs(self, stack: contextlib.ExitStack, mapping: MidiMapping) -> None:
+        drop = self.config.drop
+        if drop.enabled:
+            folder = DropFolder(
+                drop.path(),
+                settle=drop.settle,
+                submit=self._submit_from_thread,
+                on_rejected=self._rejected_from_thread,
+            )
+            stack.enter_context(folder)
+            folder.start()
+            self.banner.drop(folder)
+        else:
+            self.banner.drop(None)
+        self._mapping = mapping
+        midi = MidiInputs(self.config.midi.inputs, self._midi_from_thread)
+        stack.enter_context(midi)
+        midi.open()
+        self.banner.midi(midi)
+
+    # Input edges ------------------------------------------------------------------------
+
+    def _dispatch(self, address: str, values: list[Any], sender: tuple[str, int]) -> None:
+        handlers = getattr(self, "_handlers", None)
+        if handlers is None:
+            return  # still starting: the port is bound before anything can answer
+        handlers.handle(address, values, sender)
+
+    def _submit_from_thread(self, data: dict[str, Any], source: Path) -> str:
+        """The drop folder's worker thread hands a request to the loop and waits for it."""
+        assert self._loop is not None
+        if "project" not in data and self.config.drop.project:
+            folder = str(Path(self.config.drop.project).expanduser())
+            data = {**data, "project": {"folder": folder}}
+
+        async def submit() -> str:
+            assert self._intake is not None
+            return self._intake.submit(data, Origin("drop", None, source.name)).id
+
+        future = asyncio.run_coroutine_threadsafe(submit(), self._loop)
+        return future.result(timeout=SUBMIT_TIMEOUT)
+
+    def _rejected_from_thread(self, source: Path, reason: str) -> None:
+        if self._loop is not None and self._intake is not None:
+            feedback = self._intake.feedback
+            self._loop.call_soon_threadsafe(
+                feedback.rejected, Origin("drop", None, source.name), str(source), reason
+            )
+
+    def _midi_from_thread(self, spec: str, message: Any) -> None:
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._midi, spec, message)
+
+    def _midi(self, spec: str, message: Any) -> None:
+        assert self._intake is not None
+        origin = Origin("midi", None, spec)
+        for command in self._mapping.handle(message):
+            try:
+                self._midi_command(command, origin)
+            except BridgeError as exc:
+                self._intake.feedback.rejected(origin, f"MIDI {message}", _text(exc))
+
+    def _midi_command(self, command: Trigger | SetParam | Cancel, origin: Origin) -> None:
+        assert self._intake is not None
+        intake = self._intake
+        if isinstance(command, SetParam):
+            intake.context.set_param(command.name, command.value)
+        elif isinstance(command, Cancel):
+            if self._midi_jobs:
+                intake.cancel(self._midi_jobs.pop())
+        else:
+            intake.context.request(command.name, intake.presets)  # unknown names fail here
+            self.spawn(self._midi_trigger(command.name, origin))
+
+    async def _midi_trigger(self, name: str, origin: Origin) -> None:
+        assert self._intake is not None
+        try:
+            job = await self._intake.trigger(name, origin)
+        except BridgeError as exc:
+            self._intake.feedback.rejected(origin, f"trigger {name}", _text(exc))
+            return
+        self._midi_jobs = [*self._midi_jobs[-15:], job.id]
+
+
+def _text(exc: BridgeError) -> str:
+    details = getattr(exc, "details", None)
+    return details() if callable(details) else exc.message
+
+
+def _async(function: Callable[[Job], None]) -> Callable[[Job], Coroutine[Any, Any, None]]:
+    async def call(job: Job) -> None:
+        function(job)
+
+    return call

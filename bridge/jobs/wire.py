@@ -1,0 +1,243 @@
+"""The request schema every input speaks: OSC `/bridge/job`, the drop folder's request files,
+the REAPER scripts and `producer-bridge submit`.
+
+One versioned JSON document per job. Its JSON Schema (`bridge/schemas/request.schema.json`)
+is generated from the models below, and a test keeps the shipped file equal to them.
+Structure and types are checked here; the API's own rules (strength ranges, fields that
+belong to one action) by `request_issues`, so every problem is reported in one pass.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import PurePath
+from typing import Annotated, Any, Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bridge.api.models import ACTIONS, AudioRequest, Sound
+from bridge.config_render import describe_errors
+from bridge.errors import Issue, RequestError
+from bridge.jobs.model import (
+    FETCH_FORMATS,
+    IMPORT_TARGETS,
+    ClipPlacement,
+    JobOptions,
+    JobRequest,
+    Selection,
+    request_issues,
+    with_api_times,
+)
+
+REQUEST_VERSION: Final = 1
+SCHEMA_ID: Final = "https://producer-bridge.invalid/schemas/request-v1.json"
+
+Action = Literal[ACTIONS]  # type: ignore[valid-type]
+_Finite = Annotated[float, Field(allow_inf_nan=False)]
+_NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
+class _Wire(BaseModel):
+    # strict: "0.5" is not a number and 1 is not true; ints are accepted where numbers go.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class Prompt(_Wire):
+    """A style prompt; strength below 0 (create_music only) asks the model to avoid it."""
+
+    text: str
+    strength: _Finite | None = None
+    timeStart: _NonNegative | None = None
+    timeEnd: _NonNegative | None = None
+
+
+class Params(_Wire):
+    """The API's own optional fields, in its names; times in seconds of the uploaded clip."""
+
+    title: str | None = None
+    seed: Annotated[int, Field(ge=0)] | None = None
+    lyricsStrength: _Finite | None = None
+    weirdness: _Finite | None = None
+    makeInstrumental: bool | None = None
+    replaceStart: _Finite | None = None
+    replaceEnd: _Finite | None = None
+    continueAt: _Finite | None = None
+    extendDuration: _Finite | None = None
+    coverStrength: _Finite | None = None
+    coverArtUrl: str | None = None
+
+
+class Project(_Wire):
+    """The project folder (absolute) and its sample rate (null: keep the result's rate)."""
+
+    folder: Annotated[str, Field(min_length=1)]
+    sampleRate: Annotated[int, Field(ge=8000, le=384000)] | None = None
+
+
+class Clip(_Wire):
+    """Where the clip sits: the source file, the item's timeline position, where in the
+    file the item starts, its playrate, and its length on the timeline (null: to the end)."""
+
+    path: Annotated[str, Field(min_length=1)]
+    itemPosition: _Finite = 0.0
+    takeOffset: _Finite = 0.0
+    playrate: _Finite = 1.0
+    length: _Finite | None = None
+
+
+class TimeSelection(_Wire):
+    """Start and end on the project timeline, in seconds."""
+
+    start: _Finite
+    end: _Finite
+
+
+class Options(_Wire):
+    """Stems too; what to fetch before conversion to WAV; where the importer puts results
+    (new takes on the source item, new tracks, or nowhere). Unset: the configuration's."""
+
+    stems: bool | None = None
+    format: Literal[FETCH_FORMATS] | None = None  # type: ignore[valid-type]
+    importAs: Literal[IMPORT_TARGETS] | None = None  # type: ignore[valid-type]
+
+
+class WireRequest(_Wire):
+    """A job request, version 1."""
+
+    model_config = ConfigDict(
+        title="producer-bridge job request",
+        json_schema_extra={"$id": SCHEMA_ID},
+    )
+
+    version: Literal[1] = Field(description="The schema's version: 1.")
+    action: Action = Field(description="The API's action name.")
+    model: str | None = Field(None, description="Model name; default models.default.")
+    prompts: Annotated[list[Prompt], Field(max_length=4)] = Field(
+        default_factory=list,
+        description="Style prompts: up to 4 for create_music, 1 for the other actions.",
+    )
+    lyrics: str | None = Field(None, description="Lyrics, with section tags such as [Verse].")
+    params: Params = Field(default_factory=Params)
+    audioId: str | None = Field(
+        None, description="Audio the service already has, instead of a clip to upload."
+    )
+    project: Project | None = Field(
+        None, description="The DAW project results are written into; default output.dir."
+    )
+    clip: Clip | None = Field(None, description="The source clip; every action but create_music.")
+    selection: TimeSelection | None = Field(
+        None,
+        description="The time selection on the timeline (s): the section for replace_music, "
+        "the continuation point for extend_music, where create_music results go.",
+    )
+    options: Options = Field(default_factory=Options)
+
+
+@dataclass(frozen=True)
+class Defaults:
+    """What a request may leave out, taken from the configuration."""
+
+    model: str
+    known_models: tuple[str, ...]
+    project: str
+    strength: float = 0.5
+    stems: bool = False
+    fetch_format: str = "wav"
+    subtype: str = "PCM_24"
+    import_as: str = "takes"
+
+
+def request_schema() -> dict[str, Any]:
+    """The JSON Schema of a version-1 request (what `request.schema.json` holds)."""
+    schema = WireRequest.model_json_schema()
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
+
+
+def parse_request(data: Any, defaults: Defaults) -> JobRequest:
+    """A validated job from a decoded JSON document, or RequestError naming every problem."""
+    if not isinstance(data, dict):
+        raise RequestError([Issue("request", "must be a JSON object")])
+    if "version" in data and data["version"] != REQUEST_VERSION:
+        raise RequestError(
+            [
+                Issue(
+                    "version",
+                    f"this bridge reads version {REQUEST_VERSION} (got {data['version']!r})",
+                )
+            ]
+        )
+    try:
+        wire = WireRequest.model_validate(data)
+    except ValidationError as exc:
+        raise RequestError(describe_errors(exc, WireRequest, {})) from None
+    request = to_job_request(wire, defaults)
+    issues = request_issues(request, defaults.known_models) + _path_issues(request)
+    if issues:
+        raise RequestError(issues)
+    return with_api_times(request)
+
+
+def _path_issues(request: JobRequest) -> list[Issue]:
+    # A daemon has no working folder the sender knows: relative paths would be a guess.
+    issues = []
+    if not PurePath(request.project).is_absolute():
+        issues.append(
+            Issue("project.folder", f"must be an absolute path (got {request.project!r})")
+        )
+    if request.clip is not None and not PurePath(request.clip.path).is_absolute():
+        issues.append(Issue("clip.path", f"must be an absolute path (got {request.clip.path!r})"))
+    return issues
+
+
+def to_job_request(wire: WireRequest, defaults: Defaults) -> JobRequest:
+    params = wire.params
+    audio = AudioRequest(
+        action=wire.action,
+        model=wire.model or defaults.model,
+        sounds=tuple(
+            Sound(
+                p.text,
+                defaults.strength if p.strength is None else p.strength,
+                p.timeStart,
+                p.timeEnd,
+            )
+            for p in wire.prompts
+        ),
+        audio_id=wire.audioId,
+        lyrics=wire.lyrics,
+        title=params.title,
+        lyrics_strength=params.lyricsStrength,
+        weirdness=params.weirdness,
+        seed=params.seed,
+        make_instrumental=params.makeInstrumental,
+        continue_at=params.continueAt,
+        extend_duration=params.extendDuration,
+        replace_start=params.replaceStart,
+        replace_end=params.replaceEnd,
+        cover_strength=params.coverStrength,
+        cover_art_url=params.coverArtUrl,
+    )
+    clip = wire.clip
+    options = wire.options
+    return JobRequest(
+        audio=audio,
+        project=os.path.expanduser(wire.project.folder) if wire.project else defaults.project,
+        sample_rate=wire.project.sampleRate if wire.project else None,
+        clip=ClipPlacement(
+            os.path.expanduser(clip.path),
+            clip.itemPosition,
+            clip.takeOffset,
+            clip.playrate,
+            clip.length,
+        )
+        if clip
+        else None,
+        selection=Selection(wire.selection.start, wire.selection.end) if wire.selection else None,
+        options=JobOptions(
+            stems=defaults.stems if options.stems is None else options.stems,
+            fetch_format=options.format or defaults.fetch_format,
+            subtype=defaults.subtype,
+            import_as=options.importAs or defaults.import_as,
+        ),
+    )

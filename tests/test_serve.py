@@ -1,0 +1,242 @@
+"""`producer-bridge serve` end to end: a real daemon process, real UDP OSC, the emulator.
+
+Requests go in over OSC (python-osc's packets and liblo's `oscsend`), answers are heard by
+a real OSC receiver (or liblo's `oscdump`), results land in a temporary project folder.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import soundfile as sf
+
+from bridge.emulator.server import EmulatorServer
+from bridge.jobs.state import COMPLETED, RUNNING
+from bridge.journal import Journal
+from bridge.project import schema
+from tests.conftest import need_tool
+from tests.daemon_harness import (
+    OscListener,
+    daemon_config,
+    free_udp_port,
+    running_daemon,
+    serve_command,
+)
+
+
+@pytest.fixture
+def listener() -> Iterator[OscListener]:
+    with OscListener() as opened:
+        yield opened
+
+
+@pytest.fixture
+def port() -> int:
+    return free_udp_port()
+
+
+@pytest.fixture
+def config(jobs_config: Path, tmp_path: Path, port: int, listener: OscListener) -> Path:
+    return daemon_config(
+        jobs_config, tmp_path, port, osc=f'port = {port}\nreply_to = "127.0.0.1:{listener.port}"'
+    )
+
+
+def replace_request(clip: Path, project: Path) -> dict[str, Any]:
+    return {
+        "version": 1,
+        "action": "replace_music",
+        "prompts": [{"text": "sparse piano"}],
+        "project": {"folder": str(project), "sampleRate": 48000},
+        "clip": {"path": str(clip), "itemPosition": 10.0, "length": 6.0},
+        "selection": {"start": 12.0, "end": 14.0},
+    }
+
+
+def test_an_osc_request_ends_as_files_in_the_project_and_a_done_message(
+    config: Path,
+    tmp_path: Path,
+    port: int,
+    listener: OscListener,
+    emulator: EmulatorServer,
+    tone: Callable[..., Path],
+) -> None:
+    project = tmp_path / "project"
+    with running_daemon(config, emulator.url, port):
+        listener.send(port, "/bridge/job", json.dumps(replace_request(tone(6.0), project)))
+        job_id, action = listener.wait_for("/bridge/job/accepted")
+        assert action == "replace_music"
+        _, manifest_path = listener.wait_for("/bridge/job/done", lambda a: a[0] == job_id)
+    manifest = json.loads(Path(manifest_path).read_text())
+    jsonschema.Draft202012Validator(schema()).validate(manifest)
+    (entry,) = manifest["files"]
+    info = sf.info(str(project / entry["path"]))
+    assert (info.samplerate, info.frames) == (48000, 6 * 48000)
+    assert entry["position"] == {"seconds": 10.0, "samples": 480000}
+    fractions = [args[2] for args in listener.of("/bridge/job/progress") if args[0] == job_id]
+    assert fractions == sorted(fractions)
+    assert fractions
+    assert fractions[-1] <= 1.0
+
+
+def test_every_message_gets_an_answer_and_bad_ones_say_why(
+    config: Path, port: int, listener: OscListener, emulator: EmulatorServer
+) -> None:
+    sent = [
+        ("/bridge/job", ["{not json"], "not JSON"),
+        ("/bridge/nope", [1], "unknown address"),
+        ("/bridge/replace", ["/x.wav"], "takes 4 argument(s)"),
+        ("/bridge/job", [json.dumps({"version": 1, "action": "cover_music"})], "needs a clip"),
+        ("/bridge/context/selection", [5.0, 2.0], "start must come before end"),
+        ("/bridge/trigger", ["variaton"], "did you mean 'variation'"),
+        ("/bridge/cancel", ["ffffffff"], "no job ffffffff"),
+    ]
+    with running_daemon(config, emulator.url, port):
+        for address, args, _ in sent:
+            listener.send(port, address, *args)
+        listener._sock.sendto(b"\x00garbage", ("127.0.0.1", port))
+        for address, _, reason in sent:
+            listener.wait_for(
+                "/bridge/rejected", lambda a, r=reason, d=address: a[0] == d and r in a[1]
+            )
+        listener.wait_for("/bridge/rejected", lambda a: a[0] == "" and "not a valid OSC" in a[1])
+        listener.send(port, "/bridge/ping")
+        _, service = listener.wait_for("/bridge/pong")  # and it keeps serving
+    assert service == emulator.url
+
+
+def test_a_trigger_runs_with_the_context_a_controller_set(
+    config: Path,
+    tmp_path: Path,
+    port: int,
+    listener: OscListener,
+    emulator: EmulatorServer,
+    tone: Callable[..., Path],
+) -> None:
+    project = tmp_path / "project"
+    clip = tone(4.0)
+    with running_daemon(config, emulator.url, port):
+        listener.send(port, "/bridge/context/project", str(project), 44100)
+        listener.send(port, "/bridge/context/clip", str(clip), 20, 0, 1, 4)
+        listener.send(port, "/bridge/context/prompt", "classic disco", 0.8)
+        listener.send(port, "/bridge/context/param", "seed", 11)
+        for _ in range(4):
+            listener.wait_for("/bridge/ok")
+        listener.send(port, "/bridge/context/get")
+        (state,) = listener.wait_for("/bridge/context/state")
+        assert json.loads(state)["clip"]["itemPosition"] == 20
+        listener.send(port, "/bridge/trigger", "swap_sound")
+        job_id, action = listener.wait_for("/bridge/job/accepted")
+        assert action == "swap_music_sound"
+        _, manifest_path = listener.wait_for("/bridge/job/done", lambda a: a[0] == job_id)
+        listener.send(port, "/bridge/status", job_id[:8])
+        status = listener.wait_for("/bridge/job/status")
+    assert status[:2] == [job_id, COMPLETED]
+    manifest = json.loads(Path(manifest_path).read_text())
+    assert manifest["seed"] == 11
+    assert manifest["request"]["sounds"] == [{"text": "classic disco", "strength": 0.8}]
+    assert manifest["files"][0]["position"]["samples"] == 20 * 44100
+
+
+def test_ping_from_oscsend_is_answered_to_oscdump(
+    jobs_config: Path, tmp_path: Path, port: int, emulator: EmulatorServer
+) -> None:
+    oscsend = need_tool("oscsend", "liblo-tools")
+    oscdump = need_tool("oscdump", "liblo-tools")
+    dump_port = free_udp_port()
+    config = daemon_config(
+        jobs_config, tmp_path, port, osc=f'port = {port}\nreply_to = "127.0.0.1:{dump_port}"'
+    )
+    dump = subprocess.Popen(
+        [oscdump, "-L", str(dump_port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        with running_daemon(config, emulator.url, port):
+            time.sleep(0.2)  # oscdump binds its port
+            sent = subprocess.run(
+                [oscsend, "127.0.0.1", str(port), "/bridge/ping"], capture_output=True, timeout=10
+            )
+            assert sent.returncode == 0
+            subprocess.run(
+                [oscsend, "127.0.0.1", str(port), "/bridge/status", "s", "abc"], timeout=10
+            )
+            time.sleep(0.5)
+    finally:
+        dump.terminate()
+        out, _ = dump.communicate(timeout=10)
+    assert "/bridge/pong ss" in out
+    assert emulator.url in out
+    assert "/bridge/rejected ss" in out  # "abc" is too short for a job id: said so
+    assert "too short" in out
+
+
+def test_a_second_daemon_on_the_same_port_stops_at_once_naming_it(
+    config: Path, port: int, emulator: EmulatorServer
+) -> None:
+    with running_daemon(config, emulator.url, port):
+        second = subprocess.run(
+            serve_command(config, emulator.url), capture_output=True, text=True, timeout=30
+        )
+    assert second.returncode == 1
+    assert f"OSC port {port}" in second.stderr
+    assert "already in use" in second.stderr
+
+
+def test_sigterm_stops_cleanly_and_the_next_start_finishes_the_job(
+    config: Path,
+    tmp_path: Path,
+    port: int,
+    listener: OscListener,
+    make_emulator: Callable[..., EmulatorServer],
+    tone: Callable[..., Path],
+) -> None:
+    slow = make_emulator(latency=0.3)
+    project = tmp_path / "project"
+    journal = tmp_path / "data" / "journal.sqlite3"
+    with running_daemon(config, slow.url, port) as daemon:
+        listener.send(port, "/bridge/job", json.dumps(replace_request(tone(6.0), project)))
+        job_id, _ = listener.wait_for("/bridge/job/accepted")
+        listener.wait_for("/bridge/job/progress", lambda a: a[1] == "generate")
+        assert daemon.stop(signal.SIGTERM) == 0, daemon.err
+        assert "stopping" in daemon.err
+    with Journal(journal) as opened:
+        assert opened.get(job_id).status == RUNNING  # left for the next start, not failed
+    with running_daemon(config, slow.url, port) as daemon:
+        _, manifest = listener.wait_for("/bridge/job/done", lambda a: a[0] == job_id, timeout=60)
+    assert "1 unfinished job(s) resumed" in daemon.err
+    with Journal(journal) as opened:
+        assert opened.get(job_id).status == COMPLETED
+    assert slow.created("replace_music") == 1  # resumed by polling, never sent twice
+    assert Path(manifest).is_file()
+
+
+def test_submit_hands_a_request_file_to_the_daemon_and_prints_the_manifest(
+    config: Path,
+    tmp_path: Path,
+    port: int,
+    emulator: EmulatorServer,
+    tone: Callable[..., Path],
+) -> None:
+    request = tmp_path / "request.json"
+    request.write_text(json.dumps(replace_request(tone(6.0), tmp_path / "project")))
+    command = [sys.executable, "-m", "bridge", "--config", str(config), "submit", str(request)]
+    with running_daemon(config, emulator.url, port):
+        submitted = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert submitted.returncode == 0, submitted.stderr
+    assert "accepted by the daemon" in submitted.stderr
+    assert Path(submitted.stdout.strip()).name == "manifest.json"
+    alone = subprocess.run(
+        [*command, "--api-url", emulator.url], capture_output=True, text=True, timeout=60
+    )
+    assert alone.returncode == 0, alone.stderr
+    assert "no daemon answers" in alone.stderr
+    assert any(line.endswith("manifest.json") for line in alone.stdout.splitlines())
