@@ -29,7 +29,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from bridge.api.models import ACTIONS
+from bridge.api.models import ACTION_ALIASES, ACTIONS
 from bridge.config_render import check_report, describe_errors, render_toml, suggest
 from bridge.errors import ConfigError, Issue, register_secret
 
@@ -434,8 +434,33 @@ def _apply_env(
 
 def _validate(raw: dict[str, Any], env_fields: Mapping[str, str]) -> Config:
     try:
-        return Config.model_validate(raw)
+        config = Config.model_validate(raw)
     except ValidationError as exc:
         issues = describe_errors(exc, Config, env_fields)
+        issues += _midi_issues(raw, None)
+    else:
+        issues = _midi_issues(raw, config)
+        if not issues:
+            return config
     # Not chained: pydantic's own text repeats raw input, which may be a misspelt key's secret.
     raise ConfigError(issues) from None
+
+
+def _midi_issues(raw: dict[str, Any], config: Config | None) -> list[Issue]:
+    """The MIDI map's own grammar, and (once the rest is valid) the names it triggers."""
+    from bridge.midi.mapping import parse_mapping, validate_mapping  # mido loads only here
+
+    midi = raw.get("midi")
+    table = midi.get("map") if isinstance(midi, dict) else None
+    if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
+        return []  # a wrong type is pydantic's to report
+    issues = validate_mapping(table)
+    if issues or config is None:
+        return issues
+    known = {*ACTIONS, *ACTION_ALIASES, *config.trigger.presets}
+    for name in sorted(parse_mapping(table).trigger_names() - known):
+        close = suggest(name, sorted(known))
+        hint = f" (did you mean {close!r}?)" if close else ""
+        message = f"{name!r} is no action, alias or preset{hint}; add it to [trigger.presets]"
+        issues.append(Issue("midi.map", message))
+    return issues

@@ -13,6 +13,7 @@
     ├── JobError                  a job command cannot be done (unknown id, wrong state)
     ├── AbletonError              Ableton Live (AbletonOSC) cannot be reached or read:
     │                             reply port taken, no answer, a loop or tempo refused
+    ├── InputError                a daemon input cannot be opened (the OSC port is taken)
     └── ApiError                  anything that went wrong talking to the Producer API
         ├── AuthError             401 / 403: the API key is missing or wrong
         ├── BadRequestError       400 / 422: the service refused the body
@@ -127,6 +128,10 @@ class JobError(BridgeError):
 
 
 class AbletonError(BridgeError):
+    pass
+
+
+class InputError(BridgeError):
     pass
 
 

@@ -359,3 +359,52 @@ def test_example_file_documents_every_key() -> None:
         if re.match(r"\s*[A-Za-z0-9_-]+\s*=", line):
             above = lines[number - 1].lstrip() if number else ""
             assert "#" in line or above.startswith("#"), f"line {number + 1} has no comment"
+
+
+# ---------------------------------------------------------------- the daemon's sections
+
+
+def test_a_bad_midi_map_entry_is_named_with_the_other_problems(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "bridge.toml",
+        '[osc]\nport = "9110"\n[midi]\nmap = { "cc 300" = "replace", "note 36" = "set x 0..1" }\n',
+    )
+    found = messages(errors_of(path))
+    assert set(found) == {"osc.port", 'midi.map."cc 300"', 'midi.map."note 36"'}
+    assert "0..127" in found['midi.map."cc 300"']
+
+
+def test_a_midi_map_may_only_trigger_actions_aliases_and_presets(tmp_path: Path) -> None:
+    text = (
+        '[midi]\nmap = { "note 36" = "variaton", "note 37" = "disco", "note 38" = "replace" }\n'
+        '[trigger.presets.disco]\naction = "swap_music_sound"\nprompt = "classic disco"\n'
+    )
+    found = messages(errors_of(write(tmp_path / "bridge.toml", text)))
+    assert found == {
+        "midi.map": "'variaton' is no action, alias or preset (did you mean 'variation'?); "
+        "add it to [trigger.presets]"
+    }
+
+
+def test_presets_and_the_midi_map_show_as_toml_that_reads_back(tmp_path: Path) -> None:
+    text = (
+        '[midi]\nmap = { "note 36" = "disco" }\n'
+        '[trigger.presets.disco]\naction = "swap_music_sound"\nstrength = 0.9\n'
+        "params = { seed = 7 }\n"
+    )
+    loaded = load_config(write(tmp_path / "bridge.toml", text), env={})
+    shown = tomllib.loads(render_toml(loaded))
+    assert shown["midi"]["map"] == {"note 36": "disco"}
+    assert shown["trigger"]["presets"]["disco"]["params"] == {"seed": 7}
+    assert load_config(
+        write(tmp_path / "again.toml", render_toml(loaded)), env={}
+    ) == loaded.__class__(loaded.config, tmp_path / "again.toml", ())
+
+
+def test_endpoints_must_be_host_and_port(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "bridge.toml", '[osc]\nreply_to = "localhost"\n[reaper]\nosc = ":8000"\n'
+    )
+    found = messages(errors_of(path))
+    assert set(found) == {"osc.reply_to", "reaper.osc"}
+    assert 'must be "host:port"' in found["osc.reply_to"]

@@ -22,6 +22,17 @@ ACTIONS: Final = (
     "swap_music_vocals",
     "music_variation",
 )
+# Short names a controller, preset or MIDI map may use for an action.
+ACTION_ALIASES: Final = {
+    "create": "create_music",
+    "extend": "extend_music",
+    "replace": "replace_music",
+    "cover": "cover_music",
+    "swap_sound": "swap_music_sound",
+    "swap_instrumental": "swap_music_sound",
+    "swap_vocals": "swap_music_vocals",
+    "variation": "music_variation",
+}
 TITLE_MAX_CHARS: Final = 80
 DOWNLOAD_FORMATS: Final = ("mp3", "m4a", "wav")
 VIDEO_PRESETS: Final = ("modern", "player", "simple")

@@ -11,23 +11,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from bridge.api.models import ACTIONS, CREATE
+from bridge.api.models import ACTION_ALIASES, ACTIONS, CREATE
 from bridge.config import Preset
 from bridge.config_render import suggest
 from bridge.errors import Issue, RequestError
 from bridge.jobs.wire import REQUEST_VERSION, Params
 
-# Short names a controller may use for an action.
-ALIASES: Final = {
-    "create": "create_music",
-    "extend": "extend_music",
-    "replace": "replace_music",
-    "cover": "cover_music",
-    "swap_sound": "swap_music_sound",
-    "swap_instrumental": "swap_music_sound",
-    "swap_vocals": "swap_music_vocals",
-    "variation": "music_variation",
-}
+ALIASES: Final = ACTION_ALIASES
 # Parameters a context holds besides the API's own optional fields.
 OWN_PARAMS: Final = ("strength", "model", "lyrics", "stems")
 PARAMS: Final = (*OWN_PARAMS, *Params.model_fields)

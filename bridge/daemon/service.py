@@ -75,6 +75,7 @@ class Daemon:
                         on_finished=feedback.finished,
                         keep_finished=False,
                         on_backend=self.banner.backend,
+                        extra_roots=self._default_projects(),
                     )
                 )
                 live = await self._open_live(stack)
@@ -148,6 +149,11 @@ class Daemon:
         )
         self.banner.reaper(reaper)
         return feedback
+
+    def _default_projects(self) -> tuple[Path, ...]:
+        # The folders the configuration itself names for results are allowed as well.
+        folders = [self.config.output.dir, self.config.drop.project]
+        return tuple(Path(f).expanduser().resolve() for f in folders if f)
 
     def _drop_root(self) -> Path:
         return self.config.drop.path()

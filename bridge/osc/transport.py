@@ -17,17 +17,13 @@ from typing import Any
 from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.osc_packet import OscPacket, ParseError
 
-from bridge.errors import BridgeError
+from bridge.errors import InputError
 
 log = logging.getLogger(__name__)
 
 Address = tuple[str, int]
 # (OSC address, arguments, sender); an address of "" means the packet could not be parsed.
 Handler = Callable[[str, list[Any], Address], None]
-
-
-class OscPortError(BridgeError):
-    """The OSC port cannot be opened."""
 
 
 def build(address: str, args: Sequence[Any]) -> bytes:
@@ -96,7 +92,7 @@ class OscEndpoint:
                 lambda: _Protocol(self._handler), local_addr=(self.host, self.port)
             )
         except OSError as exc:
-            raise OscPortError(_bind_message(self.host, self.port, exc)) from exc
+            raise InputError(_bind_message(self.host, self.port, exc)) from exc
         self._transport = transport
         self.port = transport.get_extra_info("sockname")[1]
         return self
