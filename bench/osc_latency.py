@@ -246,7 +246,7 @@ def run(args: argparse.Namespace, tmp: Path) -> int:
             stack.callback(sock.close)
         started = time.monotonic()
         if not wait_serving(daemon, pingers["daemon"]):
-            print(f"  the daemon did not answer /bridge/ping within 30 s (exit {daemon.poll()})")
+            print(f"  the daemon did not start (exit code {daemon.poll()}; waited up to 30 s):")
             print((tmp / "daemon.log").read_text(errors="replace")[-3000:])
             return 1
         print(

@@ -19,7 +19,7 @@ from bridge.api.results import TaskStatus
 from bridge.emulator.server import EmulatorServer
 from bridge.errors import ProjectError
 from bridge.jobs import ClipPlacement, JobOptions, JobRequest, Selection, validate_request
-from bridge.jobs.state import CANCELLED, COMPLETED, FAILED, Job
+from bridge.jobs.state import CANCELLED, COMPLETED, FAILED, RUNNING, Job, lost_billed_create
 from bridge.journal import Journal
 from bridge.pipeline import Deps, JobRunner
 from bridge.project import schema
@@ -59,6 +59,7 @@ async def runner_for(
     roots: tuple[Path, ...] | None = None,
     log: list[tuple[str, str]] | None = None,
     notices: list[Job] | None = None,
+    **options: Any,
 ) -> AsyncIterator[JobRunner]:
     steps = [] if log is None else log
 
@@ -85,6 +86,7 @@ async def runner_for(
                 max_running=max_running,
                 progress=lambda job: Recorder(steps, job),
                 cancel_poll=0.05,
+                **options,
             )
 
 
@@ -291,3 +293,35 @@ async def test_listeners_are_told_once_the_files_are_written(
     assert told.id == job.id
     assert told.facts.manifest is not None
     assert (tmp_path / "song" / told.facts.manifest).is_file()
+
+
+async def test_a_stop_lets_a_create_in_flight_journal_its_answer_and_leaves_the_job_to_resume(
+    tmp_path: Path, make_emulator: Callable[..., EmulatorServer]
+) -> None:
+    slow = make_emulator(latency=0.5, endpoints=["audios"])  # the create answers in 0.5 s
+    finished: list[Job] = []
+    async with runner_for(slow, tmp_path, on_finished=finished.append) as runner:
+        job = runner.submit(create(tmp_path / "song"))
+        async with runner.serving(grace=5.0):
+            await until(lambda: "generate" in runner.deps.journal.get(job.id).facts.intents)
+        stopped = runner.deps.journal.get(job.id)
+    assert stopped.status == RUNNING  # not failed, not needs_attention: resumed next start
+    assert stopped.facts.tasks["generate"]  # the answer came in before the stop
+    assert lost_billed_create(stopped) is None
+    assert finished == []  # a stop is not an ending
+    assert slow.created("create_music") == 1
+
+
+async def test_serving_runs_jobs_as_they_come_and_keeps_none_of_them(tmp_path: Path) -> None:
+    notices: list[Job] = []
+    server = EmulatorServer(emulator_settings()).start()
+    try:
+        async with runner_for(server, tmp_path, notices=notices, keep_finished=False) as runner:
+            async with runner.serving():
+                for title in ("one", "two", "three"):
+                    runner.submit(create(tmp_path / "song", title=title))
+                await until(lambda: len(notices) == 3)
+            assert runner.finished == {}
+            assert runner.running == []
+    finally:
+        server.close()

@@ -133,8 +133,14 @@ class JobRun:
                     raise
                 log.warning("job %s: %s: %s; sending again", self.job.short_id, key, exc)
                 continue
+            except (asyncio.CancelledError, KeyboardInterrupt):
+                # Stopped while the request was on its way: it may have arrived. A billed one
+                # keeps its intent, so that only a person sends it again.
+                if not billed:
+                    self.record("forget", key=key)
+                raise
             except BaseException:
-                self.record("forget", key=key)  # certainly not created: nothing to worry about
+                self.record("forget", key=key)  # refused or never sent: nothing to worry about
                 raise
             self.record("submitted", key=key, taskId=task_id)
             return task_id
@@ -148,9 +154,14 @@ class JobRun:
             self.settled.set()
 
     def _on_status(self, step: str, key: str) -> Callable[[TaskStatus], None]:
+        last: list[str] = []
+
         def report(status: TaskStatus) -> None:
             self.progress.task(step, status)
-            self.record("status", key=key, status=status.status, taskId=status.task_id)
+            # Journaled when it changes: a poll that learns nothing new costs no disk write.
+            if last != [status.status]:
+                last[:] = [status.status]
+                self.record("status", key=key, status=status.status, taskId=status.task_id)
 
         return report
 
