@@ -325,3 +325,18 @@ async def test_serving_runs_jobs_as_they_come_and_keeps_none_of_them(tmp_path: P
             assert runner.running == []
     finally:
         server.close()
+
+
+async def test_a_cancel_while_a_billed_create_is_on_its_way_keeps_its_intent(
+    tmp_path: Path, make_emulator: Callable[..., EmulatorServer]
+) -> None:
+    slow = make_emulator(latency=0.5, endpoints=["audios"])
+    async with runner_for(slow, tmp_path) as runner:
+        job = runner.submit(create(tmp_path / "song"))
+        waiting = asyncio.create_task(runner.run_until_idle())
+        await until(lambda: "generate" in runner.deps.journal.get(job.id).facts.intents)
+        assert runner.cancel(job.id)
+        cancelled = (await waiting)[job.id]
+    assert cancelled.status == CANCELLED
+    # The request may have reached the service: a retry must ask a person first.
+    assert lost_billed_create(cancelled) == "generate"

@@ -240,3 +240,30 @@ def test_submit_hands_a_request_file_to_the_daemon_and_prints_the_manifest(
     assert alone.returncode == 0, alone.stderr
     assert "no daemon answers" in alone.stderr
     assert any(line.endswith("manifest.json") for line in alone.stdout.splitlines())
+
+
+def test_listening_beyond_loopback_needs_an_explicit_option_and_warns(
+    jobs_config: Path, tmp_path: Path, port: int, emulator: EmulatorServer
+) -> None:
+    config = daemon_config(jobs_config, tmp_path, port, osc=f'host = "0.0.0.0"\nport = {port}')
+    refused = subprocess.run(
+        serve_command(config, emulator.url), capture_output=True, text=True, timeout=30
+    )
+    assert refused.returncode == 1
+    assert "osc.host: 0.0.0.0 lets other machines send jobs" in refused.stderr
+    with running_daemon(config, emulator.url, port, "--allow-remote") as daemon:
+        pass
+    assert "warning: OSC listens on 0.0.0.0" in daemon.err
+
+
+def test_the_banner_says_where_everything_listens(
+    config: Path, tmp_path: Path, port: int, emulator: EmulatorServer
+) -> None:
+    with running_daemon(config, emulator.url, port) as daemon:
+        pass
+    assert "producer-bridge is serving; stop it with Ctrl-C" in daemon.err
+    assert f"OSC:     127.0.0.1:{port}" in daemon.err
+    assert f"service: {emulator.url}" in daemon.err
+    assert f"drop:    {tmp_path / 'drop'}" in daemon.err
+    assert "MIDI:    none" in daemon.err
+    assert "0 unfinished job(s) resumed" in daemon.err
