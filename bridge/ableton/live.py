@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import ipaddress
 import logging
 import math
 import socket
@@ -30,11 +29,13 @@ from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from pythonosc.osc_message_builder import BuildError, OscMessageBuilder
-from pythonosc.osc_packet import OscPacket
+from pythonosc.osc_message_builder import BuildError
+from pythonosc.osc_packet import ParseError
 
 from bridge.ableton.timing import LiveSelection, loop_selection
 from bridge.errors import AbletonError
+from bridge.net import is_loopback
+from bridge.osc.transport import build, parse
 
 if TYPE_CHECKING:
     from bridge.config import AbletonSettings
@@ -90,27 +91,18 @@ def _key(address: str, args: Sequence[Any]) -> _Key | None:
 
 
 def encode(address: str, args: Sequence[Any]) -> bytes:
-    builder = OscMessageBuilder(address)
-    for arg in args:
-        builder.add_arg(arg)
     try:
-        return bytes(builder.build().dgram)
+        return build(address, args)
     except BuildError as exc:
         raise AbletonError(f"cannot build an OSC message {address} {args!r}: {exc}") from exc
 
 
 def decode(data: bytes) -> list[tuple[str, Reply]]:
     """The messages in one datagram; empty for anything that is not OSC."""
-    # python-osc logs a warning for every datagram it cannot identify: skip the obvious ones.
-    if not data.startswith((b"/", b"#bundle\x00")):
-        return []
     try:
-        packet = OscPacket(data)
-    # python-osc raises more than ParseError on hostile input (UnicodeDecodeError, ...); a
-    # stray datagram must never break the endpoint.
-    except Exception:
-        return []
-    return [(timed.message.address, tuple(timed.message.params)) for timed in packet.messages]
+        return [(address, tuple(args)) for address, args in parse(data)]
+    except ParseError:
+        return []  # a stray datagram must never break the endpoint
 
 
 @dataclass(frozen=True)
@@ -185,7 +177,7 @@ class AbletonLink:
         self._live = (str(infos[0][4][0]), self.port)
         # Replies come to the host we send from: from loopback when Live is local, so we
         # need not listen on the network at all.
-        bind = "127.0.0.1" if ipaddress.ip_address(self._live[0]).is_loopback else "0.0.0.0"  # noqa: S104
+        bind = "127.0.0.1" if is_loopback(self._live[0]) else "0.0.0.0"  # noqa: S104
         closed: asyncio.Future[None] = loop.create_future()
         try:
             transport, _ = await loop.create_datagram_endpoint(

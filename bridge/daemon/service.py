@@ -32,7 +32,8 @@ from bridge.errors import BridgeError, ConfigError, Issue
 from bridge.jobs.state import Job
 from bridge.midi.mapping import Cancel, MidiMapping, SetParam, Trigger, parse_mapping
 from bridge.midi.ports import MidiInputs
-from bridge.osc.transport import OscEndpoint, is_loopback
+from bridge.net import is_loopback
+from bridge.osc.transport import OscEndpoint
 from bridge.watch.watcher import DropFolder
 
 log = logging.getLogger(__name__)

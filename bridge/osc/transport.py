@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import ipaddress
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from pythonosc.osc_message_builder import OscMessageBuilder
+from pythonosc.osc_message_builder import BuildError, OscMessageBuilder
 from pythonosc.osc_packet import OscPacket, ParseError
 
 from bridge.errors import InputError
@@ -27,30 +26,29 @@ Handler = Callable[[str, list[Any], Address], None]
 
 
 def build(address: str, args: Sequence[Any]) -> bytes:
+    """One OSC message; python-osc's BuildError for an argument OSC cannot carry."""
     builder = OscMessageBuilder(address=address)
     for arg in args:
         builder.add_arg(_osc_value(arg))
-    return builder.build().dgram
+    return bytes(builder.build().dgram)
 
 
 def parse(data: bytes) -> list[tuple[str, list[Any]]]:
     """Every message in a packet (bundles flattened, in order). ParseError if malformed."""
-    packet = OscPacket(data)
+    if not data.startswith((b"/", b"#bundle\x00")):
+        raise ParseError("it does not start with an address or #bundle")
+    try:
+        packet = OscPacket(data)
+    except ParseError:
+        raise
+    except Exception as exc:  # python-osc lets UnicodeDecodeError and others through
+        raise ParseError(f"{type(exc).__name__}: {exc}") from exc
     return [(item.message.address, list(item.message.params)) for item in packet.messages]
 
 
 def _osc_value(value: Any) -> Any:
     # python-osc refuses None; an OSC peer understands an empty string best.
     return "" if value is None else value
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class _Protocol(asyncio.DatagramProtocol):
@@ -61,7 +59,7 @@ class _Protocol(asyncio.DatagramProtocol):
         sender: Address = (addr[0], addr[1])
         try:
             messages = parse(data)
-        except (ParseError, ValueError, IndexError, TypeError) as exc:
+        except ParseError as exc:
             log.warning("OSC packet from %s:%s is not valid OSC: %s", *sender, exc)
             messages = [("", [f"not a valid OSC packet: {exc}"])]
         for address, args in messages:
@@ -102,7 +100,7 @@ class OscEndpoint:
             return
         try:
             self._transport.sendto(build(address, args), target)
-        except (OSError, ValueError, TypeError) as exc:
+        except (OSError, BuildError) as exc:
             log.warning("OSC %s to %s:%s not sent: %s", address, *target, exc)
 
     def close(self) -> None:

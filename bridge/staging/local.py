@@ -7,7 +7,6 @@ hosted service, users expose it through their own tunnel or reverse proxy and se
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import secrets
 import threading
@@ -21,6 +20,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from bridge.errors import StagingError
+from bridge.net import is_loopback
 from bridge.serving import BackgroundServer
 from bridge.staging.base import StagedClip
 
@@ -35,13 +35,7 @@ class _Entry:
 
 def is_loopback_url(url: str) -> bool:
     """True when `url` names this machine's loopback address (only it can reach it)."""
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return is_loopback(urlsplit(url).hostname or "")
 
 
 class LocalHttpStager:
