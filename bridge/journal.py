@@ -286,6 +286,14 @@ class Journal:
             EventRecord(at, kind, step, key, json.loads(data)) for at, kind, step, key, data in rows
         ]
 
+    def by_source(self, source: str) -> Job | None:
+        """The job a source (a dropped file) became, if any."""
+        rows = self._read(
+            "SELECT job FROM jobs WHERE json_extract(job, '$.request.source') = ? LIMIT 1",
+            (source,),
+        )
+        return Job.from_json(json.loads(rows[0][0])) if rows else None
+
     def jobs(self, limit: int | None = None) -> list[Job]:
         """Newest first."""
         rows = self._read("SELECT job FROM jobs ORDER BY seq DESC LIMIT ?", (limit or -1,))

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from bridge.errors import Issue, RequestError
-from bridge.watch import DropFolder
+from bridge.watch import DropFolder, pending
 from tests.conftest import write_tone
 
 SETTLE = 0.2
@@ -411,3 +411,65 @@ def test_every_input_is_submitted_exactly_once(
     wait_for(lambda: len(recorder.calls) == 12)
     time.sleep(SETTLE * 2)
     assert sorted(recorder.names()) == sorted(f"take {index}.wav" for index in range(12))
+
+
+# ----------------------------------------------------------- a stop between take and job
+
+
+def taken_before_a_stop(root: Path, folder: str, name: str, data: bytes, **sidecar: Any) -> Path:
+    """What a daemon stopped right after moving an input leaves: a marker, and the input in
+    done/ under the name the move gave it."""
+    dropped = root / folder / name
+    dropped.parent.mkdir(parents=True, exist_ok=True)
+    dropped.write_bytes(data)
+    pending.write(
+        root / "done",
+        dropped,
+        kind="clip" if folder != "requests" else "request",
+        folder=folder,
+        sidecar=sidecar or None,
+    )
+    moved = root / "done" / name.replace(".", " (2).", 1)
+    os.link(dropped, moved)
+    dropped.unlink()
+    return moved
+
+
+def test_an_input_taken_just_before_a_stop_is_handed_over_at_the_next_start(
+    watch: Callable[..., DropFolder], inputs: Inputs, recorder: Recorder, wav: bytes
+) -> None:
+    inputs.expect(wav)
+    moved = taken_before_a_stop(
+        inputs.root, "cover_music", f"{TAKE}.wav", wav, prompts=[{"text": "bossa nova"}]
+    )
+    request = json.dumps({"version": 1, "action": "create_music"}).encode()
+    inputs.expect(request)
+    moved_request = taken_before_a_stop(inputs.root, "requests", "song.json", request)
+    watch()
+    wait_for(lambda: len(recorder.calls) == 2)
+    by_source = {call.source: call.request for call in recorder.calls}
+    assert by_source[moved]["clip"]["path"] == str(moved)
+    assert by_source[moved]["prompts"] == [{"text": "bossa nova"}]
+    assert by_source[moved_request] == {"version": 1, "action": "create_music"}
+    assert not [p for p in (inputs.root / "done").iterdir() if p.name.startswith(".pending")]
+
+
+def test_a_marker_whose_input_never_moved_is_dropped_and_the_input_taken_as_usual(
+    watch: Callable[..., DropFolder], inputs: Inputs, recorder: Recorder, wav: bytes
+) -> None:
+    dropped = inputs.put("music_variation/loop.wav", wav)
+    pending.write(inputs.root / "done", dropped, kind="clip", folder="music_variation")
+    watch()
+    wait_for(lambda: len(recorder.calls) == 1)
+    time.sleep(3 * SETTLE)
+    assert recorder.names() == ["loop.wav"]  # once, from its own folder
+    assert not [p for p in (inputs.root / "done").iterdir() if p.name.startswith(".pending")]
+
+
+def test_a_normal_take_leaves_no_marker_behind(
+    watch: Callable[..., DropFolder], inputs: Inputs, recorder: Recorder, wav: bytes
+) -> None:
+    watch()
+    inputs.put("extend_music/a.wav", wav)
+    wait_for(lambda: sorted(p.name for p in (inputs.root / "done").iterdir()) == ["a.wav"])
+    assert recorder.names() == ["a.wav"]

@@ -16,10 +16,13 @@ import soundfile as sf
 
 from bridge.api import AudioRequest, Sound
 from bridge.api.results import TaskStatus
+from bridge.daemon.feedback import Feedback, Origin
+from bridge.daemon.intake import Intake
 from bridge.emulator.server import EmulatorServer
 from bridge.errors import ProjectError
 from bridge.jobs import ClipPlacement, JobOptions, JobRequest, Selection, validate_request
 from bridge.jobs.state import CANCELLED, COMPLETED, FAILED, RUNNING, Job, lost_billed_create
+from bridge.jobs.wire import Defaults
 from bridge.journal import Journal
 from bridge.pipeline import Deps, JobRunner
 from bridge.project import schema
@@ -340,3 +343,28 @@ async def test_a_cancel_while_a_billed_create_is_on_its_way_keeps_its_intent(
     assert cancelled.status == CANCELLED
     # The request may have reached the service: a retry must ask a person first.
     assert lost_billed_create(cancelled) == "generate"
+
+
+async def test_a_dropped_file_becomes_one_job_however_often_it_is_handed_over(
+    tmp_path: Path,
+) -> None:
+    server = EmulatorServer(emulator_settings()).start()
+    try:
+        async with runner_for(server, tmp_path) as runner:
+            intake = Intake(
+                runner,
+                Feedback(lambda target, address, args: None),
+                defaults=Defaults("FUZZ-2.0", MODELS, str(tmp_path / "song")),
+                audio_roots=[tmp_path],
+                presets={},
+            )
+            request = {"version": 1, "action": "create_music", "prompts": [{"text": "pop"}]}
+            origin = Origin("drop")
+            first = intake.submit(request, origin, source=str(tmp_path / "done" / "a.json"))
+            again = intake.submit(request, origin, source=str(tmp_path / "done" / "a.json"))
+            other = intake.submit(request, origin, source=str(tmp_path / "done" / "b.json"))
+    finally:
+        server.close()
+    assert again.id == first.id
+    assert other.id != first.id
+    assert first.request.source == str(tmp_path / "done" / "a.json")

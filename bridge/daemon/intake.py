@@ -7,6 +7,7 @@ Live for its loop region, which runs as its own task.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -51,9 +52,16 @@ class Intake:
     def presets(self) -> Mapping[str, Preset]:
         return self._presets
 
-    def submit(self, data: Any, origin: Origin) -> Job:
-        """Journal and queue a request; RequestError (and other BridgeErrors) say why not."""
-        request = parse_request(data, self._defaults)
+    def submit(self, data: Any, origin: Origin, *, source: str | None = None) -> Job:
+        """Journal and queue a request; RequestError (and other BridgeErrors) say why not.
+
+        A `source` (a dropped file) becomes at most one job: submitted again, say after a
+        crash between taking the file and journaling its job, the known job is returned."""
+        if source is not None:
+            known = self._journal.by_source(source)
+            if known is not None:
+                return known
+        request = dataclasses.replace(parse_request(data, self._defaults), source=source)
         if request.clip is not None:
             self._check_readable(request.clip.path)
         job = self.runner.submit(request)

@@ -221,7 +221,8 @@ class Daemon:
 
         async def submit() -> str:
             assert self._intake is not None
-            return self._intake.submit(data, Origin("drop", None, source.name)).id
+            origin = Origin("drop", None, source.name)
+            return self._intake.submit(data, origin, source=str(source)).id
 
         future = asyncio.run_coroutine_threadsafe(submit(), self._loop)
         return future.result(timeout=SUBMIT_TIMEOUT)

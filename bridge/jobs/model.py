@@ -76,6 +76,8 @@ class JobRequest:
     clip: ClipPlacement | None = None
     selection: Selection | None = None
     options: JobOptions = field(default_factory=JobOptions)
+    # Where the request came from when that must be found again: a dropped file's path.
+    source: str | None = None
 
     @property
     def action(self) -> str:
@@ -97,6 +99,7 @@ class JobRequest:
                 "subtype": self.options.subtype,
                 "importAs": self.options.import_as,
             },
+            "source": self.source,
         }
 
     @classmethod
@@ -123,6 +126,7 @@ class JobRequest:
                 options["subtype"],
                 options.get("importAs", "takes"),
             ),
+            source=data.get("source"),
         )
 
 

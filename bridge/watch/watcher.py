@@ -30,9 +30,11 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 
 from bridge.errors import BridgeError, ConfigError, Issue, RequestError
-from bridge.files import fsync_dir, publish, write_bytes_atomic
+from bridge.files import write_bytes_atomic
 from bridge.watch import drop as rules
+from bridge.watch import pending
 from bridge.watch.drop import Drop, Group, Kind, Signature
+from bridge.watch.moves import move_group
 
 log = logging.getLogger(__name__)
 
@@ -42,22 +44,11 @@ Rejected = Callable[[Path, str], None]
 # A close-after-write is trusted (for request files and sidecars) once nothing changed for
 # this long after it: long enough to see a writer that closes and at once reopens to append.
 CLOSE_GRACE: Final = 0.05
-_MOVE_ATTEMPTS: Final = 20
 # Opens and read-only closes (our own reads among them) say nothing about completeness.
 _EVENTS: Final[list[type[events.FileSystemEvent]]] = [
     *(events.FileCreatedEvent, events.FileModifiedEvent, events.FileAttribEvent),
     *(events.FileMovedEvent, events.FileClosedEvent, events.FileDeletedEvent),
 ]
-
-
-class _Taken:
-    """The names already used in a folder, asked one at a time (done/ may hold thousands)."""
-
-    def __init__(self, folder: Path) -> None:
-        self._folder = folder
-
-    def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and os.path.lexists(self._folder / name)
 
 
 class _Intake(events.FileSystemEventHandler):
@@ -204,6 +195,10 @@ class DropFolder:
     # The worker ---------------------------------------------------------------------------
 
     def _run(self) -> None:
+        try:
+            self._recover()
+        except Exception:
+            log.exception("drop folder: recovering inputs taken before a stop failed")
         next_scan = time.monotonic()  # the first pass takes up what is already there
         while not self._stop.is_set():
             now = time.monotonic()
@@ -309,10 +304,7 @@ class DropFolder:
         except RequestError as exc:
             self._reject(group, drop, exc.details())
             return
-        moved = self._take(group, self._done)
-        if moved is not None:
-            request = rules.clip_request(drop.action, data, str(moved.paths[0]))
-            self._hand_over(request, moved, drop, group.stem)
+        self._take_over(group, drop, data)
 
     def _sidecar(self, audio: Path, now: float) -> tuple[bool, Path | None]:
         """(ready, the clip's sidecar or None); not ready while the sidecar is being written,
@@ -336,9 +328,59 @@ class DropFolder:
         except RequestError as exc:
             self._reject(group, drop, exc.details())
             return
+        self._take_over(group, drop, data)
+
+    def _take_over(self, group: Group, drop: Drop, data: dict[str, Any] | None) -> None:
+        """Move an input into done/ and hand it to the daemon, a marker covering the gap."""
+        path = group.paths[0]
+        sidecar_suffix = group.suffixes[1] if len(group.paths) > 1 else None
+        try:
+            marker = pending.write(
+                self._done,
+                path,
+                kind=drop.kind.value,
+                folder=drop.folder,
+                sidecar=data if drop.kind is Kind.CLIP else None,
+                sidecar_suffix=sidecar_suffix,
+            )
+        except OSError as exc:
+            log.error("drop folder: cannot write into %s (%s); %s waits", self._done, exc, path)
+            for member in group.paths:
+                self._settling.park(member)
+            return
         moved = self._take(group, self._done)
         if moved is not None:
-            self._hand_over(data, moved, drop, group.stem)
+            if drop.kind is Kind.CLIP:
+                request = rules.clip_request(drop.action, data, str(moved.paths[0]))
+            else:
+                request = data or {}
+            self._hand_over(request, moved, drop, group.stem)
+        marker.unlink(missing_ok=True)
+
+    def _recover(self) -> None:
+        """Hand over again what a stopped daemon took but may not have journaled."""
+        for item in pending.found(self._done):
+            path = pending.locate(self._done, item)
+            if path is not None:
+                log.warning("drop folder: %s was taken just before a stop; handing it over", path)
+                self._hand_over_again(path, item)
+            item.marker.unlink(missing_ok=True)
+
+    def _hand_over_again(self, path: Path, item: pending.Pending) -> None:
+        drop = Drop(Kind(item.kind), item.folder)
+        stem = rules.split_name(path.name)[0]
+        paths = [path]
+        if item.sidecar_suffix is not None and path.with_name(stem + item.sidecar_suffix).exists():
+            paths.append(path.with_name(stem + item.sidecar_suffix))
+        try:
+            if drop.kind is Kind.CLIP:
+                request = rules.clip_request(drop.action, item.sidecar, str(path))
+            else:
+                request = rules.parse_json_object(_read(path), path.name)
+        except RequestError as exc:
+            log.error("drop folder: %s cannot be handed over again: %s", path, exc.details())
+            return
+        self._hand_over(request, Group(stem, tuple(paths)), drop, stem)
 
     def _hand_over(self, request: dict[str, Any], moved: Group, drop: Drop, stem: str) -> None:
         source = moved.paths[0]
@@ -353,7 +395,7 @@ class DropFolder:
             log.info("drop folder: %s submitted as job %s", source.name, job)
             return
         try:
-            failed = _move(moved, self._failed, stem=stem, extra=(rules.ERROR_SUFFIX,))
+            failed = move_group(moved, self._failed, stem=stem, extra=(rules.ERROR_SUFFIX,))
         except OSError as exc:
             log.error("drop folder: %s failed (%s) and stays in done/: %s", source, reason, exc)
             self._tell(source, reason)
@@ -369,7 +411,7 @@ class DropFolder:
         """Move an input out of the drop folders; on failure it stays, untouched, until it
         changes (a permission fixed, a lock released) or the daemon restarts."""
         try:
-            moved = _move(group, folder, stem=group.stem, extra=extra)
+            moved = move_group(group, folder, stem=group.stem, extra=extra)
         except OSError as exc:
             log.error("drop folder: cannot move %s into %s: %s", group.paths[0], folder, exc)
             for path in group.paths:
@@ -403,55 +445,6 @@ class DropFolder:
             self._on_rejected(source, reason)
         except Exception:
             log.exception("drop folder: on_rejected failed for %s", source)
-
-
-def _move(group: Group, folder: Path, *, stem: str, extra: Sequence[str] = ()) -> Group:
-    """Move every member of `group` into `folder` under one free stem; never replaces."""
-    folder.mkdir(exist_ok=True)  # the user may have removed done/ or failed/
-    suffixes = group.suffixes
-    current = list(group.paths)
-    for _ in range(_MOVE_ATTEMPTS):
-        new_stem = rules.free_stem(stem, [*suffixes, *extra], _Taken(folder))
-        try:
-            for index, suffix in enumerate(suffixes):
-                target = folder / (new_stem + suffix)
-                if current[index] != target:
-                    _publish(current[index], target)
-                    current[index] = target
-        except FileExistsError:
-            continue  # another writer took a name between the check and the link: next one
-        except OSError:
-            _put_back(current, group.paths)
-            raise
-        for parent in {path.parent for path in group.paths}:
-            fsync_dir(parent)
-        return Group(new_stem, tuple(current))
-    raise OSError(f"no free name for {group.paths[0].name} in {folder}")
-
-
-def _put_back(current: list[Path], original: Sequence[Path]) -> None:
-    """After a member failed to move, return the others so an input and its sidecar are
-    never split between folders (best effort: a failure here is logged, nothing is lost)."""
-    for now, before in zip(current, original, strict=True):
-        if now != before:
-            try:
-                publish(now, before)
-            except OSError as exc:
-                log.error("drop folder: %s could not go back to %s: %s", now, before, exc)
-
-
-def _publish(source: Path, target: Path) -> None:
-    try:
-        publish(source, target)
-    except FileExistsError:
-        raise
-    except OSError:
-        # publish links before it unlinks: if the unlink failed, take the new link back so
-        # the input exists once, where the user put it.
-        with contextlib.suppress(OSError):
-            if source.exists() and os.path.samefile(source, target):
-                target.unlink()
-        raise
 
 
 def _stop_observer(observer: BaseObserver) -> None:
