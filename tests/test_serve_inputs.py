@@ -204,3 +204,42 @@ def test_midi_pads_and_faders_drive_jobs_through_the_context(
     assert "No Such Keyboard" in daemon.err  # a warning; the daemon ran on
     written = json.loads(Path(manifest).read_text())
     assert written["request"]["sounds"] == [{"text": "brighter", "strength": 1.0}]
+
+
+def test_a_taken_live_reply_port_is_a_warning_and_triggers_say_why(
+    jobs_config: Path, tmp_path: Path, listener: OscListener, emulator: EmulatorServer
+) -> None:
+    port = free_udp_port()
+    with OscListener() as squatter:  # another AbletonOSC client holds the reply port
+        ableton = f"enabled = true\nport = {free_udp_port()}\nlisten_port = {squatter.port}"
+        config = daemon_config(
+            jobs_config, tmp_path, port, osc=reply_to(port, listener), ableton=ableton
+        )
+        with running_daemon(config, emulator.url, port) as daemon:
+            listener.send(port, "/bridge/trigger", "variation")
+            _, reason = listener.wait_for("/bridge/rejected")
+    assert str(squatter.port) in reason
+    assert "warning: " in daemon.err
+    assert str(squatter.port) in daemon.err
+
+
+def test_a_finished_job_asks_reaper_to_run_the_import_script(
+    jobs_config: Path,
+    tmp_path: Path,
+    listener: OscListener,
+    emulator: EmulatorServer,
+) -> None:
+    port = free_udp_port()
+    with OscListener() as reaper:
+        config = daemon_config(
+            jobs_config,
+            tmp_path,
+            port,
+            osc=reply_to(port, listener),
+            reaper=f'osc = "127.0.0.1:{reaper.port}"\nimport_action = "_RS7f3a9c"',
+        )
+        with running_daemon(config, emulator.url, port):
+            listener.send(port, "/bridge/create", "warm synth pop")
+            job_id, _ = listener.wait_for("/bridge/job/accepted")
+            listener.wait_for("/bridge/job/done", lambda a: a[0] == job_id)
+            assert reaper.wait_for("/action/_RS7f3a9c") == []

@@ -28,7 +28,7 @@ from bridge.daemon.context import Context
 from bridge.daemon.feedback import Feedback, Origin
 from bridge.daemon.intake import Intake, request_defaults
 from bridge.daemon.osc_api import Handlers
-from bridge.errors import BridgeError, ConfigError, Issue
+from bridge.errors import AbletonError, BridgeError, ConfigError, Issue
 from bridge.jobs.state import Job
 from bridge.midi.mapping import Cancel, MidiMapping, SetParam, Trigger, parse_mapping
 from bridge.midi.ports import MidiInputs
@@ -167,7 +167,13 @@ class Daemon:
         link = AbletonLink(
             settings.host, settings.port, listen_port=settings.listen_port, timeout=settings.timeout
         )
-        await stack.enter_async_context(link)
+        try:
+            await stack.enter_async_context(link)
+        except AbletonError as exc:
+            # The other inputs work without Live: say why, and refuse triggers with the same.
+            self.banner.warn(exc.message)
+            self.banner.ableton(settings)
+            return _unavailable(exc.message)
         self.banner.ableton(settings)
 
         async def read(context: Context) -> Context:
@@ -267,6 +273,13 @@ class Daemon:
             self._intake.feedback.rejected(origin, f"trigger {name}", _text(exc))
             return
         self._midi_jobs = [*self._midi_jobs[-15:], job.id]
+
+
+def _unavailable(reason: str) -> Any:
+    async def read(context: Context) -> Context:
+        raise AbletonError(f"Ableton Live cannot be reached: {reason}")
+
+    return read
 
 
 def _text(exc: BridgeError) -> str:
