@@ -10,6 +10,9 @@ from rich.console import Console
 from bridge.config import AbletonSettings, OscSettings, ReaperSettings
 
 
+_ORDER = ("service", "stager", "OSC", "MIDI", "drop", "REAPER", "Ableton", "journal")
+
+
 class Banner:
     def __init__(self) -> None:
         self.service = ""
@@ -63,8 +66,9 @@ class Banner:
         self.row("journal", f"{path} ({resumed} unfinished job(s) resumed)")
 
     def show(self, console: Console) -> None:
-        width = max(len(label) for label, _ in self._rows) + 1
+        rows = sorted(self._rows, key=lambda row: _ORDER.index(row[0]))
+        width = max(len(label) for label, _ in rows) + 1
         lines = ["producer-bridge is serving; stop it with Ctrl-C"]
-        lines += [f"  {label + ':':<{width}} {text}" for label, text in self._rows]
+        lines += [f"  {label + ':':<{width}} {text}" for label, text in rows]
         lines += [f"  warning: {text}" for text in self._warnings]
         console.print("\n".join(lines), markup=False, highlight=False, soft_wrap=True)

@@ -98,7 +98,8 @@ class Daemon:
                         await self.stop.wait()
                         self.console.print("stopping: unfinished jobs resume at the next start")
                         # Inputs stop before the runner, so nothing is accepted that cannot start.
-                        inputs.close()
+                        # On a thread: the drop folder's worker may be waiting on this loop.
+                        await asyncio.to_thread(inputs.close)
                         await self._drain_tasks()
 
     def install_signal_handlers(self) -> None:
