@@ -9,7 +9,6 @@ from rich.console import Console
 
 from bridge.config import AbletonSettings, OscSettings, ReaperSettings
 
-
 _ORDER = ("service", "stager", "OSC", "MIDI", "drop", "REAPER", "Ableton", "journal")
 
 
