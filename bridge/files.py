@@ -79,6 +79,18 @@ def write_bytes_atomic(dest: Path, data: bytes) -> None:
     write_atomic(dest, lambda temp: _write_new(temp, data))
 
 
+def replace_bytes_atomic(dest: Path, data: bytes) -> None:
+    """Write `data` over `dest` so that a reader sees the old or the new file, never a part.
+
+    For files the bridge owns and rewrites (a status view), never for a user's or a result."""
+    temp = temp_path(dest)
+    try:
+        _write_new(temp, data)
+        os.replace(temp, dest)
+    finally:
+        temp.unlink(missing_ok=True)
+
+
 def remove_temporaries(folder: Path) -> list[Path]:
     """Remove hidden temporary files left anywhere under `folder` by an interrupted write."""
     removed: list[Path] = []

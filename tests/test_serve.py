@@ -71,11 +71,21 @@ def test_an_osc_request_ends_as_files_in_the_project_and_a_done_message(
     tone: Callable[..., Path],
 ) -> None:
     project = tmp_path / "project"
+    status = tmp_path / "drop" / "status.json"
     with running_daemon(config, emulator.url, port):
         listener.send(port, "/bridge/job", json.dumps(replace_request(tone(6.0), project)))
         job_id, action = listener.wait_for("/bridge/job/accepted")
         assert action == "replace_music"
         _, manifest_path = listener.wait_for("/bridge/job/done", lambda a: a[0] == job_id)
+        deadline = time.monotonic() + 5
+        while '"completed"' not in (status.read_text() if status.exists() else ""):
+            assert time.monotonic() < deadline, "status.json never showed the job completed"
+            time.sleep(0.05)
+    board = json.loads(status.read_text())
+    assert board["daemon"]["running"] is False  # written once more at the stop
+    (entry,) = board["jobs"]
+    assert (entry["id"], entry["status"], entry["fraction"]) == (job_id, "completed", 1.0)
+    assert entry["project"] == str(project)
     manifest = json.loads(Path(manifest_path).read_text())
     jsonschema.Draft202012Validator(schema()).validate(manifest)
     (entry,) = manifest["files"]

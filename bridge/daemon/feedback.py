@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from bridge.api.results import TaskStatus
+from bridge.daemon.board import StatusBoard
 from bridge.jobs.state import COMPLETED, Job, plan
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,7 @@ class Feedback:
         import_action: str = "",
         clock: Callable[[], float] = time.monotonic,
         echo: Callable[[str], None] | None = None,
+        board: StatusBoard | None = None,
     ) -> None:
         self._send = send
         self._reply_to = reply_to
@@ -71,6 +73,7 @@ class Feedback:
         self._clock = clock
         self._followers: dict[str, Address] = {}
         self._echo = echo or (lambda line: None)  # one line per event, for the terminal
+        self.board = board  # status.json, for DAW scripts
 
     # Answers to one message -------------------------------------------------------------
 
@@ -91,11 +94,15 @@ class Feedback:
         )
         if origin.reply is not None:
             self._followers[job.id] = origin.reply
+        if self.board is not None:
+            self.board.update(job)
         self._to_job_listeners(job.id, ACCEPTED, job.id, job.request.action)
 
     # Job events -------------------------------------------------------------------------
 
     def progress(self, job_id: str, step: str, fraction: float) -> None:
+        if self.board is not None:
+            self.board.progress(job_id, step, fraction)
         self._to_job_listeners(job_id, PROGRESS, job_id, step, round(fraction, 4))
 
     def notify_done(self, job: Job) -> None:
@@ -109,6 +116,8 @@ class Feedback:
 
     def finished(self, job: Job) -> None:
         """A job ended (any status); completed jobs were announced by `notify_done`."""
+        if self.board is not None:
+            self.board.update(job)
         if job.status != COMPLETED:
             message = job.error or job.status
             self._to_job_listeners(job.id, FAILED, job.id, job.status, message)

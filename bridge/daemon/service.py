@@ -24,6 +24,7 @@ from bridge.ableton.live import AbletonLink
 from bridge.cli.backend import open_journal, open_runner
 from bridge.config import Config, split_endpoint
 from bridge.daemon.banner import Banner
+from bridge.daemon.board import StatusBoard
 from bridge.daemon.context import Context
 from bridge.daemon.feedback import Feedback, Origin
 from bridge.daemon.intake import Intake, request_defaults
@@ -62,7 +63,8 @@ class Daemon:
         endpoint = OscEndpoint(self.config.osc.host, self.config.osc.port, self._dispatch)
         async with endpoint, contextlib.AsyncExitStack() as stack:
             self.banner.osc(endpoint, self.config.osc)
-            feedback = self._feedback(endpoint)
+            board = StatusBoard(self._drop_root())
+            feedback = self._feedback(endpoint, board)
             with open_journal(self.config) as journal:
                 runner = await stack.enter_async_context(
                     open_runner(
@@ -79,6 +81,7 @@ class Daemon:
                         extra_roots=self._default_projects(),
                     )
                 )
+                board.service = self.banner.service
                 live = await self._open_live(stack)
                 self._intake = Intake(
                     runner,
@@ -92,8 +95,11 @@ class Daemon:
                 with contextlib.ExitStack() as inputs:
                     self._open_inputs(inputs, mapping)
                     resumed = runner.resume()
+                    for job in resumed:
+                        board.update(job)
                     self.banner.journal(journal.path, len(resumed))
                     self.banner.show(self.console)
+                    board_task = asyncio.create_task(board.run())
                     async with runner.serving():
                         await self.stop.wait()
                         self.console.print("stopping: unfinished jobs resume at the next start")
@@ -101,6 +107,8 @@ class Daemon:
                         # On a thread: the drop folder's worker may be waiting on this loop.
                         await asyncio.to_thread(inputs.close)
                         await self._drain_tasks()
+                    board_task.cancel()
+                    await asyncio.gather(board_task, return_exceptions=True)
 
     def install_signal_handlers(self) -> None:
         loop = asyncio.get_running_loop()
@@ -140,7 +148,7 @@ class Daemon:
                 "other machines while staged (their URLs expire)"
             )
 
-    def _feedback(self, endpoint: OscEndpoint) -> Feedback:
+    def _feedback(self, endpoint: OscEndpoint, board: StatusBoard) -> Feedback:
         osc, reaper = self.config.osc, self.config.reaper
         feedback = Feedback(
             lambda target, address, args: endpoint.send(target, address, *args),
@@ -148,6 +156,7 @@ class Daemon:
             reaper=split_endpoint(reaper.osc) if reaper.osc else None,
             import_action=reaper.import_action,
             echo=lambda line: self.console.print(line, markup=False, highlight=False),
+            board=board,
         )
         self.banner.reaper(reaper)
         return feedback
