@@ -90,6 +90,7 @@ def test_rejections_say_what_to_do() -> None:
         "create_music/take.wav",
         "extend_music/sub/take.wav",
         "my stuff/take.wav",
+        "status.json",  # the daemon's own board
     ],
 )
 def test_not_inputs_are_ignored(relative: str) -> None:

@@ -86,6 +86,7 @@ def test_an_osc_request_ends_as_files_in_the_project_and_a_done_message(
     (entry,) = board["jobs"]
     assert (entry["id"], entry["status"], entry["fraction"]) == (job_id, "completed", 1.0)
     assert entry["project"] == str(project)
+    assert list((tmp_path / "drop" / "failed").iterdir()) == []  # the board is not an input
     manifest = json.loads(Path(manifest_path).read_text())
     jsonschema.Draft202012Validator(schema()).validate(manifest)
     (entry,) = manifest["files"]

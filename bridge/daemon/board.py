@@ -19,10 +19,11 @@ from typing import Any, Final
 
 from bridge.files import replace_bytes_atomic
 from bridge.jobs.state import COMPLETED, UNFINISHED, Job
+from bridge.watch.drop import STATUS_FILE
 
 log = logging.getLogger(__name__)
 
-STATUS_NAME: Final = "status.json"
+STATUS_NAME: Final = STATUS_FILE
 SCHEMA_VERSION: Final = 1
 KEEP_FINISHED: Final = 50
 INTERVAL: Final = 0.5

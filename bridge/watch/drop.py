@@ -38,6 +38,7 @@ TEMP_SUFFIXES: Final = (".tmp", ".part", ".crdownload", ".download")
 SYSTEM_NAMES: Final = frozenset({"desktop.ini", "thumbs.db", "icon\r"})
 # A sidecar or request is a few hundred bytes; anything far larger was dropped by mistake.
 MAX_JSON_BYTES: Final = 1 << 20
+STATUS_FILE: Final = "status.json"  # written by the daemon into the drop folder's root
 NAME_MAX_BYTES: Final = 255  # the longest file name most filesystems take, in UTF-8 bytes
 
 _NUMBERED = re.compile(r"(.*) \((\d{1,9})\)", re.DOTALL)
@@ -90,6 +91,8 @@ def classify(root: PurePath, path: PurePath) -> Drop:
     if not parts or is_ignored_name(parts[-1]):
         return IGNORED
     name = parts[-1]
+    if len(parts) == 1 and name == STATUS_FILE:
+        return IGNORED  # the daemon's own view of its jobs
     if len(parts) == 1:
         reason = (
             f"put it in one of the action folders: {_action_list()} "
