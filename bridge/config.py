@@ -448,6 +448,7 @@ def _validate(raw: dict[str, Any], env_fields: Mapping[str, str]) -> Config:
 
 def _midi_issues(raw: dict[str, Any], config: Config | None) -> list[Issue]:
     """The MIDI map's own grammar, and (once the rest is valid) the names it triggers."""
+    from bridge.jobs.model import JOB_ACTIONS
     from bridge.midi.mapping import parse_mapping, validate_mapping  # mido loads only here
 
     midi = raw.get("midi")
@@ -457,7 +458,7 @@ def _midi_issues(raw: dict[str, Any], config: Config | None) -> list[Issue]:
     issues = validate_mapping(table)
     if issues or config is None:
         return issues
-    known = {*ACTIONS, *ACTION_ALIASES, *config.trigger.presets}
+    known = {*JOB_ACTIONS, *ACTION_ALIASES, *config.trigger.presets}
     for name in sorted(parse_mapping(table).trigger_names() - known):
         close = suggest(name, sorted(known))
         hint = f" (did you mean {close!r}?)" if close else ""

@@ -43,6 +43,7 @@ def test_action_folders_are_the_api_actions_that_take_audio() -> None:
         "swap_music_sound",
         "swap_music_vocals",
         "music_variation",
+        "stems_only",
     }
 
 

@@ -15,14 +15,15 @@ import pytest
 import soundfile as sf
 
 from bridge.api import AudioRequest, Sound
+from bridge.api.models import ACTIONS
 from bridge.api.results import TaskStatus
 from bridge.daemon.feedback import Feedback, Origin
 from bridge.daemon.intake import Intake
 from bridge.emulator.server import EmulatorServer
 from bridge.errors import ProjectError
 from bridge.jobs import ClipPlacement, JobOptions, JobRequest, Selection, validate_request
-from bridge.jobs.state import CANCELLED, COMPLETED, FAILED, RUNNING, Job, lost_billed_create
-from bridge.jobs.wire import Defaults
+from bridge.jobs.state import CANCELLED, COMPLETED, FAILED, RUNNING, Job, lost_billed_create, plan
+from bridge.jobs.wire import Defaults, parse_request
 from bridge.journal import Journal
 from bridge.pipeline import Deps, JobRunner
 from bridge.project import schema
@@ -368,3 +369,32 @@ async def test_a_dropped_file_becomes_one_job_however_often_it_is_handed_over(
     assert again.id == first.id
     assert other.id != first.id
     assert first.request.source == str(tmp_path / "done" / "a.json")
+
+
+async def test_stems_only_splits_the_clip_itself_and_places_the_stems_at_the_item(
+    make_emulator: Callable[..., EmulatorServer], tone: Callable[..., Path], tmp_path: Path
+) -> None:
+    server = make_emulator()
+    clip = ClipPlacement(str(tone(6.0)), item_position=8.0, take_offset=1.0, length=4.0)
+    project = tmp_path / "song"
+    request = parse_request(
+        {
+            "version": 1,
+            "action": "stems_only",
+            "project": {"folder": str(project), "sampleRate": 48000},
+            "clip": {"path": clip.path, "itemPosition": 8.0, "takeOffset": 1.0, "length": 4.0},
+        },
+        Defaults("FUZZ-2.0", MODELS, str(project)),
+    )
+    assert plan(request) == ("stage", "upload", "generate", "stems", "write", "notify")
+    async with runner_for(server, tmp_path) as runner:
+        job = runner.submit(request)
+        finished = (await runner.run_until_idle())[job.id]
+    assert finished.status == COMPLETED, finished.error
+    files = manifest_of(project, finished)["files"]
+    assert sorted(entry["kind"] for entry in files) == ["bass", "drums", "other", "vocals"]
+    for entry in files:
+        assert entry["position"] == {"seconds": 8.0, "samples": 8 * 48000}
+        assert entry["lengthSamples"] == 4 * 48000
+    assert server.created("stems") == 1
+    assert sum(server.created(action) for action in ACTIONS) == 0  # nothing generated

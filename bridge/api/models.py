@@ -22,8 +22,10 @@ ACTIONS: Final = (
     "swap_music_vocals",
     "music_variation",
 )
-# Short names a controller, preset or MIDI map may use for an action.
+# Short names a controller, preset or MIDI map may use for an action ("stems" stands for the
+# bridge's own stems_only job, which generates nothing).
 ACTION_ALIASES: Final = {
+    "stems": "stems_only",
     "create": "create_music",
     "extend": "extend_music",
     "replace": "replace_music",

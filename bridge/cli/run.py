@@ -11,14 +11,20 @@ from typing import Any
 from rich.console import Console
 
 from bridge.api import AudioRequest, Sound
-from bridge.api.models import ACTIONS, CREATE
+from bridge.api.models import CREATE
 from bridge.audio import probe
 from bridge.cli.backend import add_backend_options, open_journal, open_runner
 from bridge.cli.progress import make_progress
 from bridge.config import Config
 from bridge.errors import Issue, RequestError
 from bridge.jobs import ClipPlacement, JobOptions, JobRequest, Selection, upload_span
-from bridge.jobs.model import FETCH_FORMATS, request_issues, with_api_times
+from bridge.jobs.model import (
+    FETCH_FORMATS,
+    JOB_ACTIONS,
+    STEMS_ONLY,
+    request_issues,
+    with_api_times,
+)
 from bridge.jobs.placement import time_issues
 from bridge.jobs.state import COMPLETED, Job
 from bridge.journal import Journal
@@ -77,7 +83,11 @@ def add_run_parser(commands: Any) -> None:
         "sample rate with a manifest, and print the paths written. An interrupted run is "
         "picked up by `producer-bridge jobs resume`.",
     )
-    run.add_argument("action", choices=ACTIONS, help="the API's action name")
+    run.add_argument(
+        "action",
+        choices=JOB_ACTIONS,
+        help="the API's action name, or stems_only (split the clip, generate nothing)",
+    )
     source = run.add_argument_group("source audio (every action but create_music)")
     source.add_argument("--clip", type=Path, help="local audio file to upload (at most 4 minutes)")
     source.add_argument("--audio-id", help="use audio the service already has, instead of --clip")
@@ -202,7 +212,7 @@ def build_request(args: argparse.Namespace, config: Config) -> JobRequest:
         clip=clip,
         selection=selection,
         options=JobOptions(
-            stems=config.output.stems if args.stems is None else args.stems,
+            stems=_wants_stems(args, config),
             fetch_format=args.format or config.output.format,
             subtype=config.output.sample_format,
         ),
@@ -219,6 +229,12 @@ def build_request(args: argparse.Namespace, config: Config) -> JobRequest:
         if found:
             raise RequestError(found)
     return request
+
+
+def _wants_stems(args: argparse.Namespace, config: Config) -> bool:
+    if args.stems is not None:
+        return bool(args.stems)
+    return args.action == STEMS_ONLY or config.output.stems
 
 
 def _sounds(prompts: Sequence[dict[str, Any]]) -> Iterator[Sound]:

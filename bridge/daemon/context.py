@@ -11,10 +11,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from bridge.api.models import ACTION_ALIASES, ACTIONS, CREATE
+from bridge.api.models import ACTION_ALIASES, CREATE
 from bridge.config import Preset
 from bridge.config_render import suggest
 from bridge.errors import Issue, RequestError
+from bridge.jobs.model import JOB_ACTIONS
 from bridge.jobs.wire import REQUEST_VERSION, Params
 
 ALIASES: Final = ACTION_ALIASES
@@ -25,7 +26,7 @@ PARAMS: Final = (*OWN_PARAMS, *Params.model_fields)
 
 def action_for(name: str) -> str | None:
     """The API action a name stands for (the action itself or its alias), if any."""
-    if name in ACTIONS:
+    if name in JOB_ACTIONS:
         return name
     return ALIASES.get(name)
 
@@ -133,7 +134,7 @@ def _preset_strength(request: dict[str, Any]) -> Any:
 
 
 def _unknown(name: str, presets: Mapping[str, Preset]) -> str:
-    names = [*ACTIONS, *ALIASES, *presets]
+    names = [*JOB_ACTIONS, *ALIASES, *presets]
     close = suggest(name, names)
     hint = f" (did you mean {close!r}?)" if close else ""
     listed = ", ".join([*ALIASES, *presets]) if presets else ", ".join(ALIASES)

@@ -13,9 +13,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
-from bridge.api.models import CREATE, AudioRequest, request_from_body
+from bridge.api.models import ACTIONS, CREATE, AudioRequest, request_from_body
 from bridge.errors import Issue, RequestError
 
+# Not an API action: the clip itself is split into stems, nothing is generated.
+STEMS_ONLY: Final = "stems_only"
+JOB_ACTIONS: Final = (*ACTIONS, STEMS_ONLY)
 SUBTYPES: Final = ("PCM_16", "PCM_24", "FLOAT")
 FETCH_FORMATS: Final = ("wav", "mp3")
 # Where the importer puts results: new takes on the source item, new tracks, or nowhere.
@@ -163,7 +166,10 @@ def request_issues(request: JobRequest, known_models: Sequence[str]) -> list[Iss
     selection implies count as given (see `with_api_times`)."""
     placement = _clip_issues(request.clip, request.selection)
     audio = request.audio if placement else with_api_times(request).audio
-    issues = audio.issues(known_models, needs_audio_id=False)
+    if audio.action == STEMS_ONLY:
+        issues = [] if request.options.stems else [Issue("options.stems", "must be true")]
+    else:
+        issues = audio.issues(known_models, needs_audio_id=False)
     if request.audio.action != CREATE and request.clip is None and not request.audio.audio_id:
         issues.append(Issue("clip", f"{request.action} needs a clip or an audioId"))
     if request.audio.action == CREATE and request.clip is not None:

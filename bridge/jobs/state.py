@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from bridge.jobs.model import JobRequest
+from bridge.jobs.model import STEMS_ONLY, JobRequest
 
 QUEUED: Final = "queued"
 RUNNING: Final = "running"
@@ -144,6 +144,8 @@ def plan(request: JobRequest) -> tuple[str, ...]:
         skip |= {"stage", "upload"}
     if not request.options.stems:
         skip.add("stems")
+    if request.action == STEMS_ONLY:
+        skip.add("download")  # the source is the result: only its stems are fetched
     return tuple(step for step in STEPS if step not in skip)
 
 

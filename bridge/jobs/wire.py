@@ -16,12 +16,14 @@ from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bridge.api.models import ACTIONS, AudioRequest, Sound
+from bridge.api.models import AudioRequest, Sound
 from bridge.config_render import describe_errors
 from bridge.errors import Issue, RequestError
 from bridge.jobs.model import (
     FETCH_FORMATS,
     IMPORT_TARGETS,
+    JOB_ACTIONS,
+    STEMS_ONLY,
     ClipPlacement,
     JobOptions,
     JobRequest,
@@ -33,7 +35,7 @@ from bridge.jobs.model import (
 REQUEST_VERSION: Final = 1
 SCHEMA_ID: Final = "https://producer-bridge.invalid/schemas/request-v1.json"
 
-Action = Literal[ACTIONS]  # type: ignore[valid-type]
+Action = Literal[JOB_ACTIONS]  # type: ignore[valid-type]
 _Finite = Annotated[float, Field(allow_inf_nan=False)]
 _NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
@@ -111,7 +113,10 @@ class WireRequest(_Wire):
     )
 
     version: Literal[1] = Field(description="The schema's version: 1.")
-    action: Action = Field(description="The API's action name.")
+    action: Action = Field(
+        description="The API's action name, or stems_only: split the clip into stems, "
+        "generating nothing."
+    )
     model: str | None = Field(None, description="Model name; default models.default.")
     prompts: Annotated[list[Prompt], Field(max_length=4)] = Field(
         default_factory=list,
@@ -178,6 +183,12 @@ def parse_request(data: Any, defaults: Defaults) -> JobRequest:
     return with_api_times(request)
 
 
+def _stems(wire: WireRequest, defaults: Defaults) -> bool:
+    if wire.action == STEMS_ONLY and wire.options.stems is None:
+        return True  # what the action is for
+    return defaults.stems if wire.options.stems is None else wire.options.stems
+
+
 def _path_issues(request: JobRequest) -> list[Issue]:
     # A daemon has no working folder the sender knows: relative paths would be a guess.
     issues = []
@@ -235,7 +246,7 @@ def to_job_request(wire: WireRequest, defaults: Defaults) -> JobRequest:
         else None,
         selection=Selection(wire.selection.start, wire.selection.end) if wire.selection else None,
         options=JobOptions(
-            stems=defaults.stems if options.stems is None else options.stems,
+            stems=_stems(wire, defaults),
             fetch_format=options.format or defaults.fetch_format,
             subtype=defaults.subtype,
             import_as=options.importAs or defaults.import_as,

@@ -16,6 +16,7 @@ from typing import Any
 
 from bridge.errors import ProjectError
 from bridge.files import remove_temporaries
+from bridge.jobs.model import STEMS_ONLY
 from bridge.jobs.placement import UploadSpan, result_placement
 from bridge.jobs.state import Job
 from bridge.project import (
@@ -59,7 +60,8 @@ def planned_files(job: Job) -> Iterator[PlannedFile]:
     several = len(job.facts.clips) > 1
     for index in range(1, len(job.facts.clips) + 1):
         suffix = f"_{index}" if several else ""
-        yield PlannedFile(f"result:{index}", (f"result{suffix}.wav",), "result", index)
+        if job.request.action != STEMS_ONLY:
+            yield PlannedFile(f"result:{index}", (f"result{suffix}.wav",), "result", index)
         prefix = f"stems:{index}:"
         for key in sorted(k for k in job.facts.work if k.startswith(prefix)):
             stem = safe_component(key.removeprefix(prefix), "stem name from the API result")

@@ -28,6 +28,7 @@ from bridge.errors import (
     TaskFailedError,
 )
 from bridge.files import remove_temporaries
+from bridge.jobs.model import STEMS_ONLY
 from bridge.jobs.placement import time_issues, upload_span
 from bridge.jobs.state import BILLED, Event, Job, attention_for_lost_create
 from bridge.journal import Journal
@@ -223,6 +224,22 @@ class JobRun:
     async def _generate(self) -> None:
         request = self.job.request.audio
         source = self.job.facts.audio_ids.get("source") or request.audio_id
+        if request.action == STEMS_ONLY:
+            # Nothing to generate: the uploaded clip is what the stems are split from.
+            span = self.job.facts.span or {}
+            self.facts(
+                {
+                    "clips": [
+                        {
+                            "audioId": source,
+                            "title": request.title,
+                            "duration": span.get("duration"),
+                        }
+                    ],
+                    "audio_ids": {"result:1": source},
+                }
+            )
+            return
         if source is not None:
             request = dataclasses.replace(request, audio_id=source)
         self.progress.step("generate", request.action)

@@ -21,11 +21,12 @@ from enum import Enum
 from pathlib import Path, PurePath
 from typing import Any, Final
 
-from bridge.api.models import ACTIONS, CREATE
+from bridge.api.models import CREATE
 from bridge.errors import BridgeError, Issue, RequestError
+from bridge.jobs.model import JOB_ACTIONS
 
 # create_music takes no audio, so it has no folder: a script asks for it through requests/.
-CLIP_ACTIONS: Final = tuple(action for action in ACTIONS if action != CREATE)
+CLIP_ACTIONS: Final = tuple(action for action in JOB_ACTIONS if action != CREATE)
 REQUESTS: Final = "requests"
 DONE: Final = "done"
 FAILED: Final = "failed"
