@@ -1,0 +1,240 @@
+-- @noindex
+-- Places finished jobs' files on the timeline: reads <project>/<results folder>/index.jsonl
+-- (one line per finished job, written by the daemon), each job's manifest.json, and puts
+-- every file at the timeline position the manifest gives.
+--
+--   replace, cover, swap, variation: new takes on the source item (importAs "takes"), or
+--     items on a new track (importAs "tracks", or when the source item is gone);
+--   extend: a new item where the continuation starts, its take starting at that point of
+--     the result (the result holds the clip and its continuation);
+--   create: items on a new track at the selection start;
+--   stems: a folder track with one child track per stem;
+--   importAs "none": nothing is placed.
+-- A job placed once is marked in the project's ExtState and never placed again.
+
+local HERE = debug.getinfo(1, "S").source:match("^@?(.*[/\\])") or ""
+local json = dofile(HERE .. "json.lua")
+local files = dofile(HERE .. "files.lua")
+local context = dofile(HERE .. "context.lua")
+
+local importer = {}
+
+local SECTION = "ProducerBridge"
+local EPSILON = 1e-6
+
+local function value(v)
+  if v == json.null then return nil end
+  return v
+end
+
+-- A path from the daemon, relative with "/", that stays inside its folder.
+local function safe_relative(path)
+  return type(path) == "string" and path ~= "" and not path:match("^/") and not path:match("\\")
+    and not ("/" .. path .. "/"):find("/%.%./")
+end
+
+function importer.imported(job_id)
+  local _, stamp = reaper.GetProjExtState(0, SECTION, "imported." .. job_id)
+  return stamp ~= nil and stamp ~= ""
+end
+
+local function mark_imported(job_id)
+  reaper.SetProjExtState(0, SECTION, "imported." .. job_id, os.date("!%Y-%m-%dT%H:%M:%SZ"))
+end
+
+-- The index entries in order; lines that are not JSON objects with a jobId are skipped.
+function importer.read_index(text)
+  local entries = {}
+  for line in text:gmatch("[^\r\n]+") do
+    local ok, entry = pcall(json.decode, line)
+    if ok and type(entry) == "table" and type(entry.jobId) == "string" then
+      entries[#entries + 1] = entry
+    end
+  end
+  return entries
+end
+
+local function read_manifest(root, entry)
+  if not safe_relative(entry.manifest) then return nil, "the index names no usable manifest" end
+  local text, err = files.read(files.from_posix(root, entry.manifest))
+  if not text then return nil, "cannot read its manifest: " .. tostring(err) end
+  local ok, manifest = pcall(json.decode, text)
+  if not ok or type(manifest) ~= "table" then return nil, "its manifest is not JSON" end
+  if manifest.schemaVersion ~= 1 then
+    return nil, "its manifest has schemaVersion " .. tostring(value(manifest.schemaVersion))
+      .. ", which this script does not read; update the REAPER scripts"
+  end
+  return manifest
+end
+
+-- The file under the source of `take`, following section and reverse wrappers.
+local function take_file(take)
+  local source = reaper.GetMediaItemTake_Source(take)
+  if not source then return nil end
+  local parent = reaper.GetMediaSourceParent(source)
+  while parent do source, parent = parent, reaper.GetMediaSourceParent(parent) end
+  return reaper.GetMediaSourceFileName(source, "")
+end
+
+-- The item the job's clip came from: at the same position, with a take on the same file.
+local function find_source_item(clip)
+  for i = 0, reaper.CountMediaItems(0) - 1 do
+    local item = reaper.GetMediaItem(0, i)
+    local position = reaper.GetMediaItemInfo_Value(item, "D_POSITION")
+    if math.abs(position - clip.itemPosition) < EPSILON then
+      for t = 0, reaper.CountTakes(item) - 1 do
+        local take = reaper.GetTake(item, t)
+        if take and take_file(take) == clip.path then return item end
+      end
+    end
+  end
+  return nil
+end
+
+local function seconds_of(entry)
+  return entry.lengthSamples / entry.sampleRate / entry.playrate
+end
+
+-- A take playing `path` from `offset` (source seconds) at the entry's playrate.
+local function add_take(item, path, entry, offset, name)
+  local take = reaper.AddTakeToMediaItem(item)
+  reaper.SetMediaItemTake_Source(take, reaper.PCM_Source_CreateFromFile(path))
+  reaper.SetMediaItemTakeInfo_Value(take, "D_STARTOFFS", offset)
+  reaper.SetMediaItemTakeInfo_Value(take, "D_PLAYRATE", entry.playrate)
+  reaper.GetSetMediaItemTakeInfo_String(take, "P_NAME", name, true)
+  reaper.SetActiveTake(take)
+  return take
+end
+
+local function add_item(track, path, entry, position, length, offset, name)
+  local item = reaper.AddMediaItemToTrack(track)
+  reaper.SetMediaItemInfo_Value(item, "D_POSITION", position)
+  reaper.SetMediaItemInfo_Value(item, "D_LENGTH", length)
+  add_take(item, path, entry, offset, name)
+  return item
+end
+
+local function insert_track(index, name, depth)
+  reaper.InsertTrackAtIndex(index, true)
+  local track = reaper.GetTrack(0, index)
+  reaper.GetSetMediaTrackInfo_String(track, "P_NAME", name, true)
+  if depth ~= 0 then reaper.SetMediaTrackInfo_Value(track, "I_FOLDERDEPTH", depth) end
+  return track
+end
+
+-- Places one job; returns true, or nil and why (nothing is placed then).
+local function place(manifest, folder)
+  local target = value(manifest.importAs) or "takes"
+  if target == "none" then return true end
+  local results, stems, clips = {}, {}, {}
+  for _, entry in ipairs(manifest.files or {}) do
+    if not safe_relative(entry.path) then return nil, "a file path in its manifest is unsafe" end
+    entry.file = files.from_posix(folder, entry.path)
+    if not files.exists(entry.file) then return nil, "its file " .. entry.file .. " is missing" end
+    if not results[entry.clip] and not stems[entry.clip] then clips[#clips + 1] = entry.clip end
+    if entry.kind == "result" then
+      results[entry.clip] = entry
+    else
+      stems[entry.clip] = stems[entry.clip] or {}
+      table.insert(stems[entry.clip], entry)
+    end
+  end
+  table.sort(clips)
+  local clip = value(manifest.clip)
+  local source_item = clip and find_source_item(clip) or nil
+  local label = value(manifest.title) or manifest.action
+  label = label .. " " .. manifest.jobId:sub(1, 8)
+  local next_index = reaper.CountTracks(0)
+  if source_item then
+    local track = reaper.GetMediaItem_Track(source_item)
+    next_index = math.tointeger(reaper.GetMediaTrackInfo_Value(track, "IP_TRACKNUMBER"))
+  end
+  local function new_track(name, depth)
+    local track = insert_track(next_index, name, depth)
+    next_index = next_index + 1
+    return track
+  end
+
+  for _, k in ipairs(clips) do
+    local entry = results[k]
+    if not entry then goto next_clip end -- stems_only: the stems are all there is
+    local name = #clips > 1 and (label .. " #" .. k) or label
+    local start, length = entry.position.seconds, seconds_of(entry)
+    if manifest.action == "extend_music" then
+      -- The result is the clip and its continuation: place the continuation only.
+      local continue_at = value(manifest.request.continueAt) or 0
+      local skip = continue_at / entry.playrate
+      if length - skip <= EPSILON then skip, continue_at = 0, 0 end
+      local track
+      if target == "takes" and source_item then
+        local item_end = reaper.GetMediaItemInfo_Value(source_item, "D_POSITION")
+          + reaper.GetMediaItemInfo_Value(source_item, "D_LENGTH")
+        if start + skip >= item_end - EPSILON then
+          track = reaper.GetMediaItem_Track(source_item) -- no overlap: continue on its track
+        end
+      end
+      track = track or new_track(name, 0)
+      add_item(track, entry.file, entry, start + skip, length - skip, continue_at, name)
+    elseif target == "takes" and source_item then
+      local offset = (reaper.GetMediaItemInfo_Value(source_item, "D_POSITION") - start)
+        * entry.playrate
+      add_take(source_item, entry.file, entry, offset, name)
+    else
+      add_item(new_track(name, 0), entry.file, entry, start, length, 0, name)
+    end
+    ::next_clip::
+  end
+  for _, k in ipairs(clips) do
+    local group = stems[k]
+    if group then
+      table.sort(group, function(a, b) return a.kind < b.kind end)
+      new_track((#clips > 1 and (label .. " #" .. k) or label) .. " stems", 1)
+      for i, entry in ipairs(group) do
+        local track = new_track(entry.kind, i == #group and -1 or 0)
+        add_item(track, entry.file, entry, entry.position.seconds, seconds_of(entry), 0, entry.kind)
+      end
+    end
+  end
+  return true
+end
+
+-- Imports every job of the current project not imported yet. `lib` gives settings and
+-- messages. Returns the number of jobs placed.
+function importer.run(lib)
+  local project, err = context.project(reaper)
+  if not project then lib.message(err) return 0 end
+  local root = files.join(project.folder, lib.setting("results_folder"))
+  local text = files.read(files.join(root, "index.jsonl"))
+  if not text then
+    reaper.Help_Set(lib.TITLE .. ": no results yet in " .. root, false)
+    return 0
+  end
+  local pending = {}
+  for _, entry in ipairs(importer.read_index(text)) do
+    if not importer.imported(entry.jobId) then pending[#pending + 1] = entry end
+  end
+  if #pending == 0 then
+    reaper.Help_Set(lib.TITLE .. ": nothing new to import", false)
+    return 0
+  end
+  local placed, problems = 0, {}
+  reaper.Undo_BeginBlock()
+  for _, entry in ipairs(pending) do
+    local manifest, ok
+    manifest, err = read_manifest(root, entry)
+    if manifest then ok, err = place(manifest, project.folder) end
+    if ok then
+      mark_imported(entry.jobId)
+      placed = placed + 1
+    else
+      problems[#problems + 1] = "Job " .. entry.jobId:sub(1, 8) .. " was not imported: " .. err
+    end
+  end
+  reaper.Undo_EndBlock(lib.TITLE .. ": import results", -1)
+  reaper.UpdateArrange()
+  reaper.Help_Set(string.format("%s: imported %d job(s)", lib.TITLE, placed), false)
+  if #problems > 0 then lib.message(table.concat(problems, "\n")) end
+  return placed
+end
+
+return importer
