@@ -57,6 +57,7 @@ __all__ = [
     "PollingSettings",
     "Preset",
     "ReaperSettings",
+    "S3Settings",
     "StagingSettings",
     "TriggerSettings",
     "check_report",
@@ -182,11 +183,44 @@ class ModelSettings(_Settings):
         return self
 
 
+class S3Settings(_Settings):
+    bucket: str = ""
+    prefix: str = "producer-bridge/"
+    endpoint_url: str = ""
+    region: str = ""
+    addressing_style: Literal["auto", "path", "virtual"] = "auto"
+    profile: str = ""
+    access_key_id: str = ""
+    secret_access_key: SecretStr = SecretStr("")
+    expires: Annotated[int, Field(ge=1, le=604800)] = 900
+    cleanup: Literal["delete", "lifecycle"] = "delete"
+
+    @field_validator("endpoint_url")
+    @classmethod
+    def _check_endpoint(cls, value: str) -> str:
+        return _http_url(value, allow_empty=True)
+
+    @field_validator("prefix")
+    @classmethod
+    def _check_prefix(cls, value: str) -> str:
+        if value.startswith("/") or ".." in value.split("/"):
+            raise PydanticCustomError("s3_prefix", "must not start with / nor hold a .. segment")
+        return value
+
+
 class StagingSettings(_Settings):
+    kind: Literal["local", "s3"] = "local"
     host: _Text = "127.0.0.1"
     port: _Port = 0
     public_base_url: str = ""
     ttl: _Seconds = 3600.0
+    s3: S3Settings = Field(default_factory=S3Settings)
+
+    @model_validator(mode="after")
+    def _check_s3(self) -> Self:
+        if self.kind == "s3" and not self.s3.bucket:
+            raise _cross_field("kind", 'is "s3": set staging.s3.bucket too')
+        return self
 
     @field_validator("public_base_url")
     @classmethod
@@ -378,6 +412,10 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
     api = raw.get("api")
     if isinstance(api, dict) and isinstance(api.get("key"), str):
         register_secret(api["key"])
+    staging = raw.get("staging")
+    s3 = staging.get("s3") if isinstance(staging, dict) else None
+    if isinstance(s3, dict) and isinstance(s3.get("secret_access_key"), str):
+        register_secret(s3["secret_access_key"])
     env_fields = {field: var for field, var in _ENV_FIELDS.items() if var in overrides}
     return LoadedConfig(_validate(raw, env_fields), source, overrides)
 

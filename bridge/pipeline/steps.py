@@ -205,13 +205,14 @@ class JobRun:
             upload = facts.work.get("upload")
             if upload is None or not _is_file(upload):
                 raise StagingError("the staged clip is missing; retry the job to cut it again")
-            staged = stager.stage(Path(upload))
+            # A bucket upload takes a while: off the loop that answers the DAW.
+            staged = await asyncio.to_thread(stager.stage, Path(upload))
             try:
                 self.facts({"staged_url": staged.url})
                 task_id = await self._create("upload", lambda: self.deps.client.upload(staged.url))
                 uploaded = await self._wait_upload(task_id)
             finally:
-                stager.unstage(staged)
+                await asyncio.shield(asyncio.to_thread(stager.unstage, staged))
         else:
             uploaded = await self._wait_upload(facts.tasks["upload"])
         self.facts({"audio_ids": {"source": uploaded.audio_id}})
