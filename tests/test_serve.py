@@ -278,3 +278,20 @@ def test_the_banner_says_where_everything_listens(
     assert f"drop:    {tmp_path / 'drop'}" in daemon.err
     assert "MIDI:    none" in daemon.err
     assert "0 unfinished job(s) resumed" in daemon.err
+
+
+def test_a_public_staging_address_is_warned_about(
+    jobs_config: Path, tmp_path: Path, port: int, emulator: EmulatorServer
+) -> None:
+    config = daemon_config(
+        jobs_config,
+        tmp_path,
+        port,
+        staging='public_base_url = "https://clips.example.net"\nttl = 600.0',
+    )
+    with running_daemon(config, emulator.url, port) as daemon:
+        pass
+    assert (
+        "warning: clips are reachable at https://clips.example.net by anyone holding a clip's "
+        "URL while it is staged (staging.ttl 600 s)"
+    ) in daemon.err

@@ -142,6 +142,12 @@ class Daemon:
             )
         if not is_loopback(host):
             self.banner.warn(f"OSC listens on {host}: any machine that reaches it can run jobs")
+        staging = self.config.staging
+        if staging.kind == "local" and staging.public_base_url:
+            self.banner.warn(
+                f"clips are reachable at {staging.public_base_url} by anyone holding a clip's "
+                f"URL while it is staged (staging.ttl {staging.ttl:g} s)"
+            )
         if not is_loopback(self.config.staging.host):
             self.banner.warn(
                 f"the stager listens on {self.config.staging.host}: clips are reachable from "
