@@ -73,6 +73,10 @@ def _origin(loaded: LoadedConfig) -> str:
 
 def _staging_text(loaded: LoadedConfig) -> str:
     staging = loaded.config.staging
+    if staging.kind == "s3":
+        s3 = staging.s3
+        where = s3.endpoint_url or "AWS"
+        return f"S3 bucket {s3.bucket} at {where}, presigned URLs valid {s3.expires} s"
     host = f"[{staging.host}]" if ":" in staging.host else staging.host
     text = f"{host}, any free port" if staging.port == 0 else f"{host}:{staging.port}"
     if staging.public_base_url:
