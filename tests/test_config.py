@@ -413,7 +413,10 @@ def test_endpoints_must_be_host_and_port(tmp_path: Path) -> None:
 def test_s3_staging_needs_a_bucket_and_never_shows_its_secret(tmp_path: Path) -> None:
     found = messages(errors_of(write(tmp_path / "a.toml", '[staging]\nkind = "s3"\n')))
     assert found == {"staging.kind": 'is "s3": set staging.s3.bucket too'}
-    text = '[staging]\nkind = "s3"\n[staging.s3]\nbucket = "clips"\nsecret_access_key = "s3cr3t-value"\n'
+    text = (
+        '[staging]\nkind = "s3"\n'
+        '[staging.s3]\nbucket = "clips"\nsecret_access_key = "s3cr3t-value"\n'
+    )
     loaded = load_config(write(tmp_path / "b.toml", text), env={})
     assert "s3cr3t-value" not in render_toml(loaded)
     assert "s3cr3t-value" not in check_report(loaded)
