@@ -18,8 +18,9 @@ from bridge.errors import StagingError
 from bridge.jobs.state import Job
 from bridge.journal import Journal
 from bridge.pipeline import Deps, JobRunner, Progress
-from bridge.staging import LocalHttpStager
+from bridge.staging.factory import AnyStager, make_stager
 from bridge.staging.local import is_loopback_url
+from bridge.staging.s3 import S3Stager
 
 
 def add_backend_options(parser: argparse.ArgumentParser) -> None:
@@ -56,16 +57,17 @@ async def open_runner(
     notify: Callable[[Job], Awaitable[None]] = _no_notice,
     on_finished: Callable[[Job], None] | None = None,
     keep_finished: bool = True,
-    on_backend: Callable[[str, LocalHttpStager | None], None] | None = None,
+    on_backend: Callable[[str, AnyStager | None], None] | None = None,
 ) -> AsyncIterator[JobRunner]:
     """A runner on the chosen service; `stage` starts a stager for jobs with clips.
 
     `on_backend(url, stager)` hears which service and stager were chosen (the banner)."""
     with contextlib.ExitStack() as stack:
         url, key = _backend(args, config, stack, err)
-        stager = None
+        stager: AnyStager | None = None
         if stage:
-            stager = stack.enter_context(_stager(config))
+            stager = make_stager(config.staging)
+            stack.enter_context(stager)  # starts the local stager's server
             _check_reachable(stager, url)
         if on_backend is not None:
             on_backend(url, stager)
@@ -120,23 +122,20 @@ def _backend(
     return args.api_url or config.api.url, key
 
 
-def _stager(config: Config) -> LocalHttpStager:
-    staging = config.staging
-    return LocalHttpStager(
-        host=staging.host,
-        port=staging.port,
-        public_base_url=staging.public_base_url,
-        ttl=staging.ttl,
-    )
-
-
-def _check_reachable(stager: LocalHttpStager, api_url: str) -> None:
-    if stager.reachable_only_here and not is_loopback_url(api_url):
-        raise StagingError(
-            f"the service at {api_url} cannot fetch clips from {stager.base_url} (this machine "
-            "only): expose the stager through a tunnel or reverse proxy and set "
-            "staging.public_base_url, or pass --audio-id for audio the service already has"
+def _check_reachable(stager: AnyStager, api_url: str) -> None:
+    if not stager.reachable_only_here or is_loopback_url(api_url):
+        return
+    if isinstance(stager, S3Stager):
+        fix = "set staging.s3.endpoint_url to an address the service can reach"
+    else:
+        fix = (
+            "expose the stager through a tunnel or reverse proxy and set "
+            'staging.public_base_url, or use staging.kind = "s3"'
         )
+    raise StagingError(
+        f"the service at {api_url} cannot fetch clips from {stager.base_url} (this machine "
+        f"only): {fix}, or pass --audio-id for audio the service already has"
+    )
 
 
 class Prefixed:

@@ -11,7 +11,7 @@ from pathlib import Path
 from rich.console import Console
 
 from bridge import __version__
-from bridge.cli import emulator, jobs, midi_learn, run, serve
+from bridge.cli import doctor, emulator, jobs, midi_learn, run, serve
 from bridge.config import check_report, load_config, render_toml
 from bridge.errors import BridgeError, ConfigError, SubmitUncertainError
 from bridge.logs import setup_logging
@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     jobs.add_jobs_parser(commands)
     emulator.add_emulator_parser(commands)
     midi_learn.add_midi_learn_parser(commands)
+    doctor.add_doctor_parser(commands)
     config = commands.add_parser("config", help="show or check the configuration")
     config.add_argument("what", choices=("show", "check"))
     return parser
@@ -64,6 +65,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace, out: Console, err: Console) -> int:
+    if args.command == "doctor":
+        # The doctor runs with a broken configuration too: that is its first finding.
+        try:
+            found, error = load_config(args.config), None
+        except ConfigError as exc:
+            found, error = None, exc
+        return doctor.execute(args, found, error, out, err)
     loaded = load_config(args.config)
     if args.command == "config":
         if args.what == "show":

@@ -8,6 +8,7 @@ from typing import Any
 from rich.console import Console
 
 from bridge.config import AbletonSettings, OscSettings, ReaperSettings
+from bridge.staging.factory import stager_base_url
 
 _ORDER = ("service", "stager", "OSC", "MIDI", "drop", "REAPER", "Ableton", "journal")
 
@@ -32,7 +33,8 @@ class Banner:
         self.service = url
         self.row("service", url)
         if stager is not None:
-            self.row("stager", f"{stager.base_url} (clips are served here while uploading)")
+            where = stager_base_url(stager)
+            self.row("stager", f"{where} (clips are staged here while the service fetches them)")
 
     def reaper(self, settings: ReaperSettings) -> None:
         if settings.osc and settings.import_action:
