@@ -214,6 +214,7 @@ class StagingSettings(_Settings):
     port: _Port = 0
     public_base_url: str = ""
     ttl: _Seconds = 3600.0
+    upload_format: Literal["flac", "wav"] = "flac"
     s3: S3Settings = Field(default_factory=S3Settings)
 
     @model_validator(mode="after")

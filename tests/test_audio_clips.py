@@ -7,8 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bridge.audio import cut_clip, probe
+from bridge.audio.clips import upload_suffix
 from bridge.errors import AudioError
 
 
@@ -45,3 +48,87 @@ def test_a_cut_that_starts_after_the_end_says_so(tmp_path: Path) -> None:
     source = noise_file(tmp_path / "take.wav", 1.0)
     with pytest.raises(AudioError, match="nothing to upload from 2 s"):
         cut_clip(probe(source), 2.0, 1.0, tmp_path / "upload.wav")
+
+
+# ------------------------------------------------------------- exact for every sample format
+
+SOURCE_FORMATS = [
+    ("WAV", "PCM_16", "int32"),
+    ("WAV", "PCM_24", "int32"),
+    ("WAV", "PCM_32", "int32"),
+    ("WAV", "FLOAT", "float64"),
+    ("WAV", "DOUBLE", "float64"),
+    ("WAV", "PCM_U8", "int32"),
+    ("AIFF", "PCM_24", "int32"),
+    ("FLAC", "PCM_16", "int32"),
+    ("FLAC", "PCM_24", "int32"),
+]
+EXTENSIONS = {"WAV": ".wav", "AIFF": ".aiff", "FLAC": ".flac"}
+
+
+def noise_source(
+    path: Path, container: str, subtype: str, rate: int, channels: int, frames: int, seed: int
+) -> Path:
+    """Random samples in `subtype`; float sources go past full scale, which an integer
+    copy would clip."""
+    rng = np.random.default_rng(seed)
+    data = rng.uniform(-1.5, 1.5, size=(frames, channels))
+    if subtype not in ("FLOAT", "DOUBLE"):
+        data = np.clip(data, -1.0, 1.0)
+    sf.write(str(path), data, rate, subtype=subtype, format=container)
+    return path
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.sampled_from(SOURCE_FORMATS),
+    st.sampled_from([22050, 44100, 48000, 96000]),
+    st.sampled_from([1, 2]),
+    st.integers(0, 3000),
+    st.integers(1, 5000),
+    st.sampled_from(["flac", "wav"]),
+)
+def test_a_cut_holds_the_source_samples_bit_for_bit(
+    tmp_path_factory: pytest.TempPathFactory,
+    source_format: tuple[str, str, str],
+    rate: int,
+    channels: int,
+    first: int,
+    frames: int,
+    fmt: str,
+) -> None:
+    container, subtype, dtype = source_format
+    folder = tmp_path_factory.mktemp("cut")
+    source = noise_source(
+        folder / f"source{EXTENSIONS[container]}", container, subtype, rate, channels, 9000, first
+    )
+    info = probe(source)
+    dest = folder / f"upload{upload_suffix(info, fmt)}"  # type: ignore[arg-type]
+    cut = cut_clip(info, first / rate, frames / rate, dest)
+    expected, _ = sf.read(str(source), start=first, frames=frames, dtype=dtype, always_2d=True)
+    got, got_rate = sf.read(str(dest), dtype=dtype, always_2d=True)
+    assert got_rate == rate
+    assert cut.frames == len(expected) == frames
+    assert np.array_equal(got, expected)
+    if fmt == "flac" and subtype in ("PCM_16", "PCM_24", "PCM_U8"):
+        assert dest.suffix == ".flac"  # lossless and smaller where FLAC can hold it
+    if subtype in ("PCM_32", "FLOAT", "DOUBLE"):
+        assert dest.suffix == ".wav"  # FLAC would round these
+
+
+def test_flac_is_refused_where_it_would_round_the_samples(tmp_path: Path) -> None:
+    source = noise_source(tmp_path / "float.wav", "WAV", "FLOAT", 48000, 2, 100, 1)
+    with pytest.raises(AudioError, match="FLAC cannot hold FLOAT samples exactly"):
+        cut_clip(probe(source), 0.0, 0.001, tmp_path / "upload.flac")
+
+
+def test_a_lossy_source_is_copied_as_its_decoder_gives_it(tmp_path: Path) -> None:
+    wav = noise_source(tmp_path / "n.wav", "WAV", "PCM_16", 44100, 2, 44100, 3)
+    ogg = tmp_path / "n.ogg"
+    data, rate = sf.read(str(wav))
+    sf.write(str(ogg), data, rate, format="OGG", subtype="VORBIS")
+    info = probe(ogg)
+    cut = cut_clip(info, 0.0, 0.5, tmp_path / f"upload{upload_suffix(info, 'flac')}")
+    assert cut.path.suffix == ".wav"
+    assert sf.info(str(cut.path)).subtype == "FLOAT"
+    assert cut.frames == 22050

@@ -184,3 +184,11 @@ def test_a_finished_job_tells_its_sender_once_and_reaper_imports_completed_ones(
     feedback.finished(job)
     addresses = [address for _, address, _ in recorder.sent]
     assert addresses == ["/bridge/job/accepted", "/bridge/job/done", "/action/_RSabc"]
+
+
+def test_strings_holding_nul_still_make_a_readable_osc_message() -> None:
+    from bridge.osc.transport import build, parse
+
+    assert parse(build("/bridge/rejected", ["/bridge/job", "bad \x00 byte", None])) == [
+        ("/bridge/rejected", ["/bridge/job", "bad \\0 byte", ""])
+    ]

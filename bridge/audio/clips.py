@@ -1,9 +1,16 @@
-"""Reading a clip's shape and making it acceptable to `upload`."""
+"""Reading a clip's shape and making it acceptable to `upload`.
+
+A cut is exact: the samples uploaded are the source's samples, bit for bit. Integer PCM is
+copied as integers and floating point as 64-bit floats, into a file that holds the source's
+own sample format (FLAC when asked for and able to hold it, else WAV). A lossy source (MP3,
+Ogg) is copied as its decoder gives it, in 32-bit float WAV.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final, Literal
 
 import soundfile as sf
 
@@ -13,6 +20,10 @@ from bridge.errors import AudioError
 UPLOAD_EXTENSIONS = (".mp3", ".wav", ".flac", ".m4a", ".aac", ".ogg", ".wma", ".opus")
 MAX_UPLOAD_SECONDS = 240.0
 _BLOCK = 1 << 16
+UploadFormat = Literal["flac", "wav"]
+# Source sample formats kept exactly: the format a copy is written in, by container.
+_INTEGER: Final = {"PCM_S8": "PCM_16", "PCM_U8": "PCM_16", "PCM_16": "PCM_16", "PCM_24": "PCM_24"}
+_FLAC_SUBTYPES: Final = {"PCM_16", "PCM_24"}  # FLAC holds no 32-bit integers, no floats
 
 
 @dataclass(frozen=True)
@@ -21,6 +32,7 @@ class AudioInfo:
     sample_rate: int
     channels: int
     frames: int
+    subtype: str = "PCM_16"
 
     @property
     def duration(self) -> float:
@@ -38,23 +50,31 @@ def probe(path: Path) -> AudioInfo:
             f"{path}: not an audio file this machine can decode (WAV, FLAC, OGG, MP3, AIFF...): "
             f"{exc}"
         ) from exc
-    return AudioInfo(path, int(info.samplerate), int(info.channels), int(info.frames))
+    return AudioInfo(
+        path, int(info.samplerate), int(info.channels), int(info.frames), str(info.subtype)
+    )
 
 
-def prepare_upload(info: AudioInfo, workdir: Path) -> Path:
-    """The file to stage for `upload`: the clip itself, or a WAV copy of it when the
+def upload_suffix(info: AudioInfo, fmt: UploadFormat = "wav") -> str:
+    """The extension a copy of this clip gets: FLAC only when it holds the samples exactly."""
+    return ".flac" if fmt == "flac" and _INTEGER.get(info.subtype) in _FLAC_SUBTYPES else ".wav"
+
+
+def prepare_upload(info: AudioInfo, workdir: Path, fmt: UploadFormat = "wav") -> Path:
+    """The file to stage for `upload`: the clip itself, or an exact copy of it when the
     service would refuse its extension (AIFF, CAF...)."""
     _check_length(info.path, info.duration)
     if info.path.suffix.lower() in UPLOAD_EXTENSIONS:
         return info.path
-    target = workdir / f"{info.path.stem}.wav"
+    target = workdir / f"{info.path.stem}{upload_suffix(info, fmt)}"
     _copy_frames(info, 0, info.frames, target, "convert")
     return target
 
 
 def cut_clip(info: AudioInfo, start: float, duration: float, dest: Path) -> AudioInfo:
-    """Copy `duration` seconds from `start` (source seconds) of the clip into a WAV at
-    `dest`, reading only that part (the source is opened by seeking, not decoded whole)."""
+    """Copy `duration` seconds from `start` (source seconds) of the clip into `dest` (its
+    extension, .wav or .flac, decides the container; see `upload_suffix`), reading only that
+    part: the source is opened by seeking, not decoded whole."""
     first = round(start * info.sample_rate)
     frames = min(round(duration * info.sample_rate), info.frames - first)
     if frames <= 0:
@@ -76,21 +96,35 @@ def _check_length(path: Path, seconds: float) -> None:
 
 
 def _copy_frames(info: AudioInfo, first: int, frames: int, dest: Path, verb: str) -> None:
-    """`frames` frames from frame `first` of the clip, as 24-bit WAV at `dest`."""
+    """`frames` frames from frame `first` of the clip, exactly, into `dest`."""
+    container = "FLAC" if dest.suffix.lower() == ".flac" else "WAV"
+    subtype, dtype = _exact_format(info.subtype, container)
     try:
         with (
             sf.SoundFile(str(info.path)) as source,
             sf.SoundFile(
-                str(dest), "w", info.sample_rate, info.channels, subtype="PCM_24", format="WAV"
+                str(dest), "w", info.sample_rate, info.channels, subtype=subtype, format=container
             ) as out,
         ):
             source.seek(first)
             left = frames
             while left > 0:
-                block = source.read(min(_BLOCK, left), dtype="float32", always_2d=True)
+                block = source.read(min(_BLOCK, left), dtype=dtype, always_2d=True)
                 if not len(block):
                     break
                 out.write(block)
                 left -= len(block)
     except (sf.LibsndfileError, RuntimeError, OSError) as exc:
-        raise AudioError(f"cannot {verb} {info.path} to WAV for upload: {exc}") from exc
+        raise AudioError(f"cannot {verb} {info.path} for upload: {exc}") from exc
+
+
+def _exact_format(source: str, container: str) -> tuple[str, str]:
+    """(subtype to write, dtype to copy through) that keep every sample of `source`."""
+    integer = _INTEGER.get(source)
+    if integer is not None and (container == "WAV" or integer in _FLAC_SUBTYPES):
+        return integer, "int32"  # libsndfile scales integers exactly between widths
+    if container == "FLAC":
+        raise AudioError(f"FLAC cannot hold {source} samples exactly; write a .wav")
+    if source in ("PCM_32", "DOUBLE"):
+        return source, "int32" if source == "PCM_32" else "float64"
+    return "FLOAT", "float64"  # float sources, and what a lossy decoder gives

@@ -92,6 +92,7 @@ async def open_runner(
                 allowed_roots=(*config.output.roots(), *extra_roots),
                 results_folder=config.output.results_folder,
                 notify=notify,
+                upload_format=config.staging.upload_format,
             )
             yield JobRunner(
                 deps,

@@ -48,7 +48,13 @@ def parse(data: bytes) -> list[tuple[str, list[Any]]]:
 
 def _osc_value(value: Any) -> Any:
     # python-osc refuses None; an OSC peer understands an empty string best.
-    return "" if value is None else value
+    if value is None:
+        return ""
+    if isinstance(value, str) and "\x00" in value:
+        # An OSC string ends at its first NUL: one inside (echoed from a bad request, say)
+        # would make the message unreadable, so it is shown instead.
+        return value.replace("\x00", "\\0")
+    return value
 
 
 class _Protocol(asyncio.DatagramProtocol):

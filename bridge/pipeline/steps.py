@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from bridge.api.client import ProducerClient
 from bridge.api.results import TaskStatus
 from bridge.audio import AudioInfo, cut_clip, prepare_upload, probe
+from bridge.audio.clips import UploadFormat, upload_suffix
 from bridge.errors import (
     DownloadError,
     Issue,
@@ -70,6 +71,7 @@ class Deps:
     allowed_roots: Sequence[Path]
     results_folder: str
     notify: Callable[[Job], Awaitable[None]]
+    upload_format: UploadFormat = "flac"  # a cut is sent as FLAC when that keeps it exact
 
 
 class JobRun:
@@ -189,9 +191,10 @@ class JobRun:
         self.progress.finished("stage", f"{upload.duration:.2f} s at {upload.sample_rate} Hz")
 
     def _upload_file(self, info: AudioInfo, start: float, duration: float) -> AudioInfo:
+        fmt = self.deps.upload_format
         if start == 0 and duration >= info.duration:
-            return probe(prepare_upload(info, self.work))
-        dest = self.work / "upload.wav"
+            return probe(prepare_upload(info, self.work, fmt))
+        dest = self.work / f"upload{upload_suffix(info, fmt)}"
         dest.unlink(missing_ok=True)  # a cut left by an interrupted run: cut again
         return cut_clip(info, start, duration, dest)
 
