@@ -231,6 +231,7 @@ async def test_cancel_stops_polling_and_keeps_the_job_for_a_retry(tmp_path: Path
             await until(lambda: "generate" in runner.deps.journal.get(job.id).facts.tasks)
             assert runner.cancel(job.id)
             finished = (await waiting)[job.id]
+            await asyncio.sleep(0.2)  # a poll already on the wire may still reach the server
             polls = slow.stats()["requests"]["tasks"]
             await asyncio.sleep(0.3)
             assert slow.stats()["requests"]["tasks"] == polls  # nothing polls any more

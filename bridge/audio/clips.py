@@ -8,6 +8,7 @@ Ogg) is copied as its decoder gives it, in 32-bit float WAV.
 
 from __future__ import annotations
 
+import wave
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal
@@ -98,6 +99,8 @@ def _check_length(path: Path, seconds: float) -> None:
 def _copy_frames(info: AudioInfo, first: int, frames: int, dest: Path, verb: str) -> None:
     """`frames` frames from frame `first` of the clip, exactly, into `dest`."""
     container = "FLAC" if dest.suffix.lower() == ".flac" else "WAV"
+    if container == "WAV" and _copy_pcm_bytes(info, first, frames, dest):
+        return
     subtype, dtype = _exact_format(info.subtype, container)
     try:
         with (
@@ -116,6 +119,29 @@ def _copy_frames(info: AudioInfo, first: int, frames: int, dest: Path, verb: str
                 left -= len(block)
     except (sf.LibsndfileError, RuntimeError, OSError) as exc:
         raise AudioError(f"cannot {verb} {info.path} for upload: {exc}") from exc
+
+
+def _copy_pcm_bytes(info: AudioInfo, first: int, frames: int, dest: Path) -> bool:
+    """Copy integer PCM from a WAV as bytes, with no conversion at all (the stdlib's `wave`
+    reads only such files); False, having written nothing, when the source is another kind."""
+    try:
+        source = wave.open(str(info.path), "rb")  # noqa: SIM115 - closed by the with below
+    except (wave.Error, EOFError, OSError):
+        return False  # float, extensible or compressed WAV, or not a WAV: libsndfile's turn
+    try:
+        with source, wave.open(str(dest), "wb") as out:
+            out.setparams(source.getparams())
+            source.setpos(first)
+            left = frames
+            while left > 0:
+                chunk = source.readframes(min(_BLOCK, left))
+                if not chunk:
+                    break
+                out.writeframesraw(chunk)
+                left -= len(chunk) // (source.getsampwidth() * source.getnchannels())
+    except (wave.Error, EOFError, OSError) as exc:
+        raise AudioError(f"cannot cut {info.path} for upload: {exc}") from exc
+    return True
 
 
 def _exact_format(source: str, container: str) -> tuple[str, str]:
