@@ -151,6 +151,22 @@ def tone(tmp_path: Path) -> Callable[..., Path]:
     return make
 
 
+class Quiet:
+    """Progress that nobody watches (the pipeline's Progress protocol)."""
+
+    def step(self, step: str, detail: str) -> None:
+        return None
+
+    def task(self, step: str, status: Any) -> None:
+        return None
+
+    def transfer(self, step: str, done: int, total: int | None) -> None:
+        return None
+
+    def finished(self, step: str, detail: str) -> None:
+        return None
+
+
 def need_tool(name: str, package: str) -> str:
     """The path of a command-line tool; in CI a missing tool fails, elsewhere it skips."""
     path = shutil.which(name)

@@ -12,29 +12,14 @@ from typing import Any
 import pytest
 import soundfile as sf
 
-from bridge.api.results import TaskStatus
 from bridge.emulator.server import EmulatorServer
 from bridge.jobs.state import COMPLETED, Job
 from bridge.jobs.wire import parse_request
 from bridge.journal import Journal
 from bridge.pipeline import Deps, JobRunner
 from bridge.staging import LocalHttpStager
-from tests.conftest import client_for, write_tone
+from tests.conftest import Quiet, client_for, write_tone
 from tests.reaper_fixtures import DEFAULTS, Studio, audio_item
-
-
-class Quiet:
-    def step(self, step: str, detail: str) -> None:
-        return None
-
-    def task(self, step: str, status: TaskStatus) -> None:
-        return None
-
-    def transfer(self, step: str, done: int, total: int | None) -> None:
-        return None
-
-    def finished(self, step: str, detail: str) -> None:
-        return None
 
 
 async def run_requests(server: EmulatorServer, tmp_path: Path, requests: list[Path]) -> list[Job]:

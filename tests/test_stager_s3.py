@@ -39,7 +39,7 @@ from bridge.staging import (
     reachable_only_here,
     stager_base_url,
 )
-from tests.conftest import client_for
+from tests.conftest import Quiet, client_for
 from tests.s3_server import (
     BUCKET,
     SECRET_ACCESS_KEY,
@@ -401,20 +401,6 @@ def test_secrets_appear_in_no_log_line_and_no_message(
 
 
 # The stager in the bridge --------------------------------------------------------------
-
-
-class Quiet:
-    def step(self, step: str, detail: str) -> None:
-        return None
-
-    def task(self, step: str, status: Any) -> None:
-        return None
-
-    def transfer(self, step: str, done: int, total: int | None) -> None:
-        return None
-
-    def finished(self, step: str, detail: str) -> None:
-        return None
 
 
 async def test_a_job_s_clip_is_fetched_from_the_bucket_by_the_service_and_then_deleted(
