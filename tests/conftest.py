@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,9 @@ import soundfile as sf
 from bridge.api import PollPlan, ProducerClient, RetryPolicy, make_http_client
 from bridge.config import EmulatorSettings, FaultSettings
 from bridge.emulator.server import EmulatorServer
+from bridge.journal import Journal
+from bridge.pipeline import Deps, JobRunner
+from bridge.staging import LocalHttpStager
 
 FAST_POLL = PollPlan(interval=0.02, max_interval=0.1, backoff=1.5, deadline=20.0)
 FAST_RETRY = RetryPolicy(max_attempts=6, base=0.01, cap=0.05)
@@ -165,6 +169,43 @@ class Quiet:
 
     def finished(self, step: str, detail: str) -> None:
         return None
+
+
+async def _no_notice(job: Any) -> None:
+    return None
+
+
+@asynccontextmanager
+async def pipeline_runner(
+    server: EmulatorServer,
+    tmp_path: Path,
+    *,
+    stager: Any = None,
+    roots: tuple[Path, ...] | None = None,
+    notify: Callable[[Any], Awaitable[None]] = _no_notice,
+    progress: Callable[[Any], Any] = lambda job: Quiet(),
+    max_running: int = 2,
+    **options: Any,
+) -> AsyncIterator[JobRunner]:
+    """A real JobRunner on `server`, its journal and work folder under `tmp_path/data`;
+    the stager is a loopback one unless another is given (and then left to the caller)."""
+    with contextlib.ExitStack() as stack:
+        journal = stack.enter_context(Journal(tmp_path / "data" / "journal.sqlite3"))
+        if stager is None:
+            stager = stack.enter_context(LocalHttpStager())
+        async with client_for(server) as client:
+            deps = Deps(
+                client=client,
+                journal=journal,
+                stager=stager,
+                work_root=tmp_path / "data" / "work",
+                allowed_roots=roots if roots is not None else (tmp_path,),
+                results_folder="ProducerBridge",
+                notify=notify,
+            )
+            yield JobRunner(
+                deps, max_running=max_running, progress=progress, cancel_poll=0.05, **options
+            )
 
 
 def need_tool(name: str, package: str) -> str:

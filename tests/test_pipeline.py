@@ -25,10 +25,9 @@ from bridge.jobs import ClipPlacement, JobOptions, JobRequest, Selection, valida
 from bridge.jobs.state import CANCELLED, COMPLETED, FAILED, RUNNING, Job, lost_billed_create, plan
 from bridge.jobs.wire import Defaults, parse_request
 from bridge.journal import Journal
-from bridge.pipeline import Deps, JobRunner
+from bridge.pipeline import JobRunner
 from bridge.project import schema
-from bridge.staging import LocalHttpStager
-from tests.conftest import client_for, emulator_settings
+from tests.conftest import emulator_settings, pipeline_runner
 
 MODELS = ("FUZZ-2.0",)
 EMULATOR_RATE = 44100
@@ -71,27 +70,16 @@ async def runner_for(
         if notices is not None:
             notices.append(job)
 
-    with (
-        Journal(tmp_path / "data" / "journal.sqlite3") as journal,
-        LocalHttpStager() as stager,
-    ):
-        async with client_for(server) as client:
-            deps = Deps(
-                client=client,
-                journal=journal,
-                stager=stager,
-                work_root=tmp_path / "data" / "work",
-                allowed_roots=roots if roots is not None else (tmp_path,),
-                results_folder="ProducerBridge",
-                notify=notify,
-            )
-            yield JobRunner(
-                deps,
-                max_running=max_running,
-                progress=lambda job: Recorder(steps, job),
-                cancel_poll=0.05,
-                **options,
-            )
+    async with pipeline_runner(
+        server,
+        tmp_path,
+        roots=roots,
+        notify=notify,
+        progress=lambda job: Recorder(steps, job),
+        max_running=max_running,
+        **options,
+    ) as runner:
+        yield runner
 
 
 def edit(

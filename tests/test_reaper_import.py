@@ -15,39 +15,19 @@ import soundfile as sf
 from bridge.emulator.server import EmulatorServer
 from bridge.jobs.state import COMPLETED, Job
 from bridge.jobs.wire import parse_request
-from bridge.journal import Journal
-from bridge.pipeline import Deps, JobRunner
-from bridge.staging import LocalHttpStager
-from tests.conftest import Quiet, client_for, write_tone
+from tests.conftest import pipeline_runner, write_tone
 from tests.reaper_fixtures import DEFAULTS, Studio, audio_item
 
 
 async def run_requests(server: EmulatorServer, tmp_path: Path, requests: list[Path]) -> list[Job]:
     """Each request file through the daemon's parser and the real pipeline."""
 
-    async def notify(job: Job) -> None:
-        return None
-
-    with (
-        Journal(tmp_path / "data" / "journal.sqlite3") as journal,
-        LocalHttpStager() as stager,
-    ):
-        async with client_for(server) as client:
-            deps = Deps(
-                client=client,
-                journal=journal,
-                stager=stager,
-                work_root=tmp_path / "data" / "work",
-                allowed_roots=(tmp_path,),
-                results_folder="ProducerBridge",
-                notify=notify,
-            )
-            runner = JobRunner(deps, max_running=2, progress=lambda job: Quiet())
-            jobs = [
-                runner.submit(parse_request(json.loads(path.read_text()), DEFAULTS))
-                for path in requests
-            ]
-            finished = await runner.run_until_idle()
+    async with pipeline_runner(server, tmp_path) as runner:
+        jobs = [
+            runner.submit(parse_request(json.loads(path.read_text()), DEFAULTS))
+            for path in requests
+        ]
+        finished = await runner.run_until_idle()
     done = [finished[job.id] for job in jobs]
     assert all(job.status == COMPLETED for job in done), [job.error for job in done]
     return done

@@ -28,9 +28,7 @@ from bridge.config import S3Settings, StagingSettings
 from bridge.emulator.server import EmulatorServer
 from bridge.errors import StagingError
 from bridge.jobs import ClipPlacement, JobRequest, validate_request
-from bridge.jobs.state import COMPLETED, Job
-from bridge.journal import Journal
-from bridge.pipeline import Deps, JobRunner
+from bridge.jobs.state import COMPLETED
 from bridge.staging import (
     LocalHttpStager,
     S3Stager,
@@ -39,7 +37,7 @@ from bridge.staging import (
     reachable_only_here,
     stager_base_url,
 )
-from tests.conftest import Quiet, client_for
+from tests.conftest import pipeline_runner
 from tests.s3_server import (
     BUCKET,
     SECRET_ACCESS_KEY,
@@ -410,21 +408,8 @@ async def test_a_job_s_clip_is_fetched_from_the_bucket_by_the_service_and_then_d
     audio = AudioRequest("cover_music", "FUZZ-2.0", (Sound("strings", 0.5),), cover_strength=0.5)
     request = JobRequest(audio, str(tmp_path / "song"), 48000, ClipPlacement(str(source)))
     request = validate_request(request, ("FUZZ-2.0",))
-    with (
-        Journal(tmp_path / "data" / "journal.sqlite3") as journal,
-        S3Stager(s3_server.settings()) as stager,
-    ):
-        async with client_for(emulator) as client:
-            deps = Deps(
-                client=client,
-                journal=journal,
-                stager=stager,
-                work_root=tmp_path / "data" / "work",
-                allowed_roots=(tmp_path,),
-                results_folder="ProducerBridge",
-                notify=_nothing,
-            )
-            runner = JobRunner(deps, max_running=1, progress=lambda job: Quiet(), cancel_poll=0.05)
+    with S3Stager(s3_server.settings()) as stager:
+        async with pipeline_runner(emulator, tmp_path, stager=stager, max_running=1) as runner:
             job = runner.submit(request)
             finished = (await runner.run_until_idle())[job.id]
     assert finished.status == COMPLETED, finished.error
@@ -434,10 +419,6 @@ async def test_a_job_s_clip_is_fetched_from_the_bucket_by_the_service_and_then_d
     assert key.startswith("producer-bridge/")
     assert s3_server.presigned_gets(key) == 1  # the emulator, from its own HTTP client
     assert s3_server.keys() == []
-
-
-async def _nothing(job: Job) -> None:
-    return None
 
 
 # The factory ----------------------------------------------------------------------------
