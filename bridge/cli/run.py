@@ -266,7 +266,13 @@ def _source_issues(args: argparse.Namespace) -> list[Issue]:
 
 
 def execute(args: argparse.Namespace, config: Config, out: Console, err: Console) -> int:
-    request = build_request(args, config)
+    return run_here(build_request(args, config), args, config, out, err)
+
+
+def run_here(
+    request: JobRequest, args: argparse.Namespace, config: Config, out: Console, err: Console
+) -> int:
+    """Run one validated job in this process; print the paths written, or why it failed."""
     with open_journal(config) as journal:
         job = asyncio.run(_execute(request, args, config, journal, err))
     if job.status != COMPLETED:

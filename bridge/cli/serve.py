@@ -11,13 +11,12 @@ from typing import Any
 
 from rich.console import Console
 
-from bridge.cli.backend import add_backend_options, open_journal
-from bridge.cli.run import _execute, written_paths
+from bridge.cli.backend import add_backend_options
+from bridge.cli.run import run_here
 from bridge.config import Config
 from bridge.daemon.client import DaemonClient, NoDaemon
 from bridge.daemon.intake import request_defaults
 from bridge.errors import Issue, RequestError
-from bridge.jobs.state import COMPLETED
 from bridge.jobs.wire import parse_request
 
 
@@ -84,14 +83,7 @@ def submit(args: argparse.Namespace, config: Config, out: Console, err: Console)
             outcome = client.follow(job_id, args.timeout, err)
     except NoDaemon:
         err.print("no daemon answers on osc.port: running the job here", markup=False)
-        with open_journal(config) as journal:
-            job = asyncio.run(_execute(request, args, config, journal, err))
-        if job.status != COMPLETED:
-            err.print(f"job {job.short_id} {job.status}: {job.error}", markup=False)
-            return 1
-        for path in written_paths(job):
-            out.print(path, markup=False, highlight=False, soft_wrap=True)
-        return 0
+        return run_here(request, args, config, out, err)
     status, detail = outcome
     if status != "done":
         err.print(f"job {job_id[:8]} {status}: {detail}", markup=False, highlight=False)
