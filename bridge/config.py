@@ -248,6 +248,16 @@ class OutputSettings(_Settings):
         return tuple(Path(root).expanduser() for root in self.allowed_roots)
 
 
+class AudioSettings(_Settings):
+    context: Literal["clip"] | Annotated[float, Field(ge=1, allow_inf_nan=False)] = "clip"
+    splice: bool = True
+    crossfade: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] = 0.02
+
+    def context_seconds(self) -> float | None:
+        """Seconds of the clip to upload around a section; None for as much as fits."""
+        return None if self.context == "clip" else float(self.context)
+
+
 class JobsSettings(_Settings):
     journal: str = ""
     max_running: Annotated[int, Field(ge=1, le=16)] = 2
@@ -380,6 +390,7 @@ class Config(_Settings):
     models: ModelSettings = Field(default_factory=ModelSettings)
     staging: StagingSettings = Field(default_factory=StagingSettings)
     output: OutputSettings = Field(default_factory=OutputSettings)
+    audio: AudioSettings = Field(default_factory=AudioSettings)
     jobs: JobsSettings = Field(default_factory=JobsSettings)
     osc: OscSettings = Field(default_factory=OscSettings)
     reaper: ReaperSettings = Field(default_factory=ReaperSettings)

@@ -56,10 +56,11 @@ KILL_POINTS = [
     ("fact", "stems", 4),
     ("started", "write", 1),
     ("fact", "write", 1),  # folder named, first file being written
-    ("fact", "write", 2),
-    ("fact", "write", 4),
-    ("fact", "write", 6),  # every file written, manifest next
-    ("fact", "write", 7),  # manifest written, index next
+    ("fact", "write", 2),  # result written, spliced.wav next
+    ("fact", "write", 3),  # spliced.wav written, stems next
+    ("fact", "write", 5),
+    ("fact", "write", 7),  # every file written, manifest next
+    ("fact", "write", 8),  # manifest written, index next
     ("started", "notify", 1),
 ]
 # Kills while a create the service may bill is in flight: the job waits for a person.
@@ -202,7 +203,12 @@ def assert_one_complete_set(project: Path, job_id: str) -> None:
     (folder,) = (path for path in results.iterdir() if path.is_dir())
     manifest = json.loads((folder / "manifest.json").read_text())
     jsonschema.Draft202012Validator(schema()).validate(manifest)
-    expected = {"result.wav", "manifest.json", *(f"stems/{name}.wav" for name in STEM_NAMES)}
+    expected = {
+        "result.wav",
+        "spliced.wav",
+        "manifest.json",
+        *(f"stems/{name}.wav" for name in STEM_NAMES),
+    }
     found = {path.relative_to(folder).as_posix() for path in folder.rglob("*") if path.is_file()}
     assert found == expected
     assert {path.name for path in results.iterdir()} == {folder.name, "index.jsonl"}

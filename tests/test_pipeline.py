@@ -154,11 +154,16 @@ async def test_a_faster_playrate_uploads_more_source_and_asks_the_daw_to_play_it
         job = runner.submit(request)
         finished = (await runner.run_until_idle())[job.id]
     assert finished.status == COMPLETED, finished.error
-    (entry,) = manifest_of(project, finished)["files"]
-    # 3 s on the timeline at playrate 2 is 6 s of source, rendered by the emulator at 44.1 kHz.
-    assert entry["lengthSamples"] == 6 * EMULATOR_RATE
-    assert entry["position"] == {"seconds": 5.0, "samples": 5 * EMULATOR_RATE}
-    assert entry["playrate"] == 2.0
+    files = manifest_of(project, finished)["files"]
+    # No project rate: the result keeps the emulator's 44.1 kHz, the spliced file the
+    # original's 48 kHz. 3 s on the timeline at playrate 2 is 6 s of source.
+    rates = {"result": EMULATOR_RATE, "spliced": 48000}
+    assert [entry["kind"] for entry in files] == list(rates)
+    for entry in files:
+        rate = rates[entry["kind"]]
+        assert (entry["sampleRate"], entry["lengthSamples"]) == (rate, 6 * rate)
+        assert entry["position"] == {"seconds": 5.0, "samples": 5 * rate}
+        assert entry["playrate"] == 2.0
 
 
 async def test_create_lands_at_the_selection_start_and_several_clips_get_numbered_files(

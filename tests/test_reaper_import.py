@@ -39,6 +39,12 @@ def manifest(studio: Studio, job: Job) -> dict[str, Any]:
     return data
 
 
+def by_kind(data: dict[str, Any], *kinds: str) -> list[dict[str, Any]]:
+    """The manifest's file entry of each kind, in the order asked."""
+    found = {entry["kind"]: entry for entry in data["files"]}
+    return [found[kind] for kind in kinds]
+
+
 def seconds(entry: dict[str, Any]) -> float:
     return float(entry["lengthSamples"] / entry["sampleRate"] / entry["playrate"])
 
@@ -66,8 +72,9 @@ async def test_a_replaced_section_comes_back_as_a_new_active_take_on_its_item(
         ),
     )
     (job,) = await run_requests(emulator, studio.tmp, studio.requests())
-    (entry,) = manifest(studio, job)["files"]
-    assert entry["sampleRate"] == 44100
+    entry, raw = by_kind(manifest(studio, job), "spliced", "result")
+    assert entry["sampleRate"] == raw["sampleRate"] == 44100
+    assert entry["position"] == raw["position"]
 
     result = studio.run("Import results", studio.scenario(items=items))
     assert result["error"] is None
@@ -93,6 +100,24 @@ async def test_a_replaced_section_comes_back_as_a_new_active_take_on_its_item(
     assert len(again["tracks"][0]["items"][0]["takes"]) == 1  # the scenario's own take only
 
 
+async def test_with_import_spliced_off_the_raw_result_becomes_the_new_take(
+    studio: Studio, emulator: EmulatorServer
+) -> None:
+    write_tone(studio.take, 8.0, rate=48000)
+    items = [audio_item(studio.take, position=2.0, length=8.0)]
+    studio.run(
+        "Replace time selection",
+        studio.scenario(items=items, selection=(4, 6), inputs=[["strings", "0.5", ""]]),
+    )
+    (job,) = await run_requests(emulator, studio.tmp, studio.requests())
+    (raw,) = by_kind(manifest(studio, job), "result")
+    studio.extstate.setdefault("ProducerBridge", {})["import_spliced"] = "0"
+    result = studio.run("Import results", studio.scenario(items=items))
+    (track,) = result["tracks"]
+    (item,) = track["items"]
+    assert item["takes"][1]["file"] == str(studio.project / raw["path"])
+
+
 async def test_an_extension_continues_the_item_from_its_end(
     studio: Studio, emulator: EmulatorServer
 ) -> None:
@@ -101,7 +126,7 @@ async def test_an_extension_continues_the_item_from_its_end(
     studio.run("Extend item", studio.scenario(items=items, inputs=[["outro", "0.5", "3", ""]]))
     (job,) = await run_requests(emulator, studio.tmp, studio.requests())
     data = manifest(studio, job)
-    (entry,) = data["files"]
+    (entry,) = by_kind(data, "spliced")
     assert data["request"]["continueAt"] == 4.0
 
     result = studio.run("Import results", studio.scenario(items=items))

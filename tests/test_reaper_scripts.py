@@ -282,13 +282,14 @@ def test_bad_answers_are_refused_naming_the_field(
 def test_settings_are_checked_saved_and_used_by_the_actions(studio: Studio) -> None:
     other_drop = studio.tmp / "elsewhere"
     (other_drop / "requests").mkdir(parents=True)
-    bad = [str(other_drop), "lanes", "FUZZ-2.0 Pro", "yes", "ProducerBridge", "0"]
+    bad = [str(other_drop), "lanes", "FUZZ-2.0 Pro", "yes", "ProducerBridge", "0", "2"]
     result = studio.run("Settings", studio.scenario(inputs=[bad]))
     assert result["messages"][0]["text"].splitlines() == [
         "Import as must be takes, tracks or none.",
         "Stems too must be 0 or 1.",
+        "Import spliced file must be 0 or 1.",
     ]
-    good = [str(other_drop), "tracks", "FUZZ-2.0 Pro", "1", "ProducerBridge", "0"]
+    good = [str(other_drop), "tracks", "FUZZ-2.0 Pro", "1", "ProducerBridge", "0", "1"]
     result = studio.run("Settings", studio.scenario(inputs=[good]))
     assert result["messages"] == []
     assert result["help"] == ["Producer Bridge: settings saved"]

@@ -89,10 +89,11 @@ def test_an_osc_request_ends_as_files_in_the_project_and_a_done_message(
     assert list((tmp_path / "drop" / "failed").iterdir()) == []  # the board is not an input
     manifest = json.loads(Path(manifest_path).read_text())
     jsonschema.Draft202012Validator(schema()).validate(manifest)
-    (entry,) = manifest["files"]
-    info = sf.info(str(project / entry["path"]))
-    assert (info.samplerate, info.frames) == (48000, 6 * 48000)
-    assert entry["position"] == {"seconds": 10.0, "samples": 480000}
+    assert [entry["kind"] for entry in manifest["files"]] == ["result", "spliced"]
+    for entry in manifest["files"]:
+        info = sf.info(str(project / entry["path"]))
+        assert (info.samplerate, info.frames) == (48000, 6 * 48000)
+        assert entry["position"] == {"seconds": 10.0, "samples": 480000}
     fractions = [args[2] for args in listener.of("/bridge/job/progress") if args[0] == job_id]
     assert fractions == sorted(fractions)
     assert fractions

@@ -36,6 +36,8 @@ ACTION_ALIASES: Final = {
     "variation": "music_variation",
 }
 TITLE_MAX_CHARS: Final = 80
+# The longest audio `upload` accepts (PRODUCER_API.md: "At most 4 minutes").
+MAX_UPLOAD_SECONDS: Final = 240.0
 DOWNLOAD_FORMATS: Final = ("mp3", "m4a", "wav")
 VIDEO_PRESETS: Final = ("modern", "player", "simple")
 

@@ -13,13 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal
 
+import numpy as np
+import numpy.typing as npt
 import soundfile as sf
 
+from bridge.api.models import MAX_UPLOAD_SECONDS
 from bridge.errors import AudioError
 
-# What the service's upload accepts (PRODUCER_API.md), and its length limit.
+# What the service's upload accepts (PRODUCER_API.md).
 UPLOAD_EXTENSIONS = (".mp3", ".wav", ".flac", ".m4a", ".aac", ".ogg", ".wma", ".opus")
-MAX_UPLOAD_SECONDS = 240.0
 _BLOCK = 1 << 16
 UploadFormat = Literal["flac", "wav"]
 # Source sample formats kept exactly: the format a copy is written in, by container.
@@ -86,6 +88,34 @@ def cut_clip(info: AudioInfo, start: float, duration: float, dest: Path) -> Audi
     _check_length(info.path, frames / info.sample_rate)
     _copy_frames(info, first, frames, dest, "cut")
     return probe(dest)
+
+
+def read_frames(info: AudioInfo, first: int, frames: int) -> npt.NDArray[np.float64]:
+    """`frames` frames from frame `first` of the clip (fewer at its end) as float64
+    (frames, channels), reading only that part. Every integer and float sample is held
+    exactly by a float64."""
+    try:
+        with sf.SoundFile(str(info.path)) as source:
+            source.seek(max(0, first))
+            data = source.read(max(0, frames), dtype="float64", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, OSError) as exc:
+        raise AudioError(f"cannot read {info.path}: {exc}") from exc
+    return np.asarray(data, dtype=np.float64)
+
+
+# WAV sample formats from narrowest to widest; each holds every sample of those before it.
+_WIDTHS: Final = ("PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE")
+
+
+def holding_subtype(wanted: str, source: str) -> str:
+    """`wanted`, or a wider WAV sample format when `wanted` cannot hold every sample of a
+    `source` file exactly (a lossy source's decoded samples need FLOAT)."""
+    exact = _INTEGER.get(source) or (source if source in _WIDTHS else "FLOAT")
+    if wanted not in _WIDTHS:
+        return exact
+    if {wanted, exact} == {"PCM_32", "FLOAT"}:
+        return "DOUBLE"  # a float32 holds 24 bits, a 32-bit integer holds no fraction
+    return max(wanted, exact, key=_WIDTHS.index)
 
 
 def _check_length(path: Path, seconds: float) -> None:

@@ -93,6 +93,8 @@ async def open_runner(
                 results_folder=config.output.results_folder,
                 notify=notify,
                 upload_format=config.staging.upload_format,
+                context=config.audio.context_seconds(),
+                crossfade=config.audio.crossfade if config.audio.splice else None,
             )
             yield JobRunner(
                 deps,

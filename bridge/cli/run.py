@@ -25,7 +25,7 @@ from bridge.jobs.model import (
     request_issues,
     with_api_times,
 )
-from bridge.jobs.placement import time_issues
+from bridge.jobs.placement import time_issues, upload_window
 from bridge.jobs.state import COMPLETED, Job
 from bridge.journal import Journal
 
@@ -224,10 +224,12 @@ def build_request(args: argparse.Namespace, config: Config) -> JobRequest:
         raise RequestError(issues)
     request = with_api_times(request)
     if clip is not None:
-        span = upload_span(clip, probe(args.clip).duration)
+        info = probe(args.clip)
+        span = upload_span(clip, info.duration)
         found = time_issues(request.audio, span.duration)
         if found:
             raise RequestError(found)
+        upload_window(request, info.duration, info.sample_rate, config.audio.context_seconds())
     return request
 
 

@@ -13,9 +13,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
-from bridge.api.models import ACTIONS, CREATE, AudioRequest, request_from_body
+from bridge.api.models import (
+    ACTIONS,
+    CREATE,
+    MAX_UPLOAD_SECONDS,
+    AudioRequest,
+    request_from_body,
+)
 from bridge.errors import Issue, RequestError
 
+REPLACE: Final = "replace_music"
+EXTEND: Final = "extend_music"
 # Not an API action: the clip itself is split into stems, nothing is generated.
 STEMS_ONLY: Final = "stems_only"
 JOB_ACTIONS: Final = (*ACTIONS, STEMS_ONLY)
@@ -142,13 +150,13 @@ def with_api_times(request: JobRequest) -> JobRequest:
     clip, selection, audio = request.clip, request.selection, request.audio
     if clip is None:
         return request
-    if audio.action == "replace_music" and selection and audio.replace_start is None:
+    if audio.action == REPLACE and selection and audio.replace_start is None:
         audio = replace(
             audio,
             replace_start=_upload_time(clip, selection.start),
             replace_end=_upload_time(clip, selection.end),
         )
-    if audio.action == "extend_music" and audio.continue_at is None:
+    if audio.action == EXTEND and audio.continue_at is None:
         if selection is not None:
             audio = replace(audio, continue_at=_upload_time(clip, selection.start))
         elif clip.length is not None:
@@ -178,7 +186,7 @@ def request_issues(request: JobRequest, known_models: Sequence[str]) -> list[Iss
         issues.append(Issue("project", "the project folder is required"))
     if request.sample_rate is not None and not 8000 <= request.sample_rate <= 384000:
         issues.append(Issue("sampleRate", f"must be 8000..384000 Hz (got {request.sample_rate})"))
-    issues += placement
+    issues += placement or window_issues(replace(request, audio=audio))
     if request.options.subtype not in SUBTYPES:
         issues.append(Issue("subtype", f"must be one of {', '.join(SUBTYPES)}"))
     if request.options.fetch_format not in FETCH_FORMATS:
@@ -213,6 +221,36 @@ def _clip_issues(clip: ClipPlacement | None, selection: Selection | None) -> lis
                 )
             )
     return issues
+
+
+def window_issues(request: JobRequest) -> list[Issue]:
+    """What the upload must hold is longer than the service takes, when the request alone
+    shows it (without a selection, only the source file tells: checked when it is cut)."""
+    clip, audio, selection = request.clip, request.audio, request.selection
+    if clip is None or audio.action == EXTEND:
+        return []
+    if audio.action == REPLACE:
+        if audio.replace_start is None or audio.replace_end is None:
+            return []
+        seconds = audio.replace_end - audio.replace_start
+        what = "selection" if selection else "replaceEnd"
+        description = "the section"
+    elif selection is not None:
+        seconds = (selection.end - selection.start) * clip.playrate
+        what, description = "selection", "the selection"
+    else:
+        return []
+    if seconds > MAX_UPLOAD_SECONDS + 1e-9:
+        return [Issue(what, upload_too_long(description, seconds))]
+    return []
+
+
+def upload_too_long(description: str, seconds: float) -> str:
+    return (
+        f"{description} holds {seconds:.1f} s of audio; the service takes at most "
+        f"{MAX_UPLOAD_SECONDS:g} s: select at most {MAX_UPLOAD_SECONDS:g} s "
+        "(at the item's playrate), or split the item"
+    )
 
 
 def validate_request(request: JobRequest, known_models: Sequence[str]) -> JobRequest:

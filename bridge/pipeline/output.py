@@ -14,10 +14,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bridge.errors import ProjectError
+from bridge.audio.clips import holding_subtype, probe, read_frames
+from bridge.errors import AudioError, ProjectError
 from bridge.files import remove_temporaries
 from bridge.jobs.model import STEMS_ONLY
-from bridge.jobs.placement import UploadSpan, result_placement
+from bridge.jobs.placement import (
+    UploadSpan,
+    result_coverage,
+    result_placement,
+    splice_section,
+    splices,
+    upload_request,
+)
 from bridge.jobs.state import Job
 from bridge.project import (
     MANIFEST_NAME,
@@ -35,6 +43,7 @@ from bridge.project import (
     write_manifest,
     write_project_wav,
 )
+from bridge.project.wavout import Fit, SplicePlan, write_spliced
 
 # Called with fact updates to journal, e.g. {"written": {...}}.
 RecordFacts = Callable[[dict[str, Any]], Job]
@@ -56,12 +65,15 @@ def folder_name(job: Job) -> str:
     return "_".join(part for part in parts if part)
 
 
-def planned_files(job: Job) -> Iterator[PlannedFile]:
+def planned_files(job: Job, *, splice: bool = False) -> Iterator[PlannedFile]:
     several = len(job.facts.clips) > 1
+    spliced = splice and splices(job.request) and job.facts.span is not None
     for index in range(1, len(job.facts.clips) + 1):
         suffix = f"_{index}" if several else ""
         if job.request.action != STEMS_ONLY:
             yield PlannedFile(f"result:{index}", (f"result{suffix}.wav",), "result", index)
+        if spliced:
+            yield PlannedFile(f"result:{index}", (f"spliced{suffix}.wav",), "spliced", index)
         prefix = f"stems:{index}:"
         for key in sorted(k for k in job.facts.work if k.startswith(prefix)):
             stem = safe_component(key.removeprefix(prefix), "stem name from the API result")
@@ -74,10 +86,14 @@ def write_results(
     allowed_roots: Sequence[Path],
     results_folder: str,
     record: RecordFacts,
+    crossfade: float | None = None,
 ) -> Job:
-    """Write every file, the manifest and the index line; return the job as journaled."""
+    """Write every file, the manifest and the index line; return the job as journaled.
+    With a `crossfade` (seconds), replace and extend results are also spliced into the
+    original (`spliced.wav`)."""
     project = resolve_project(job.request.project, allowed_roots)
-    plan = list(planned_files(job))  # every name checked before anything is written
+    # Every name is checked before anything is written.
+    plan = list(planned_files(job, splice=crossfade is not None))
     if job.facts.folder is None:
         name = safe_component(folder_name(job), "results folder name")
         job = record({"folder": f"{safe_component(results_folder, 'results folder')}/{name}"})
@@ -91,7 +107,7 @@ def write_results(
             continue
         dest = child(folder, *planned.relative, what="result file name")
         _make_folder(dest.parent)
-        shape = _write_one(job, planned, dest)
+        shape = _write_one(job, planned, dest, crossfade or 0.0)
         job = record({"written": {relative: _shape_json(planned, shape)}})
     manifest = _manifest(job, project)
     path = folder / MANIFEST_NAME
@@ -118,7 +134,7 @@ def _make_folder(folder: Path) -> None:
         raise translate_os_error(exc, folder.parent) from exc
 
 
-def _write_one(job: Job, planned: PlannedFile, dest: Path) -> WavShape:
+def _write_one(job: Job, planned: PlannedFile, dest: Path, crossfade: float) -> WavShape:
     if dest.exists():
         # Only this job writes into its own folder, and only by rename of a finished
         # file: one found here was completed before an interruption.
@@ -129,9 +145,51 @@ def _write_one(job: Job, planned: PlannedFile, dest: Path) -> WavShape:
             f"the downloaded file for {planned.key} is missing from the work folder; "
             f"retry the job to fetch it again: producer-bridge jobs retry {job.short_id}"
         )
-    options = job.request.options
+    request, subtype = job.request, job.request.options.subtype
+    span = UploadSpan(**job.facts.span) if job.facts.span else None
+    if planned.kind == "spliced":
+        assert span is not None  # planned_files plans a spliced file only with a span
+        return _write_spliced(job, Path(source), dest, span, crossfade)
     return write_project_wav(
-        Path(source), dest, sample_rate=job.request.sample_rate, subtype=options.subtype
+        Path(source), dest, sample_rate=request.sample_rate, subtype=subtype, fit=_fit(job, planned)
+    )
+
+
+def _fit(job: Job, planned: PlannedFile) -> Fit | None:
+    """Results as long as the span they cover; stems exactly as long as their result."""
+    span = UploadSpan(**job.facts.span) if job.facts.span else None
+    if planned.kind == "result" or job.request.action == STEMS_ONLY:
+        coverage = result_coverage(job.request, span)
+        return None if coverage is None else Fit(seconds=coverage.seconds, exact=coverage.exact)
+    for shape in job.facts.written.values():
+        if shape["kind"] == "result" and shape["clip"] == planned.clip:
+            return Fit(frames=shape["frames"])
+    return None
+
+
+def _write_spliced(job: Job, result: Path, dest: Path, span: UploadSpan, fade: float) -> WavShape:
+    request = job.request
+    assert request.clip is not None
+    start, end = splice_section(request, span)
+    try:
+        info = probe(Path(request.clip.path))
+        first = round(span.start * info.sample_rate)
+        # An extend crossfades into what the original holds after the continuation point.
+        frames = round((span.duration + (fade if end is None else 0.0)) * info.sample_rate)
+        original = read_frames(info, first, frames)
+    except AudioError as exc:
+        raise ProjectError(
+            f"cannot read the original clip to splice the result into: {exc}; put it back "
+            f"and retry the job, or set audio.splice = false"
+        ) from exc
+    return write_spliced(
+        original,
+        info.sample_rate,
+        result,
+        dest,
+        plan=SplicePlan(start, end, fade),
+        sample_rate=request.sample_rate,
+        subtype=holding_subtype(request.options.subtype, info.subtype),
     )
 
 
@@ -175,7 +233,7 @@ def _manifest(job: Job, project: Path) -> Manifest:
         model=audio.model,
         seed=audio.seed,
         title=audio.title,
-        request=audio.to_body(),
+        request=upload_request(request, span).to_body(),  # the times as sent
         project_folder=str(project),
         project_sample_rate=request.sample_rate,
         clip=request.clip.to_json() if request.clip else None,

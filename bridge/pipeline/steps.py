@@ -30,7 +30,7 @@ from bridge.errors import (
 )
 from bridge.files import remove_temporaries
 from bridge.jobs.model import STEMS_ONLY
-from bridge.jobs.placement import time_issues, upload_span
+from bridge.jobs.placement import UploadSpan, time_issues, upload_request, upload_window
 from bridge.jobs.state import BILLED, Event, Job, attention_for_lost_create
 from bridge.journal import Journal
 from bridge.pipeline.output import write_results
@@ -72,6 +72,8 @@ class Deps:
     results_folder: str
     notify: Callable[[Job], Awaitable[None]]
     upload_format: UploadFormat = "flac"  # a cut is sent as FLAC when that keeps it exact
+    context: float | None = None  # seconds of the clip around a section; None: all that fits
+    crossfade: float | None = 0.02  # seconds at splice points; None: no spliced.wav
 
 
 class JobRun:
@@ -183,10 +185,10 @@ class JobRun:
         if clip is None:
             raise RequestError([Issue("clip", f"{self.job.request.action} needs a clip")])
         info = await asyncio.to_thread(probe, Path(clip.path))
-        span = upload_span(clip, info.duration)
+        span = upload_window(self.job.request, info.duration, info.sample_rate, self.deps.context)
         self.progress.step("stage", f"{Path(clip.path).name} from {span.start:g} s")
         upload = await asyncio.to_thread(self._upload_file, info, span.start, span.duration)
-        _check_times(self.job, upload)
+        _check_times(self.job, span, upload)
         self.facts({"span": dataclasses.asdict(span), "work": {"upload": str(upload.path)}})
         self.progress.finished("stage", f"{upload.duration:.2f} s at {upload.sample_rate} Hz")
 
@@ -245,6 +247,8 @@ class JobRun:
             )
             return
         if source is not None:
+            uploaded = self.job.facts.span
+            request = upload_request(self.job.request, UploadSpan(**uploaded) if uploaded else None)
             request = dataclasses.replace(request, audio_id=source)
         self.progress.step("generate", request.action)
         client = self.deps.client
@@ -333,6 +337,7 @@ class JobRun:
             allowed_roots=self.deps.allowed_roots,
             results_folder=self.deps.results_folder,
             record=self.facts,
+            crossfade=self.deps.crossfade,
         )
         self.progress.finished("write", self.job.facts.manifest or "")
 
@@ -353,7 +358,7 @@ def _is_file(path: str) -> bool:
     return Path(path).is_file()
 
 
-def _check_times(job: Job, upload: AudioInfo) -> None:
-    issues = time_issues(job.request.audio, upload.duration)
+def _check_times(job: Job, span: UploadSpan, upload: AudioInfo) -> None:
+    issues = time_issues(upload_request(job.request, span), upload.duration)
     if issues:
         raise RequestError(issues)

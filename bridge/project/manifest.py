@@ -19,7 +19,7 @@ from bridge.project.wavout import translate_os_error
 
 MANIFEST_SCHEMA_VERSION = 1
 MANIFEST_NAME = "manifest.json"
-KINDS = ("result", "vocals", "drums", "bass", "other")
+KINDS = ("result", "spliced", "vocals", "drums", "bass", "other")
 
 
 @dataclass(frozen=True)

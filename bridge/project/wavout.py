@@ -13,16 +13,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import numpy.typing as npt
 import soundfile as sf
 import soxr
 
+from bridge.audio.splice import Samples, fit_length, match_channels, splice_after, splice_section
 from bridge.errors import ProjectError
 from bridge.files import write_bytes_atomic
 
 log = logging.getLogger(__name__)
 
 SUBTYPES = ("PCM_16", "PCM_24", "FLOAT")
+# What a spliced file may need besides, to hold an original's samples exactly.
+WRITABLE = (*SUBTYPES, "PCM_32", "DOUBLE")
 
 _READ_ONLY = (errno.EROFS,)
 _NOT_WRITABLE = (errno.EACCES, errno.EPERM)
@@ -63,19 +65,105 @@ def translate_os_error(exc: OSError, folder: Path) -> ProjectError:
     return ProjectError(f"cannot write in {folder}: {exc}; fix the cause, then retry the job")
 
 
+@dataclass(frozen=True)
+class Fit:
+    """The length a written file must have: `frames` at the written rate, or `seconds`
+    converted at it (rounded to the nearest frame); `exact` cuts a longer file to it,
+    otherwise only a shorter one changes (silence added at its end)."""
+
+    frames: int | None = None
+    seconds: float | None = None
+    exact: bool = True
+
+    def frames_at(self, rate: int) -> int:
+        if self.frames is not None:
+            return self.frames
+        return round((self.seconds or 0.0) * rate)
+
+
+@dataclass(frozen=True)
+class SplicePlan:
+    """How a result goes into the original: a section [start, end) replaced (end None:
+    everything from start on replaced, the continuation of an extend). Seconds from the
+    start of the original, as uploaded."""
+
+    start: float
+    end: float | None
+    fade: float
+
+
 def write_project_wav(
-    source: Path, dest: Path, *, sample_rate: int | None, subtype: str = "PCM_24"
+    source: Path,
+    dest: Path,
+    *,
+    sample_rate: int | None,
+    subtype: str = "PCM_24",
+    fit: Fit | None = None,
 ) -> WavShape:
-    """Decode `source`, resample it to `sample_rate` (None keeps its own), write WAV `dest`."""
-    if subtype not in SUBTYPES:
-        raise ProjectError(f"unknown WAV sample format {subtype!r}: use one of {SUBTYPES}")
-    if dest.exists():
-        raise ProjectError(f"{dest} already exists; results never overwrite a file")
+    """Decode `source`, resample it to `sample_rate` (None keeps its own), fit its length,
+    write WAV `dest`."""
+    _check_subtype(subtype)
+    _check_free(dest)
+    data, rate = decode_at(source, sample_rate)
+    if fit is not None:
+        data = fit_length(data, fit.frames_at(rate), exact=fit.exact)
+    return _write(data, rate, subtype, dest)
+
+
+def write_spliced(
+    original: Samples,
+    original_rate: int,
+    result: Path,
+    dest: Path,
+    *,
+    plan: SplicePlan,
+    sample_rate: int | None,
+    subtype: str,
+) -> WavShape:
+    """The original with the result spliced in as `plan` says, at `sample_rate` (None:
+    the original's), with the original's channels. Where the rate is the original's,
+    every kept frame is the original's, bit for bit (given a `subtype` that holds it)."""
+    _check_subtype(subtype)
+    _check_free(dest)
+    rate = original_rate if sample_rate is None else sample_rate
+    if rate != original_rate:
+        original = soxr.resample(original, original_rate, rate, quality="VHQ")
+    new, _ = decode_at(result, rate)
+    new = match_channels(new, original.shape[1])
+    start = round(plan.start * rate)
+    fade = round(plan.fade * rate)
+    if plan.end is None:
+        new = fit_length(new, start + 1, exact=False)
+        spliced = splice_after(original, new, min(start, original.shape[0]), fade)
+    else:
+        new = fit_length(new, original.shape[0], exact=True)
+        end = min(round(plan.end * rate), original.shape[0])
+        spliced = splice_section(original, new, min(start, end - 1), end, fade)
+    return _write(spliced, rate, subtype, dest)
+
+
+def decode_at(source: Path, sample_rate: int | None) -> tuple[Samples, int]:
+    """A file's samples as float64 (frames, channels), resampled to `sample_rate` once, at
+    the best quality (None keeps the file's own rate)."""
     data, source_rate = _decode(source)
     rate = source_rate if sample_rate is None else sample_rate
     if rate != source_rate:
         log.debug("resampling %s from %d Hz to %d Hz", source, source_rate, rate)
         data = soxr.resample(data, source_rate, rate, quality="VHQ")
+    return data, rate
+
+
+def _check_subtype(subtype: str) -> None:
+    if subtype not in WRITABLE:
+        raise ProjectError(f"unknown WAV sample format {subtype!r}: use one of {SUBTYPES}")
+
+
+def _check_free(dest: Path) -> None:
+    if dest.exists():
+        raise ProjectError(f"{dest} already exists; results never overwrite a file")
+
+
+def _write(data: Samples, rate: int, subtype: str, dest: Path) -> WavShape:
     if subtype.startswith("PCM"):
         # PCM cannot hold overs. Clip here rather than rely on libsndfile's conversion of
         # out-of-range floats (its clipping switch is off by default). FLOAT keeps overs,
@@ -103,7 +191,7 @@ def read_shape(path: Path) -> WavShape:
     return WavShape(path, frames=info.frames, sample_rate=info.samplerate, channels=info.channels)
 
 
-def _decode(source: Path) -> tuple[npt.NDArray[np.float64], int]:
+def _decode(source: Path) -> tuple[Samples, int]:
     try:
         data, rate = sf.read(str(source), dtype="float64", always_2d=True)
     except (RuntimeError, OSError) as exc:
@@ -115,7 +203,7 @@ def _decode(source: Path) -> tuple[npt.NDArray[np.float64], int]:
     return data, int(rate)
 
 
-def _encode(data: npt.NDArray[np.float64], rate: int, subtype: str, dest: Path) -> bytes:
+def _encode(data: Samples, rate: int, subtype: str, dest: Path) -> bytes:
     # Encoding in memory, then writing plain bytes, keeps the real OSError (disk full,
     # read-only) that libsndfile would otherwise reduce to an errno-less "System error".
     buffer = io.BytesIO()

@@ -3,6 +3,8 @@
 -- (one line per finished job, written by the daemon), each job's manifest.json, and puts
 -- every file at the timeline position the manifest gives.
 --
+--   replace and extend place spliced.wav (the original, untouched outside the new part)
+--     rather than the result when the job wrote one, unless import_spliced is "0";
 --   replace, cover, swap, variation: new takes on the source item (importAs "takes"), or
 --     items on a new track (importAs "tracks", or when the source item is gone);
 --   extend: a new item where the continuation starts, its take starting at that point of
@@ -122,18 +124,19 @@ local function insert_track(index, name, depth)
   return track
 end
 
--- Places one job; returns true, or nil and why (nothing is placed then).
-local function place(manifest, folder)
+-- Places one job; returns true, or nil and why (nothing is placed then). `placed_kind`:
+-- "spliced" places the spliced file where the job wrote one, "result" the raw result.
+local function place(manifest, folder, placed_kind)
   local target = value(manifest.importAs) or "takes"
   if target == "none" then return true end
-  local results, stems, clips = {}, {}, {}
+  local results, stems, clips, seen = {}, {}, {}, {}
   for _, entry in ipairs(manifest.files or {}) do
     if not safe_relative(entry.path) then return nil, "a file path in its manifest is unsafe" end
     entry.file = files.from_posix(folder, entry.path)
     if not files.exists(entry.file) then return nil, "its file " .. entry.file .. " is missing" end
-    if not results[entry.clip] and not stems[entry.clip] then clips[#clips + 1] = entry.clip end
-    if entry.kind == "result" then
-      results[entry.clip] = entry
+    if not seen[entry.clip] then clips[#clips + 1], seen[entry.clip] = entry.clip, true end
+    if entry.kind == "result" or entry.kind == "spliced" then
+      if not results[entry.clip] or entry.kind == placed_kind then results[entry.clip] = entry end
     else
       stems[entry.clip] = stems[entry.clip] or {}
       table.insert(stems[entry.clip], entry)
@@ -218,11 +221,13 @@ function importer.run(lib)
     return 0
   end
   local placed, problems = 0, {}
+  -- The spliced file (the original, untouched outside the new part) unless set otherwise.
+  local placed_kind = lib.setting("import_spliced") == "0" and "result" or "spliced"
   reaper.Undo_BeginBlock()
   for _, entry in ipairs(pending) do
     local manifest, ok
     manifest, err = read_manifest(root, entry)
-    if manifest then ok, err = place(manifest, project.folder) end
+    if manifest then ok, err = place(manifest, project.folder, placed_kind) end
     if ok then
       mark_imported(entry.jobId)
       placed = placed + 1

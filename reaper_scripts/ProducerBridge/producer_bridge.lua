@@ -19,7 +19,7 @@ lib.SECTION, lib.TITLE = SECTION, TITLE
 
 local DEFAULTS = {
   drop_folder = "", import_as = "takes", model = "", stems = "0",
-  results_folder = "ProducerBridge", confirm = "0",
+  results_folder = "ProducerBridge", confirm = "0", import_spliced = "1",
 }
 lib.IMPORT_TARGETS = { takes = true, tracks = true, none = true }
 
@@ -294,6 +294,7 @@ local SETTINGS_FIELDS = {
   { caption = "Stems too (0/1)", key = "stems" },
   { caption = "Results folder in project", key = "results_folder" },
   { caption = "Confirm each request (0/1)", key = "confirm" },
+  { caption = "Import spliced file (0/1)", key = "import_spliced" },
 }
 
 function lib.run_settings()
@@ -316,10 +317,10 @@ function lib.run_settings()
   if not lib.IMPORT_TARGETS[values.import_as or ""] then
     problems[#problems + 1] = "Import as must be takes, tracks or none."
   end
-  for _, key in ipairs({ "stems", "confirm" }) do
-    if values[key] ~= "0" and values[key] ~= "1" then
-      problems[#problems + 1] = (key == "stems" and "Stems too" or "Confirm each request")
-        .. " must be 0 or 1."
+  for _, field in ipairs(SETTINGS_FIELDS) do
+    local name = field.caption:match("^(.-) %(0/1%)$")
+    if name and values[field.key] ~= "0" and values[field.key] ~= "1" then
+      problems[#problems + 1] = name .. " must be 0 or 1."
     end
   end
   if (values.results_folder or "") == "" or values.results_folder:match("[/\\]") then
