@@ -185,6 +185,8 @@ async def pipeline_runner(
     notify: Callable[[Any], Awaitable[None]] = _no_notice,
     progress: Callable[[Any], Any] = lambda job: Quiet(),
     max_running: int = 2,
+    context: float | None = None,
+    crossfade: float | None = 0.02,
     **options: Any,
 ) -> AsyncIterator[JobRunner]:
     """A real JobRunner on `server`, its journal and work folder under `tmp_path/data`;
@@ -202,6 +204,8 @@ async def pipeline_runner(
                 allowed_roots=roots if roots is not None else (tmp_path,),
                 results_folder="ProducerBridge",
                 notify=notify,
+                context=context,
+                crossfade=crossfade,
             )
             yield JobRunner(
                 deps, max_running=max_running, progress=progress, cancel_poll=0.05, **options

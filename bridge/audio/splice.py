@@ -58,7 +58,7 @@ def splice_section(original: Samples, new: Samples, start: int, end: int, fade: 
         fade_out, fade_in = equal_power(fade)
         head, tail = slice(start, start + fade), slice(end - fade, end)
         out[head] = original[head] * fade_out + new[head] * fade_in
-        out[tail] = new[tail] * fade_out[::-1] + original[tail] * fade_in[::-1]
+        out[tail] = new[tail] * fade_out + original[tail] * fade_in
     return out
 
 
