@@ -187,3 +187,29 @@ async def test_without_splicing_only_the_result_is_written(
     job = await run_one(emulator, tmp_path, job_request, crossfade=None)
     assert job.status == COMPLETED, job.error
     assert list(files_of(project, job)) == ["result"]
+
+
+@pytest.mark.parametrize(("fetch", "tolerance"), [("wav", 2e-3), ("mp3", 0.05)])
+async def test_a_result_resampled_back_to_the_project_rate_lines_up_with_the_original(
+    emulator: EmulatorServer,
+    tone: Callable[..., Path],
+    tmp_path: Path,
+    fetch: str,
+    tolerance: float,
+) -> None:
+    # The emulator works at 44.1 kHz: a 48 kHz clip goes there and back. Outside the
+    # section its replace keeps the input, so the result must match the clip to within
+    # resampling and coding error, at the same sample positions: no offset, no drift.
+    rate = 48000
+    clip = ClipPlacement(str(tone(6.0, rate=rate)), item_position=2.0)
+    project = tmp_path / "project"
+    job_request = request(
+        "replace_music", clip, project, rate=rate, selection=Selection(6.0, 7.0), fetch=fetch
+    )
+    job = await run_one(emulator, tmp_path, job_request)
+    assert job.status == COMPLETED, job.error
+    result = read(project, files_of(project, job)["result"])
+    original, _ = sf.read(str(clip.path), dtype="float64", always_2d=True)
+    assert result.shape == original.shape
+    settled = slice(rate // 10, 3 * rate)  # away from the file's start and the section
+    assert np.max(np.abs(result[settled] - original[settled])) < tolerance
