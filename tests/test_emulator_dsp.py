@@ -336,49 +336,6 @@ def test_strength_outside_its_range_is_rejected(
         function(song(), SR, bad, 1)
 
 
-# --- split_stems ------------------------------------------------------------------------
-
-
-def square_wave(seconds: float = 2.0) -> dsp.Audio:
-    t = np.arange(dsp.frames(seconds, SR)) / SR
-    return (0.99 * np.sign(np.sin(2 * np.pi * 110 * t))).astype(np.float32)[:, None]
-
-
-@pytest.mark.parametrize("make", [song, square_wave])
-def test_split_stems_add_back_up_to_the_input(make: Callable[[], dsp.Audio]) -> None:
-    audio = make()
-    stems = dsp.split_stems(audio, SR)
-    assert list(stems) == ["vocals", "drums", "bass", "other"]
-    for stem in stems.values():
-        assert stem.shape == audio.shape
-        assert stem.dtype == np.float32
-    total = stems["vocals"] + stems["drums"] + stems["bass"] + stems["other"]
-    assert np.abs(total - audio).max() < 1e-5
-
-
-def test_split_stems_are_not_clipped() -> None:
-    # Low-passing a full-scale square wave overshoots (Gibbs), so the bass stem exceeds 1.
-    assert np.abs(dsp.split_stems(square_wave(), SR)["bass"]).max() > 1.0
-
-
-def test_split_stems_bands() -> None:
-    audio = song()
-    stems = dsp.split_stems(audio, SR)
-    assert rms(band(stems["bass"], 200, SR)) < 1e-6
-    assert rms(stems["vocals"] - band(stems["vocals"], 300, 3000)) < 1e-6
-    assert rms(stems["bass"]) > 0.01
-    assert rms(stems["vocals"]) > 0.01
-
-
-def test_split_stems_drums_follow_transients() -> None:
-    t = np.arange(dsp.frames(4.0, SR)) / SR
-    tone = np.sin(2 * np.pi * 3500 * t)
-    steady = (0.5 * tone).astype(np.float32)[:, None]
-    hits = (0.5 * tone * np.exp(-(t % 0.5) / 0.01)).astype(np.float32)[:, None]
-    assert rms(dsp.split_stems(steady, SR)["drums"][SR:]) < 0.05 * rms(steady)
-    assert rms(dsp.split_stems(hits, SR)["drums"]) > 0.5 * rms(hits)
-
-
 # --- common to every operation ----------------------------------------------------------
 
 OPERATIONS: list[Callable[[dsp.Audio], object]] = [
