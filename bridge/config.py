@@ -252,6 +252,7 @@ class AudioSettings(_Settings):
     context: Literal["clip"] | Annotated[float, Field(ge=1, allow_inf_nan=False)] = "clip"
     splice: bool = True
     crossfade: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] = 0.02
+    match_loudness: bool = False
 
     def context_seconds(self) -> float | None:
         """Seconds of the clip to upload around a section; None for as much as fits."""

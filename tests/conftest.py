@@ -21,6 +21,7 @@ from bridge.config import EmulatorSettings, FaultSettings
 from bridge.emulator.server import EmulatorServer
 from bridge.journal import Journal
 from bridge.pipeline import Deps, JobRunner
+from bridge.pipeline.output import Splicing
 from bridge.staging import LocalHttpStager
 
 FAST_POLL = PollPlan(interval=0.02, max_interval=0.1, backoff=1.5, deadline=20.0)
@@ -186,7 +187,7 @@ async def pipeline_runner(
     progress: Callable[[Any], Any] = lambda job: Quiet(),
     max_running: int = 2,
     context: float | None = None,
-    crossfade: float | None = 0.02,
+    splicing: Splicing | None = Splicing(),  # noqa: B008 - frozen, shared safely
     **options: Any,
 ) -> AsyncIterator[JobRunner]:
     """A real JobRunner on `server`, its journal and work folder under `tmp_path/data`;
@@ -205,7 +206,7 @@ async def pipeline_runner(
                 results_folder="ProducerBridge",
                 notify=notify,
                 context=context,
-                crossfade=crossfade,
+                splicing=splicing,
             )
             yield JobRunner(
                 deps, max_running=max_running, progress=progress, cancel_poll=0.05, **options

@@ -18,6 +18,7 @@ from bridge.emulator.server import EmulatorServer
 from bridge.errors import RequestError
 from bridge.jobs import ClipPlacement, JobOptions, JobRequest, Selection, validate_request
 from bridge.jobs.state import COMPLETED, FAILED, Job
+from bridge.pipeline.output import Splicing
 from tests.conftest import emulator_settings, pipeline_runner
 
 MODELS = ("FUZZ-2.0",)
@@ -139,7 +140,7 @@ async def test_an_mp3_result_is_decoded_resampled_and_spliced_into_the_original(
     job_request = request(
         "replace_music", clip, project, rate=rate, selection=Selection(5.0, 6.5), fetch="mp3"
     )
-    job = await run_one(emulator, tmp_path, job_request, crossfade=0.01)
+    job = await run_one(emulator, tmp_path, job_request, splicing=Splicing(crossfade=0.01))
     assert job.status == COMPLETED, job.error
     files = files_of(project, job)
     assert files["result"]["lengthSamples"] == 4 * rate  # exactly the 4 s uploaded
@@ -184,7 +185,7 @@ async def test_without_splicing_only_the_result_is_written(
     clip = ClipPlacement(str(tone(4.0)), item_position=0.0)
     project = tmp_path / "project"
     job_request = request("replace_music", clip, project, rate=None, selection=Selection(1, 2))
-    job = await run_one(emulator, tmp_path, job_request, crossfade=None)
+    job = await run_one(emulator, tmp_path, job_request, splicing=None)
     assert job.status == COMPLETED, job.error
     assert list(files_of(project, job)) == ["result"]
 

@@ -18,6 +18,7 @@ from bridge.errors import StagingError
 from bridge.jobs.state import Job
 from bridge.journal import Journal
 from bridge.pipeline import Deps, JobRunner, Progress
+from bridge.pipeline.output import Splicing
 from bridge.staging.factory import AnyStager, make_stager
 from bridge.staging.local import is_loopback_url
 from bridge.staging.s3 import S3Stager
@@ -94,7 +95,7 @@ async def open_runner(
                 notify=notify,
                 upload_format=config.staging.upload_format,
                 context=config.audio.context_seconds(),
-                crossfade=config.audio.crossfade if config.audio.splice else None,
+                splicing=_splicing(config),
             )
             yield JobRunner(
                 deps,
@@ -159,3 +160,8 @@ class Prefixed:
 
     def finished(self, step: str, detail: str) -> None:
         self._inner.finished(self._prefix + step, detail)
+
+
+def _splicing(config: Config) -> Splicing | None:
+    audio = config.audio
+    return Splicing(audio.crossfade, audio.match_loudness) if audio.splice else None

@@ -50,6 +50,14 @@ RecordFacts = Callable[[dict[str, Any]], Job]
 
 
 @dataclass(frozen=True)
+class Splicing:
+    """How replace and extend results are spliced into the original (`spliced.wav`)."""
+
+    crossfade: float = 0.02  # seconds of each equal-power crossfade
+    match_loudness: bool = False  # turn the new part to the original's loudness (BS.1770)
+
+
+@dataclass(frozen=True)
 class PlannedFile:
     key: str  # work-file key: "result:1", "stems:1:vocals"
     relative: tuple[str, ...]  # inside the job's results folder
@@ -86,14 +94,13 @@ def write_results(
     allowed_roots: Sequence[Path],
     results_folder: str,
     record: RecordFacts,
-    crossfade: float | None = None,
+    splicing: Splicing | None = None,
 ) -> Job:
     """Write every file, the manifest and the index line; return the job as journaled.
-    With a `crossfade` (seconds), replace and extend results are also spliced into the
-    original (`spliced.wav`)."""
+    With `splicing`, replace and extend results are also spliced into the original."""
     project = resolve_project(job.request.project, allowed_roots)
     # Every name is checked before anything is written.
-    plan = list(planned_files(job, splice=crossfade is not None))
+    plan = list(planned_files(job, splice=splicing is not None))
     if job.facts.folder is None:
         name = safe_component(folder_name(job), "results folder name")
         job = record({"folder": f"{safe_component(results_folder, 'results folder')}/{name}"})
@@ -107,7 +114,7 @@ def write_results(
             continue
         dest = child(folder, *planned.relative, what="result file name")
         _make_folder(dest.parent)
-        shape = _write_one(job, planned, dest, crossfade or 0.0)
+        shape = _write_one(job, planned, dest, splicing or Splicing())
         job = record({"written": {relative: _shape_json(planned, shape)}})
     manifest = _manifest(job, project)
     path = folder / MANIFEST_NAME
@@ -134,7 +141,7 @@ def _make_folder(folder: Path) -> None:
         raise translate_os_error(exc, folder.parent) from exc
 
 
-def _write_one(job: Job, planned: PlannedFile, dest: Path, crossfade: float) -> WavShape:
+def _write_one(job: Job, planned: PlannedFile, dest: Path, splicing: Splicing) -> WavShape:
     if dest.exists():
         # Only this job writes into its own folder, and only by rename of a finished
         # file: one found here was completed before an interruption.
@@ -149,7 +156,7 @@ def _write_one(job: Job, planned: PlannedFile, dest: Path, crossfade: float) -> 
     span = UploadSpan(**job.facts.span) if job.facts.span else None
     if planned.kind == "spliced":
         assert span is not None  # planned_files plans a spliced file only with a span
-        return _write_spliced(job, Path(source), dest, span, crossfade)
+        return _write_spliced(job, Path(source), dest, span, splicing)
     return write_project_wav(
         Path(source), dest, sample_rate=request.sample_rate, subtype=subtype, fit=_fit(job, planned)
     )
@@ -167,8 +174,10 @@ def _fit(job: Job, planned: PlannedFile) -> Fit | None:
     return None
 
 
-def _write_spliced(job: Job, result: Path, dest: Path, span: UploadSpan, fade: float) -> WavShape:
-    request = job.request
+def _write_spliced(
+    job: Job, result: Path, dest: Path, span: UploadSpan, splicing: Splicing
+) -> WavShape:
+    request, fade = job.request, splicing.crossfade
     assert request.clip is not None
     start, end = splice_section(request, span)
     try:
@@ -187,7 +196,7 @@ def _write_spliced(job: Job, result: Path, dest: Path, span: UploadSpan, fade: f
         info.sample_rate,
         result,
         dest,
-        plan=SplicePlan(start, end, fade),
+        plan=SplicePlan(start, end, fade, splicing.match_loudness),
         sample_rate=request.sample_rate,
         subtype=holding_subtype(request.options.subtype, info.subtype),
     )

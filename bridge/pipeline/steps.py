@@ -11,7 +11,7 @@ import asyncio
 import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -33,7 +33,7 @@ from bridge.jobs.model import STEMS_ONLY
 from bridge.jobs.placement import UploadSpan, time_issues, upload_request, upload_window
 from bridge.jobs.state import BILLED, Event, Job, attention_for_lost_create
 from bridge.journal import Journal
-from bridge.pipeline.output import write_results
+from bridge.pipeline.output import Splicing, write_results
 from bridge.staging import Stager
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ class Deps:
     notify: Callable[[Job], Awaitable[None]]
     upload_format: UploadFormat = "flac"  # a cut is sent as FLAC when that keeps it exact
     context: float | None = None  # seconds of the clip around a section; None: all that fits
-    crossfade: float | None = 0.02  # seconds at splice points; None: no spliced.wav
+    splicing: Splicing | None = field(default_factory=Splicing)  # None: no spliced.wav
 
 
 class JobRun:
@@ -337,7 +337,7 @@ class JobRun:
             allowed_roots=self.deps.allowed_roots,
             results_folder=self.deps.results_folder,
             record=self.facts,
-            crossfade=self.deps.crossfade,
+            splicing=self.deps.splicing,
         )
         self.progress.finished("write", self.job.facts.manifest or "")
 

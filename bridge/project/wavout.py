@@ -16,6 +16,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from bridge.audio.loudness import matching_gain
 from bridge.audio.splice import Samples, fit_length, match_channels, splice_after, splice_section
 from bridge.errors import ProjectError
 from bridge.files import write_bytes_atomic
@@ -90,6 +91,7 @@ class SplicePlan:
     start: float
     end: float | None
     fade: float
+    match_loudness: bool = False  # the new part turned to the kept original's loudness
 
 
 def write_project_wav(
@@ -133,12 +135,19 @@ def write_spliced(
     start = round(plan.start * rate)
     fade = round(plan.fade * rate)
     if plan.end is None:
-        new = fit_length(new, start + 1, exact=False)
-        spliced = splice_after(original, new, min(start, original.shape[0]), fade)
+        at = min(start, original.shape[0])
+        new = fit_length(new, at + 1, exact=False)
+        if plan.match_loudness:
+            new = new * matching_gain(original[:at], new[at:], rate)
+        spliced = splice_after(original, new, at, fade)
     else:
         new = fit_length(new, original.shape[0], exact=True)
         end = min(round(plan.end * rate), original.shape[0])
-        spliced = splice_section(original, new, min(start, end - 1), end, fade)
+        start = min(start, end - 1)
+        if plan.match_loudness:
+            around = np.concatenate([original[:start], original[end:]])
+            new = new * matching_gain(around, new[start:end], rate)
+        spliced = splice_section(original, new, start, end, fade)
     return _write(spliced, rate, subtype, dest)
 
 
