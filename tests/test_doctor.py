@@ -29,6 +29,7 @@ from bridge.doctor import (
     merge,
     render,
 )
+from bridge.doctor.machine import check_audio
 from bridge.emulator.server import EmulatorServer
 from tests.daemon_harness import daemon_config, free_udp_port, running_daemon
 from tests.s3_server import (
@@ -455,3 +456,25 @@ def test_reaper_present_without_the_scripts_says_where_to_copy_them(tmp_path: Pa
     absent = check_reaper(ReaperSettings(), tmp_path / "nowhere")
     assert absent.status == OK
     assert absent.detail.startswith(f"no REAPER at {tmp_path / 'nowhere'}; ")
+
+
+@pytest.mark.parametrize(
+    ("found", "detail", "fix"),
+    [
+        ({"missing": "PortAudio library not found"}, "PortAudio cannot be used", "libportaudio2"),
+        ({"hung": "PortAudio did not answer within 10 s"}, "did not answer", "sound server"),
+        (
+            {"crashed": "PortAudio crashed while loading (exit status -6)"},
+            "crashed",
+            "sound server",
+        ),
+    ],
+)
+def test_audio_output_problems_name_their_fix(
+    found: dict[str, object], detail: str, fix: str
+) -> None:
+    check = check_audio(lambda: found)
+    assert check.status == "warn"
+    assert detail in check.detail
+    assert check.fix is not None
+    assert fix in check.fix

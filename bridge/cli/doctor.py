@@ -188,8 +188,8 @@ except Exception as exc:
 
 
 def probe_audio(timeout: float = AUDIO_TIMEOUT) -> dict[str, object]:
-    """What PortAudio says, from a child process: {"missing": why}, {"hung": why}, or
-    {"outputs": [names], "default": name or None}."""
+    """What PortAudio says, from a child process: {"missing": why}, {"hung": why},
+    {"crashed": why}, or {"outputs": [names], "default": name or None}."""
     try:
         done = subprocess.run(  # noqa: S603 - this interpreter, running our own script
             [sys.executable, "-c", _AUDIO_SCRIPT],
@@ -201,6 +201,10 @@ def probe_audio(timeout: float = AUDIO_TIMEOUT) -> dict[str, object]:
     except subprocess.TimeoutExpired:
         return {"hung": f"PortAudio did not answer within {timeout:g} s"}
     lines = done.stdout.strip().splitlines()
+    if not lines and done.returncode < 0:
+        # Killed by a signal: PortAudio is there, and aborted while loading (libasound
+        # asserts on some ALSA set-ups).
+        return {"crashed": f"PortAudio crashed while loading (exit status {done.returncode})"}
     if not lines:
         return {"missing": done.stderr.strip()[-300:] or f"exit status {done.returncode}"}
     found: dict[str, object] = json.loads(lines[-1])

@@ -11,7 +11,7 @@ from pathlib import Path
 from rich.console import Console
 
 from bridge import __version__
-from bridge.cli import doctor, emulator, jobs, midi_learn, run, serve
+from bridge.cli import doctor, emulator, jobs, midi_learn, play, run, serve
 from bridge.config import check_report, load_config, render_toml
 from bridge.errors import BridgeError, ConfigError, SubmitUncertainError
 from bridge.logs import setup_logging
@@ -34,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     emulator.add_emulator_parser(commands)
     midi_learn.add_midi_learn_parser(commands)
     doctor.add_doctor_parser(commands)
+    play.add_play_parser(commands)
     config = commands.add_parser("config", help="show or check the configuration")
     config.add_argument("what", choices=("show", "check"))
     return parser
@@ -89,6 +90,8 @@ def _dispatch(args: argparse.Namespace, out: Console, err: Console) -> int:
         return serve.submit(args, loaded.config, out, err)
     if args.command == "midi-learn":
         return midi_learn.execute(args, loaded.config, out, err)
+    if args.command == "play":
+        return play.execute(args, loaded.config, err)
     return run.execute(args, loaded.config, out, err)
 
 

@@ -21,6 +21,7 @@ from bridge.errors import Issue, JobError, RequestError
 from bridge.jobs.state import FINISHED, UNFINISHED, Event, Job
 from bridge.jobs.wire import Defaults, parse_request
 from bridge.pipeline import JobRunner
+from bridge.project.paths import inside_roots, real_path
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ class Intake:
         self.feedback = feedback
         self.context = Context()
         self._defaults = defaults
-        self._audio_roots = tuple(_real(root) for root in audio_roots)
+        self._audio_roots = tuple(real_path(root) for root in audio_roots)
         self._presets = presets
         self._live = live
         self._journal = runner.deps.journal
@@ -95,8 +96,8 @@ class Intake:
 
     def _check_readable(self, path: str) -> None:
         # Symlinks resolved first, so a link cannot lead a request out of the allowed roots.
-        real = _real(Path(path))
-        if not any(real.is_relative_to(root) for root in self._audio_roots):
+        real = real_path(Path(path))
+        if not inside_roots(real, self._audio_roots):
             roots = ", ".join(str(root) for root in self._audio_roots)
             raise RequestError(
                 [
@@ -121,7 +122,3 @@ def request_defaults(config: Config) -> Defaults:
         fetch_format=config.output.format,
         subtype=config.output.sample_format,
     )
-
-
-def _real(path: Path) -> Path:
-    return Path(os.path.realpath(path.expanduser()))

@@ -7,16 +7,19 @@ trigger asking Ableton Live for its loop) runs as a task and answers when it is 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
 
 from bridge import __version__
+from bridge.audio.preview import PreviewDesk
 from bridge.daemon.context import ALIASES, Context
 from bridge.daemon.feedback import (
     ACCEPTED,
@@ -29,7 +32,7 @@ from bridge.daemon.feedback import (
     Origin,
 )
 from bridge.daemon.intake import Intake
-from bridge.errors import BridgeError, Issue, RequestError
+from bridge.errors import AudioError, BridgeError, Issue, RequestError
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +147,15 @@ ROUTES: Final = (
         f"one job's status; without an id, {SUMMARY} i:queued i:running",
         "status",
     ),
+    Route(
+        "/bridge/preview",
+        "s:target [f:start]",
+        OK,
+        "play a file (under the allowed roots) or a job's spliced clip, else its result, on "
+        "this machine's output from start s; stops the preview before it",
+        "preview",
+    ),
+    Route("/bridge/preview/stop", "", OK, "stop the preview that plays", "preview_stop"),
     Route("/bridge/ping", "", PONG, "answers s:version s:service", "ping"),
 )
 ROUTES_BY_ADDRESS: Final = {route.address: route for route in ROUTES}
@@ -152,7 +164,7 @@ ROUTES_BY_ADDRESS: Final = {route.address: route for route in ROUTES}
 OUTGOING: Final = (
     (ACCEPTED, "s:job s:action", "a job was journaled and queued"),
     (REJECTED, "s:address s:reason", "a message was refused; the reason names the field"),
-    (OK, "s:address s:detail", "a context change or cancel was done"),
+    (OK, "s:address s:detail", "a context change, cancel or preview was done"),
     (PROGRESS, "s:job s:step f:fraction", "how far a job is, 0..1, at most 4 times a second"),
     (DONE, "s:job s:manifest", "a job's files are in the project; the manifest's path"),
     (FAILED, "s:job s:status s:message", "a job failed, was cancelled, or needs attention"),
@@ -225,11 +237,18 @@ def _check(kind: str, value: Any) -> Any:
 class Handlers:
     """Turns checked OSC messages into intake calls and answers."""
 
-    def __init__(self, intake: Intake, service: str, spawn: Callable[..., Any]) -> None:
+    def __init__(
+        self,
+        intake: Intake,
+        service: str,
+        spawn: Callable[..., Any],
+        previews: PreviewDesk | None = None,
+    ) -> None:
         self._intake = intake
         self._feedback = intake.feedback
         self._service = service
         self._spawn = spawn  # starts a coroutine as a task the daemon keeps track of
+        self._previews = previews
 
     def handle(self, address: str, values: list[Any], sender: tuple[str, int]) -> None:
         origin = Origin("osc", sender, f"{sender[0]}:{sender[1]}")
@@ -337,6 +356,32 @@ class Handlers:
 
     def _ping(self, route: Route, args: dict[str, Any], origin: Origin) -> None:
         self._feedback.answer(origin, PONG, __version__, self._service)
+
+    def _desk(self) -> PreviewDesk:
+        if self._previews is None:
+            raise AudioError("this daemon plays no previews")
+        return self._previews
+
+    def _preview(self, route: Route, args: dict[str, Any], origin: Origin) -> None:
+        start = args.get("start", 0.0)
+        if start < 0:
+            raise RequestError([Issue("start", f"must be 0 or more seconds (got {start:g})")])
+        path = self._desk().resolve(args["target"], self._intake.status)
+        self._spawn(self._previewing(route, path, start, origin))
+
+    async def _previewing(self, route: Route, path: Path, start: float, origin: Origin) -> None:
+        # Opening a stream loads PortAudio and may wait on the sound server: not on the loop.
+        try:
+            await asyncio.to_thread(self._desk().play, path, start)
+        except BridgeError as exc:
+            self._feedback.rejected(origin, route.address, exc.message)
+            return
+        self._feedback.answer(origin, OK, route.address, f"playing {path} from {start:g} s")
+
+    def _preview_stop(self, route: Route, args: dict[str, Any], origin: Origin) -> None:
+        stopped = self._desk().stop()
+        detail = f"stopped {stopped}" if stopped is not None else "nothing was playing"
+        self._feedback.answer(origin, OK, route.address, detail)
 
 
 def _describe(args: dict[str, Any]) -> str:

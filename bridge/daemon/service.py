@@ -21,7 +21,9 @@ from typing import Any
 from rich.console import Console
 
 from bridge.ableton.live import AbletonLink
+from bridge.audio.preview import PreviewDesk, SoundDeviceBackend
 from bridge.cli.backend import open_journal, open_runner
+from bridge.cli.doctor import probe_audio
 from bridge.config import Config, split_endpoint
 from bridge.daemon.banner import Banner
 from bridge.daemon.board import StatusBoard
@@ -91,7 +93,9 @@ class Daemon:
                     presets=self.config.trigger.presets,
                     live=live,
                 )
-                self._handlers = Handlers(self._intake, self.banner.service, self.spawn)
+                backend = SoundDeviceBackend(probe=probe_audio)
+                previews = stack.enter_context(PreviewDesk(self._preview_roots(), backend=backend))
+                self._handlers = Handlers(self._intake, self.banner.service, self.spawn, previews)
                 with contextlib.ExitStack() as inputs:
                     self._open_inputs(inputs, mapping)
                     resumed = runner.resume()
@@ -174,6 +178,16 @@ class Daemon:
 
     def _drop_root(self) -> Path:
         return self.config.drop.path()
+
+    def _preview_roots(self) -> list[Path]:
+        # What requests may read, and where results may be written.
+        jobs, output = self.config.jobs, self.config.output
+        return [
+            *jobs.audio_root_paths(),
+            self._drop_root(),
+            *output.roots(),
+            *self._default_projects(),
+        ]
 
     async def _open_live(self, stack: contextlib.AsyncExitStack) -> Any:
         settings = self.config.ableton

@@ -155,11 +155,11 @@ def _probe_folder(path: Path) -> tuple[bool, str | None]:
 # audio output ---------------------------------------------------------------------------
 def check_audio(probe: Callable[[], dict[str, object]]) -> Check:
     found = probe()
-    if "hung" in found:
+    if "hung" in found or "crashed" in found:
         return Check(
             "audio output",
             WARN,
-            str(found["hung"]),
+            str(found.get("hung") or found["crashed"]),
             "check the sound server (PipeWire, PulseAudio, JACK); previews need it",
         )
     if "missing" in found:

@@ -6,6 +6,7 @@ Names come from requests and from API results, so they are untrusted: a name suc
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -21,6 +22,17 @@ def slug(text: str, limit: int = 40) -> str:
     normal = unicodedata.normalize("NFKC", text)
     cleaned = re.sub(r"[^\w]+", "-", normal, flags=re.UNICODE).strip("-_").lower()
     return cleaned[:limit].strip("-")
+
+
+def real_path(path: Path) -> Path:
+    """`path` with `~` expanded and every symlink resolved."""
+    return Path(os.path.realpath(path.expanduser()))
+
+
+def inside_roots(path: Path, roots: Sequence[Path]) -> bool:
+    """Whether `path` really lies inside one of `roots`: a symlink cannot lead it out."""
+    real = real_path(path)
+    return any(real.is_relative_to(real_path(root)) for root in roots)
 
 
 def resolve_project(folder: str | Path, allowed_roots: Sequence[Path]) -> Path:
