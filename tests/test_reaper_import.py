@@ -100,10 +100,41 @@ async def test_a_replaced_section_comes_back_as_a_new_active_take_on_its_item(
     assert len(again["tracks"][0]["items"][0]["takes"]) == 1  # the scenario's own take only
 
 
+async def test_a_result_over_part_of_the_item_goes_on_a_track_of_its_own(
+    studio: Studio, emulator: EmulatorServer
+) -> None:
+    # A cover of a selection (sent over OSC or the drop folder: REAPER's Cover script covers
+    # the whole item) uploads the selection only: as a take, the rest of the item would
+    # play silence.
+    write_tone(studio.take, 10.0, rate=48000)
+    items = [audio_item(studio.take, position=20.0, length=10.0, offset=0.0)]
+    request = {
+        "version": 1,
+        "action": "cover_music",
+        "prompts": [{"text": "bossa nova"}],
+        "project": {"folder": str(studio.project)},
+        "clip": {"path": str(studio.take), "itemPosition": 20.0, "length": 10.0},
+        "selection": {"start": 23.0, "end": 26.0},
+    }
+    path = studio.tmp / "cover.json"
+    path.write_text(json.dumps(request))
+    (job,) = await run_requests(emulator, studio.tmp, [path])
+    (entry,) = by_kind(manifest(studio, job), "result")
+    assert entry["position"]["seconds"] == 23.0
+    assert seconds(entry) == pytest.approx(3.0)
+
+    result = studio.run("Import results", studio.scenario(items=items))
+    source_track, cover_track = result["tracks"]
+    assert len(source_track["items"][0]["takes"]) == 1  # the item itself is left alone
+    (item,) = cover_track["items"]
+    assert (item["position"], item["length"]) == (23.0, pytest.approx(3.0))
+    assert item["takes"][0]["file"] == str(studio.project / entry["path"])
+
+
 async def test_with_import_spliced_off_the_raw_result_becomes_the_new_take(
     studio: Studio, emulator: EmulatorServer
 ) -> None:
-    write_tone(studio.take, 8.0, rate=48000)
+    write_tone(studio.take, 12.0, rate=48000)
     items = [audio_item(studio.take, position=2.0, length=8.0)]
     studio.run(
         "Replace time selection",

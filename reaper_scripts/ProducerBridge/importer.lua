@@ -6,7 +6,8 @@
 --   replace and extend place spliced.wav (the original, untouched outside the new part)
 --     rather than the result when the job wrote one, unless import_spliced is "0";
 --   replace, cover, swap, variation: new takes on the source item (importAs "takes"), or
---     items on a new track (importAs "tracks", or when the source item is gone);
+--     items on a new track (importAs "tracks", when the source item is gone, or when the
+--     file covers only part of the item: a selection, or the window of a long item);
 --   extend: a new item where the continuation starts, its take starting at that point of
 --     the result (the result holds the clip and its continuation);
 --   create: items on a new track at the selection start;
@@ -116,6 +117,13 @@ local function add_item(track, path, entry, position, length, offset, name)
   return item
 end
 
+-- Whether a file from `start` for `length` seconds covers the whole item.
+local function covers(item, start, length)
+  local position = reaper.GetMediaItemInfo_Value(item, "D_POSITION")
+  local item_end = position + reaper.GetMediaItemInfo_Value(item, "D_LENGTH")
+  return start <= position + EPSILON and start + length >= item_end - EPSILON
+end
+
 local function insert_track(index, name, depth)
   reaper.InsertTrackAtIndex(index, true)
   local track = reaper.GetTrack(0, index)
@@ -178,11 +186,13 @@ local function place(manifest, folder, placed_kind)
       end
       track = track or new_track(name, 0)
       add_item(track, entry.file, entry, start + skip, length - skip, continue_at, name)
-    elseif target == "takes" and source_item then
+    elseif target == "takes" and source_item and covers(source_item, start, length) then
       local offset = (reaper.GetMediaItemInfo_Value(source_item, "D_POSITION") - start)
         * entry.playrate
       add_take(source_item, entry.file, entry, offset, name)
     else
+      -- A result over part of the item only (a selection, or the window of a long item)
+      -- would leave the rest of a take silent: it goes on a track of its own instead.
       add_item(new_track(name, 0), entry.file, entry, start, length, 0, name)
     end
     ::next_clip::
