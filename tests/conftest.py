@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes.util
 import os
 import shutil
 import threading
@@ -23,6 +24,7 @@ from bridge.journal import Journal
 from bridge.pipeline import Deps, JobRunner
 from bridge.pipeline.output import Splicing
 from bridge.staging import LocalHttpStager
+from tests.daemon_harness import OscListener, free_udp_port
 
 FAST_POLL = PollPlan(interval=0.02, max_interval=0.1, backoff=1.5, deadline=20.0)
 FAST_RETRY = RetryPolicy(max_attempts=6, base=0.01, cap=0.05)
@@ -217,7 +219,34 @@ def need_tool(name: str, package: str) -> str:
     """The path of a command-line tool; in CI a missing tool fails, elsewhere it skips."""
     path = shutil.which(name)
     if path is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{name} is missing in CI: .ci/run must install {package}")
-        pytest.skip(f"{name} not installed: apt-get install {package}")
+        _missing(name, package)
+    assert path is not None
     return path
+
+
+def need_library(name: str, package: str) -> str:
+    """The shared library `name` (as ctypes finds it); missing: fails in CI, else skips."""
+    found = ctypes.util.find_library(name)
+    if found is None:
+        _missing(name, package)
+    assert found is not None
+    return found
+
+
+def _missing(name: str, package: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{name} is missing in CI: .ci/run must install {package}")
+    pytest.skip(f"{name} not installed: apt-get install {package}")
+
+
+@pytest.fixture
+def listener() -> Iterator[OscListener]:
+    """A UDP socket that collects the daemon's OSC answers."""
+    with OscListener() as opened:
+        yield opened
+
+
+@pytest.fixture
+def port() -> int:
+    """A free UDP port for a daemon's OSC input."""
+    return free_udp_port()

@@ -31,7 +31,7 @@ from bridge.doctor import (
 )
 from bridge.doctor.machine import check_audio
 from bridge.emulator.server import EmulatorServer
-from tests.daemon_harness import daemon_config, free_udp_port, running_daemon
+from tests.daemon_harness import daemon_config, running_daemon
 from tests.s3_server import (
     ACCESS_KEY_ID,
     BUCKET,
@@ -131,11 +131,6 @@ def home(tmp_path: Path) -> Path:
     folder = tmp_path / "home"
     folder.mkdir()
     return folder
-
-
-@pytest.fixture
-def port() -> int:
-    return free_udp_port()
 
 
 def config_with(

@@ -9,7 +9,6 @@ was given to a file, so the test can compare it with the audio file sample for s
 from __future__ import annotations
 
 import _thread
-import ctypes.util
 import json
 import os
 import subprocess
@@ -44,6 +43,7 @@ from bridge.jobs.state import Event, Job
 from bridge.journal import Journal
 from bridge.project import FileEntry, Manifest, write_manifest
 from bridge.project.playable import pick_file, resolve_target
+from tests.conftest import need_library
 
 RATE = 8000
 WAIT = 10.0  # seconds a test waits for a thread it released; never reached when all is well
@@ -408,6 +408,20 @@ def play_command(config: Path, *args: str) -> list[str]:
     return [sys.executable, "-m", "bridge", "--config", str(config), "play", *args]
 
 
+def run_play(
+    config: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The real `producer-bridge play` in a subprocess."""
+    return subprocess.run(
+        play_command(config, *args),
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+
+
 def alsa_env(config: Path, text: str) -> dict[str, str]:
     config.write_text(text)
     return {**os.environ, "ALSA_CONFIG_PATH": str(config)}
@@ -419,14 +433,7 @@ def test_play_without_portaudio_or_a_device_fails_in_one_clear_line(
     ramp(tmp_path / "take.wav", 1000, 2)
     # An ALSA without any card: PortAudio, if installed, finds no output.
     env = alsa_env(tmp_path / "asound.conf", "pcm.!default { type hw card 99 }\n")
-    done = subprocess.run(
-        play_command(jobs_config, str(tmp_path / "take.wav")),
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    done = run_play(jobs_config, str(tmp_path / "take.wav"), env=env)
     assert done.returncode == 1, done.stderr
     assert "Traceback" not in done.stderr
     lines = done.stderr.strip().splitlines()
@@ -437,10 +444,7 @@ def test_play_without_portaudio_or_a_device_fails_in_one_clear_line(
 
 
 def need_portaudio() -> None:
-    if ctypes.util.find_library("portaudio") is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("PortAudio is missing in CI: .ci/run must install libportaudio2")
-        pytest.skip("PortAudio not installed: apt-get install libportaudio2")
+    need_library("portaudio", "libportaudio2")
 
 
 def file_device(tmp_path: Path) -> tuple[dict[str, str], Path]:
@@ -459,14 +463,7 @@ def test_play_plays_a_file_through_portaudio_sample_for_sample(
     need_portaudio()
     samples = ramp(tmp_path / "take.wav", 12345, 2, rate=44100)
     env, played = file_device(tmp_path)
-    done = subprocess.run(
-        play_command(jobs_config, str(tmp_path / "take.wav"), "--start", "0.1"),
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    done = run_play(jobs_config, str(tmp_path / "take.wav"), "--start", "0.1", env=env)
     assert done.returncode == 0, done.stderr
     assert done.stderr.splitlines()[-1] == "played to the end (0:00.3)"
     # PortAudio negotiated 32-bit float with the device: the file holds what it was given.
@@ -479,14 +476,7 @@ def test_play_job_plays_the_jobs_spliced_file(jobs_config: Path, tmp_path: Path)
     with Journal(tmp_path / "data" / "journal.sqlite3") as opened:
         job = finished_job(opened, tmp_path / "song", ["result", "spliced"])
     env, played = file_device(tmp_path)
-    done = subprocess.run(
-        play_command(jobs_config, job.short_id),
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    done = run_play(jobs_config, job.short_id, env=env)
     assert done.returncode == 0, done.stderr
     spliced = tmp_path / "song" / "ProducerBridge" / job.short_id / "spliced.wav"
     assert done.stderr.splitlines()[0].startswith(f"playing {spliced}: ")
@@ -495,13 +485,7 @@ def test_play_job_plays_the_jobs_spliced_file(jobs_config: Path, tmp_path: Path)
 
 
 def test_play_options_are_checked_as_usage_errors(jobs_config: Path) -> None:
-    done = subprocess.run(
-        play_command(jobs_config, "x.wav", "--start", "-1"),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_play(jobs_config, "x.wav", "--start", "-1")
     assert done.returncode == 2
     assert "argument --start: expected seconds, 0 or more (got '-1')" in done.stderr
 

@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,17 +31,6 @@ from tests.daemon_harness import (
     running_daemon,
     serve_command,
 )
-
-
-@pytest.fixture
-def listener() -> Iterator[OscListener]:
-    with OscListener() as opened:
-        yield opened
-
-
-@pytest.fixture
-def port() -> int:
-    return free_udp_port()
 
 
 @pytest.fixture

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import mido
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -29,12 +28,6 @@ ANSWERS = {
     "/bridge/job/status",
     "/bridge/status/summary",
 }
-
-
-@pytest.fixture
-def listener() -> Iterator[OscListener]:
-    with OscListener() as opened:
-        yield opened
 
 
 def reply_to(port: int, listener: OscListener) -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -17,21 +16,10 @@ import soundfile as sf
 
 from bridge.emulator.server import EmulatorServer
 from bridge.journal import Journal
-from tests.daemon_harness import OscListener, daemon_config, free_udp_port, running_daemon
+from tests.daemon_harness import OscListener, daemon_config, running_daemon
 from tests.test_preview import finished_job, need_portaudio, ramp
 
 PREVIEW = "/bridge/preview"
-
-
-@pytest.fixture
-def listener() -> Iterator[OscListener]:
-    with OscListener() as opened:
-        yield opened
-
-
-@pytest.fixture
-def port() -> int:
-    return free_udp_port()
 
 
 @pytest.fixture
