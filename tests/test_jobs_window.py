@@ -209,3 +209,21 @@ def test_every_window_fits_holds_its_section_and_lies_on_the_sample_grid(
     if context is not None:
         before = clip.source_time(request.selection.start) - span.start
         assert before <= context + 1.0 / rate + 1e-6
+
+
+def test_a_selection_drawn_to_the_end_of_the_item_is_sent_as_the_upload_end() -> None:
+    # 456789 frames at 48 kHz: 9.5164375 s, not a whole millisecond.
+    source = 456789 / RATE
+    clip = ClipPlacement(CLIP_PATH, item_position=0.0, take_offset=0.0)
+    request = job("replace_music", clip, Selection(5.0, source))
+    span = upload_window(request, source, RATE)
+    sent = upload_request(request, span)
+    assert sent.replace_end is not None
+    assert source - 1e-6 <= sent.replace_end <= source
+    assert time_issues(sent, span.duration) == []
+
+
+def test_a_time_a_millisecond_past_the_upload_is_still_refused() -> None:
+    clip = ClipPlacement(CLIP_PATH, item_position=0.0, take_offset=0.0)
+    request = job("replace_music", clip, replace_start=1.0, replace_end=8.001)
+    assert [issue.field for issue in time_issues(request.audio, 8.0)] == ["replaceEnd"]

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from typing import Any
 
 from bridge.api.models import CREATE, MAX_UPLOAD_SECONDS, AudioRequest
 from bridge.errors import Issue, RequestError
@@ -34,6 +35,9 @@ from bridge.jobs.model import (
     JobRequest,
     upload_too_long,
 )
+
+# A time this close past the upload's end is its end, rounded (seconds).
+END_TOLERANCE = 5e-4
 
 
 @dataclass(frozen=True)
@@ -140,12 +144,18 @@ def upload_request(request: JobRequest, span: UploadSpan | None) -> AudioRequest
     if clip is None or span is None:
         return audio
     shift = span.start - clip.take_offset
-    changes = {
-        name: round(value - shift, 6)
+    end = math.floor(span.duration * 1e6) / 1e6  # on the microsecond grid the times use
+    changes: dict[str, Any] = {
+        name: _at_most(round(value - shift, 6), end)
         for name in ("replace_start", "replace_end", "continue_at")
         if (value := getattr(audio, name)) is not None
     }
     return replace(audio, **changes)
+
+
+def _at_most(value: float, end: float) -> float:
+    """`value`, or the upload's `end` when it lies past it by rounding only."""
+    return end if end < value <= end + END_TOLERANCE else value
 
 
 @dataclass(frozen=True)
@@ -209,15 +219,17 @@ def timeline_length(frames: int, sample_rate: int, playrate: float) -> float:
 
 
 def time_issues(audio: AudioRequest, upload_seconds: float) -> list[Issue]:
-    """Section times must fall inside the upload; the service measures from its start."""
-    length = round(upload_seconds, 3)
+    """Section times must fall inside the upload; the service measures from its start.
+    A time past its end by less than half a millisecond (a selection drawn to the item's
+    end, rounded) counts as its end: `upload_request` sends it as that."""
     limits = (
         ("continueAt", audio.continue_at),
         ("replaceStart", audio.replace_start),
         ("replaceEnd", audio.replace_end),
     )
+    length = round(upload_seconds, 3)
     return [
         Issue(name, f"must be at most {length:g} s, the uploaded clip's length (got {value:g})")
         for name, value in limits
-        if value is not None and value > length + 1e-6
+        if value is not None and value > upload_seconds + END_TOLERANCE
     ]
