@@ -17,6 +17,7 @@ from typing import Any
 import mido
 from rich.console import Console
 
+from bridge.cli.args import seconds_arg
 from bridge.config import Config
 from bridge.midi import MidiInputs, describe, probe_inputs
 
@@ -42,16 +43,6 @@ def _positive_int(text: str) -> int:
     return int(text)
 
 
-def _positive_seconds(text: str) -> float:
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = 0.0
-    if not 0 < seconds < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected seconds above 0 (got {text!r})")
-    return seconds
-
-
 def add_midi_learn_parser(commands: Any) -> None:
     learn = commands.add_parser(
         "midi-learn",
@@ -71,7 +62,9 @@ def add_midi_learn_parser(commands: Any) -> None:
         "[midi] inputs of the configuration, else every MIDI port of this machine)",
     )
     learn.add_argument("--count", type=_positive_int, help="stop after this many lines")
-    learn.add_argument("--seconds", type=_positive_seconds, help="stop after this many seconds")
+    learn.add_argument(
+        "--seconds", type=seconds_arg(zero=False), help="stop after this many seconds"
+    )
 
 
 def learn_line(spec: str, msg: mido.Message) -> str | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 from collections.abc import Callable
 from typing import Any, Final, Protocol
 
@@ -18,6 +17,7 @@ from bridge.audio.preview import (
     Player,
     SoundDeviceBackend,
 )
+from bridge.cli.args import seconds_arg
 from bridge.cli.backend import open_journal
 from bridge.cli.doctor import probe_audio
 from bridge.config import Config
@@ -30,16 +30,6 @@ _TICK: Final = 0.1  # seconds between two progress updates
 
 def _device(text: str) -> int | str:
     return int(text) if text.isdigit() else text
-
-
-def _start(text: str) -> float:
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = -1.0
-    if not 0 <= seconds < math.inf:
-        raise argparse.ArgumentTypeError(f"expected seconds, 0 or more (got {text!r})")
-    return seconds
 
 
 def add_play_parser(commands: Any) -> None:
@@ -57,7 +47,10 @@ def add_play_parser(commands: Any) -> None:
         help="output device: its number or part of its name (default: the system's default)",
     )
     play.add_argument(
-        "--start", type=_start, default=0.0, help="seconds into the file to start at (default 0)"
+        "--start",
+        type=seconds_arg(zero=True),
+        default=0.0,
+        help="seconds into the file to start at (default 0)",
     )
 
 
