@@ -8,6 +8,7 @@ so the user fixes them all in one pass.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
@@ -253,6 +254,16 @@ class AudioSettings(_Settings):
     splice: bool = True
     crossfade: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] = 0.02
     match_loudness: bool = False
+
+    @field_validator("context", mode="before")
+    @classmethod
+    def _check_context(cls, value: object) -> object:
+        # One clear message rather than one per member of the union.
+        if value == "clip":
+            return value
+        if isinstance(value, int | float) and not isinstance(value, bool) and 1 <= value < math.inf:
+            return value
+        raise PydanticCustomError("audio_context", 'must be "clip" or seconds, at least 1')
 
     def context_seconds(self) -> float | None:
         """Seconds of the clip to upload around a section; None for as much as fits."""

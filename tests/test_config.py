@@ -422,3 +422,14 @@ def test_s3_staging_needs_a_bucket_and_never_shows_its_secret(tmp_path: Path) ->
     assert "s3cr3t-value" not in check_report(loaded)
     assert "S3 bucket clips at AWS" in check_report(loaded)
     assert redact("key s3cr3t-value leaked") == "key ******** leaked"
+
+
+def test_audio_settings_are_read_and_bad_ones_named(tmp_path: Path) -> None:
+    good = write(tmp_path / "good.toml", "[audio]\ncontext = 30\ncrossfade = 0\nsplice = false\n")
+    audio = load_config(good, env={}).config.audio
+    assert (audio.context_seconds(), audio.crossfade, audio.splice) == (30.0, 0.0, False)
+    assert load_config(env={}).config.audio.context_seconds() is None  # "clip": all that fits
+    bad = write(tmp_path / "bad.toml", '[audio]\ncontext = "song"\ncrossfade = 2\n')
+    found = messages(errors_of(bad))
+    assert set(found) == {"audio.context", "audio.crossfade"}
+    assert found["audio.context"].startswith('must be "clip" or seconds, at least 1')

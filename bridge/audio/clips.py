@@ -110,7 +110,7 @@ _WIDTHS: Final = ("PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE")
 def holding_subtype(wanted: str, source: str) -> str:
     """`wanted`, or a wider WAV sample format when `wanted` cannot hold every sample of a
     `source` file exactly (a lossy source's decoded samples need FLOAT)."""
-    exact = _INTEGER.get(source) or (source if source in _WIDTHS else "FLOAT")
+    exact = _exact_format(source, "WAV")[0]
     if wanted not in _WIDTHS:
         return exact
     if {wanted, exact} == {"PCM_32", "FLOAT"}:

@@ -157,14 +157,14 @@ def _write_one(job: Job, planned: PlannedFile, dest: Path, splicing: Splicing) -
     if planned.kind == "spliced":
         assert span is not None  # planned_files plans a spliced file only with a span
         return _write_spliced(job, Path(source), dest, span, splicing)
+    fit = _fit(job, planned, span)
     return write_project_wav(
-        Path(source), dest, sample_rate=request.sample_rate, subtype=subtype, fit=_fit(job, planned)
+        Path(source), dest, sample_rate=request.sample_rate, subtype=subtype, fit=fit
     )
 
 
-def _fit(job: Job, planned: PlannedFile) -> Fit | None:
+def _fit(job: Job, planned: PlannedFile, span: UploadSpan | None) -> Fit | None:
     """Results as long as the span they cover; stems exactly as long as their result."""
-    span = UploadSpan(**job.facts.span) if job.facts.span else None
     if planned.kind == "result" or job.request.action == STEMS_ONLY:
         coverage = result_coverage(job.request, span)
         return None if coverage is None else Fit(seconds=coverage.seconds, exact=coverage.exact)
