@@ -29,9 +29,12 @@ from typing import Any
 
 import httpx
 
-from bridge.api import AudioRequest, PollPlan, ProducerClient, Sound, make_http_client
+from bridge.api import PollPlan, ProducerClient, make_http_client
+from bridge.api.contract import SEED
 from bridge.config import BUILTIN_MODELS, EmulatorSettings
 from bridge.emulator.server import EmulatorServer
+from bridge.jobs.request import AudioRequest, Sound
+from bridge.jobs.rules import validate_audio
 
 TARGET_RATIO = 1.2
 CHUNK = 1 << 16
@@ -143,8 +146,8 @@ async def measure(args: argparse.Namespace, server: EmulatorServer, work: Path) 
     request = AudioRequest(
         action="create_music", model=BUILTIN_MODELS[0], sounds=(Sound("warm piano", 0.8),)
     )
-    request.validate(BUILTIN_MODELS)
-    body = request.to_body()
+    validate_audio(request, BUILTIN_MODELS)
+    body = SEED.audio_body(request)
     auth = {"Authorization": f"Bearer {server.token}"}
     bridge, baseline = Side("bridge"), Side("httpx baseline")
 

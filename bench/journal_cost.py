@@ -39,10 +39,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bridge.api import AudioRequest, Sound
 from bridge.config import BUILTIN_MODELS
 from bridge.jobs import ClipPlacement, Event, Job, JobRequest, Selection, apply
 from bridge.jobs.model import validate_request
+from bridge.jobs.request import AudioRequest, Sound
 from bridge.journal import Journal
 
 TARGET_P99_MS = 5.0

@@ -30,9 +30,10 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from bridge.api.models import ACTION_ALIASES, ACTIONS
-from bridge.config_render import check_report, describe_errors, render_toml, suggest
+from bridge.config_render import check_report, render_toml
 from bridge.errors import ConfigError, Issue, register_secret
+from bridge.errors.describe import describe_errors, suggest
+from bridge.jobs.request import ACTION_ALIASES, ACTIONS
 
 __all__ = [
     "BUILTIN_MODELS",

@@ -6,9 +6,10 @@ import dataclasses
 
 import pytest
 
-from bridge.api.models import ACTIONS, AudioRequest, Sound, request_from_body
 from bridge.config import BUILTIN_MODELS
 from bridge.errors import RequestError
+from bridge.jobs.request import ACTIONS, AudioRequest, Sound
+from bridge.jobs.rules import validate_audio
 
 MODEL = "FUZZ-2.0 Pro"
 EDITS = [action for action in ACTIONS if action != "create_music"]
@@ -29,13 +30,13 @@ def valid(action: str) -> AudioRequest:
 
 def problems(request: AudioRequest, **kwargs: bool) -> dict[str, str]:
     with pytest.raises(RequestError) as caught:
-        request.validate(BUILTIN_MODELS, **kwargs)
+        validate_audio(request, BUILTIN_MODELS, **kwargs)
     return {issue.field: issue.message for issue in caught.value.issues}
 
 
 @pytest.mark.parametrize("action", ACTIONS)
 def test_the_smallest_request_of_each_action_is_valid(action: str) -> None:
-    valid(action).validate(BUILTIN_MODELS)
+    validate_audio(valid(action), BUILTIN_MODELS)
 
 
 def test_an_unknown_action_lists_the_actions() -> None:
@@ -51,8 +52,10 @@ def test_every_action_but_create_needs_an_audio_id(action: str) -> None:
 
 
 def test_an_audio_id_may_wait_for_the_upload_that_will_provide_it() -> None:
-    dataclasses.replace(valid("replace_music"), audio_id=None).validate(
-        BUILTIN_MODELS, needs_audio_id=False
+    validate_audio(
+        dataclasses.replace(valid("replace_music"), audio_id=None),
+        BUILTIN_MODELS,
+        needs_audio_id=False,
     )
 
 
@@ -110,7 +113,7 @@ def test_other_actions_take_one_sound(action: str) -> None:
 
 def test_create_accepts_negative_prompts_down_to_minus_one() -> None:
     sounds = (Sound("pop", 0.5), Sound("muddy vocals", -1.0))
-    dataclasses.replace(valid("create_music"), sounds=sounds).validate(BUILTIN_MODELS)
+    validate_audio(dataclasses.replace(valid("create_music"), sounds=sounds), BUILTIN_MODELS)
     found = problems(dataclasses.replace(valid("create_music"), sounds=(Sound("x", -1.5),)))
     assert found["sounds[0].strength"] == "must be between -1 and 1 for create_music (got -1.5)"
 
@@ -139,14 +142,16 @@ def test_time_ranges_are_non_negative_and_ordered() -> None:
 
 
 def test_only_variation_may_leave_the_prompt_empty() -> None:
-    dataclasses.replace(valid("music_variation"), sounds=(Sound("", 0.5),)).validate(BUILTIN_MODELS)
+    validate_audio(
+        dataclasses.replace(valid("music_variation"), sounds=(Sound("", 0.5),)), BUILTIN_MODELS
+    )
     found = problems(dataclasses.replace(valid("cover_music"), sounds=(Sound("  ", 0.5),)))
     assert "sounds[0].text" in found
 
 
 def test_titles_count_characters_not_bytes() -> None:
     eighty = "夏" * 80  # 240 bytes in UTF-8, 80 characters
-    dataclasses.replace(valid("create_music"), title=eighty).validate(BUILTIN_MODELS)
+    validate_audio(dataclasses.replace(valid("create_music"), title=eighty), BUILTIN_MODELS)
     found = problems(dataclasses.replace(valid("create_music"), title=eighty + "天"))
     assert found["title"] == "must be at most 80 characters (got 81)"
 
@@ -163,7 +168,7 @@ def test_models_come_from_one_table_that_config_extends() -> None:
     found = problems(request)
     assert "unknown model 'Lyria 3 Pro'" in found["model"]
     assert "models.extra" in found["model"]
-    request.validate((*BUILTIN_MODELS, "Lyria 3 Pro"))
+    validate_audio(request, (*BUILTIN_MODELS, "Lyria 3 Pro"))
 
 
 def test_every_problem_is_reported_at_once() -> None:
@@ -188,7 +193,7 @@ def test_every_problem_is_reported_at_once() -> None:
 def test_the_body_uses_the_api_names_and_leaves_unset_fields_out() -> None:
     body = dataclasses.replace(
         valid("extend_music"), seed=349732, make_instrumental=False
-    ).to_body()
+    ).to_json()
     assert body == {
         "action": "extend_music",
         "model": MODEL,
@@ -210,12 +215,12 @@ def test_a_body_reads_back_into_the_same_request() -> None:
         lyrics="【主歌 A】",
         sounds=(Sound("pop", 0.5), Sound("跑调", -0.5, time_start=0.0, time_end=12.0)),
     )
-    assert request_from_body(request.to_body()) == request
+    assert AudioRequest.from_json(request.to_json()) == request
 
 
 def test_a_body_with_wrong_json_types_names_each_field() -> None:
     with pytest.raises(RequestError) as caught:
-        request_from_body(
+        AudioRequest.from_json(
             {"action": "create_music", "seed": "7", "sounds": [{"text": "x", "strength": "high"}]}
         )
     assert set(caught.value.fields) == {"model", "seed", "sounds[0].strength"}

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
-from bridge.api import AudioRequest, ProducerClient, RetryPolicy, Sound
+from bridge.api import ProducerClient, RetryPolicy
 from bridge.emulator.server import EmulatorServer
 from bridge.errors import AuthError, DownloadError, SubmitUncertainError, TaskFailedError
+from bridge.jobs.request import AudioRequest, Sound
 from bridge.staging import LocalHttpStager
 from tests.conftest import client_for
 

@@ -6,9 +6,9 @@ import dataclasses
 import json
 from pathlib import Path
 
-from bridge.api.models import AudioRequest
 from bridge.daemon.board import StatusBoard
 from bridge.jobs import Job, JobRequest, new_job
+from bridge.jobs.request import AudioRequest
 
 
 def job(number: int, status: str = "queued") -> Job:

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from bridge.api import AudioRequest, Sound
 from bridge.cli.main import main
 from bridge.emulator.server import EmulatorServer
 from bridge.errors import ProjectError
 from bridge.jobs import JobRequest
+from bridge.jobs.request import AudioRequest, Sound
 from bridge.jobs.state import CANCELLED, COMPLETED, FAILED, Event, Job
 from bridge.journal import Journal
 from bridge.pipeline.output import write_results

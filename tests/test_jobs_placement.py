@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 
-from bridge.api.models import ACTIONS, CREATE, AudioRequest, Sound
 from bridge.config import BUILTIN_MODELS
 from bridge.errors import RequestError
 from bridge.jobs.model import (
@@ -33,6 +32,7 @@ from bridge.jobs.placement import (
     timeline_length,
     upload_span,
 )
+from bridge.jobs.request import ACTIONS, CREATE, AudioRequest, Sound
 
 MODEL = "FUZZ-2.0"
 PROJECT = "/projects/song"
@@ -195,7 +195,7 @@ def test_replace_times_come_from_the_selection_measured_from_the_upload_start(
     filled = with_api_times(request("replace_music", clip=clip, selection=Selection(12.0, 15.0)))
     assert filled.audio.replace_start == start
     assert filled.audio.replace_end == end
-    assert filled.audio.to_body()["replaceStart"] == start
+    assert filled.audio.to_json()["replaceStart"] == start
 
 
 def test_an_explicit_replace_start_is_kept() -> None:

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from bridge.api.models import AudioRequest, Sound
 from bridge.jobs.model import ClipPlacement, JobOptions, JobRequest, Selection
+from bridge.jobs.request import AudioRequest, Sound
 from bridge.jobs.state import (
     CANCELLED,
     COMPLETED,

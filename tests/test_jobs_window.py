@@ -15,11 +15,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bridge.api.models import MAX_UPLOAD_SECONDS, AudioRequest, Sound
 from bridge.config import BUILTIN_MODELS
 from bridge.errors import RequestError
 from bridge.jobs.model import ClipPlacement, JobRequest, Selection, request_issues, with_api_times
 from bridge.jobs.placement import UploadSpan, time_issues, upload_request, upload_window
+from bridge.jobs.request import MAX_UPLOAD_SECONDS, AudioRequest, Sound
 
 CLIP_PATH = "/projects/song/take.wav"
 RATE = 48000

@@ -14,9 +14,9 @@ from types import SimpleNamespace
 import pytest
 
 import bridge.journal as journal_module
-from bridge.api.models import AudioRequest, Sound
 from bridge.errors import JobError
 from bridge.jobs.model import JobRequest
+from bridge.jobs.request import AudioRequest, Sound
 from bridge.jobs.state import (
     CANCELLED,
     COMPLETED,
@@ -278,7 +278,7 @@ _OWNER_SCRIPT = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from bridge.api.models import AudioRequest, Sound
+    from bridge.jobs.request import AudioRequest, Sound
     from bridge.jobs.model import JobRequest
     from bridge.journal import Journal
 

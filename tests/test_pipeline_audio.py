@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from bridge.api import AudioRequest, Sound
 from bridge.emulator.server import EmulatorServer
 from bridge.errors import RequestError
 from bridge.jobs import ClipPlacement, JobOptions, JobRequest, Selection, validate_request
+from bridge.jobs.request import AudioRequest, Sound
 from bridge.jobs.state import COMPLETED, FAILED, Job
 from bridge.pipeline.output import Splicing
 from tests.conftest import emulator_settings, pipeline_runner

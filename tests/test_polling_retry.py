@@ -9,8 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bridge.api import PollPlan, ProducerClient, RetryPolicy, Sound
-from bridge.api.models import AudioRequest
+from bridge.api import PollPlan, ProducerClient, RetryPolicy
 from bridge.api.polling import poll
 from bridge.api.results import TaskStatus, parse_clips
 from bridge.api.retry import MAX_RETRY_AFTER, parse_retry_after
@@ -24,6 +23,7 @@ from bridge.errors import (
     SubmitUncertainError,
     TaskFailedError,
 )
+from bridge.jobs.request import AudioRequest, Sound
 
 KEY = "sk-unit-test-key-0123456789"
 

@@ -26,7 +26,6 @@ import pytest
 import soundfile as sf
 from rich.console import Console
 
-from bridge.api import AudioRequest, Sound
 from bridge.audio.preview import (
     STOP_TIMEOUT,
     Block,
@@ -39,6 +38,7 @@ from bridge.audio.preview import (
 from bridge.cli.play import LineDisplay, play_file
 from bridge.errors import AudioError, JobError
 from bridge.jobs import JobRequest
+from bridge.jobs.request import AudioRequest, Sound
 from bridge.jobs.state import Event, Job
 from bridge.journal import Journal
 from bridge.project import FileEntry, Manifest, write_manifest

@@ -23,11 +23,11 @@ import pytest
 from botocore.stub import Stubber
 from pydantic import SecretStr
 
-from bridge.api import AudioRequest, Sound
 from bridge.config import S3Settings, StagingSettings
 from bridge.emulator.server import EmulatorServer
 from bridge.errors import StagingError
 from bridge.jobs import ClipPlacement, JobRequest, validate_request
+from bridge.jobs.request import AudioRequest, Sound
 from bridge.jobs.state import COMPLETED
 from bridge.staging import (
     LocalHttpStager,

@@ -22,8 +22,8 @@ from typing import Any
 import httpx
 
 from bridge.api import results
+from bridge.api.contract import DOWNLOAD_FORMATS, SEED, VIDEO_PRESETS, Contract
 from bridge.api.download import fetch_file
-from bridge.api.models import DOWNLOAD_FORMATS, VIDEO_PRESETS, AudioRequest, check_choice
 from bridge.api.polling import Clock, PollPlan, Sleep, StatusCallback, poll
 from bridge.api.results import AudioClip, FileLink, TaskStatus, UploadResult
 from bridge.api.retry import RetryPolicy, parse_retry_after
@@ -40,6 +40,8 @@ from bridge.errors import (
     UnexpectedResponse,
     register_secret,
 )
+from bridge.jobs.request import AudioRequest
+from bridge.jobs.rules import check_choice
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +68,7 @@ class ProducerClient:
         api_key: str,
         retry: RetryPolicy | None = None,
         poll_plan: PollPlan | None = None,
+        contract: Contract = SEED,
         now: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         random: Callable[[], float] = _random.random,
@@ -76,6 +79,7 @@ class ProducerClient:
         self._auth = {"Authorization": f"Bearer {api_key}"}
         self.retry = retry or RetryPolicy()
         self.poll_plan = poll_plan or PollPlan()
+        self.contract = contract
         self._now = now
         self._sleep = sleep
         self._random = random
@@ -84,8 +88,8 @@ class ProducerClient:
     # Endpoints that create tasks -------------------------------------------------
 
     async def create_audio(self, request: AudioRequest) -> str:
-        """Start an `audios` task. Validate the request first (AudioRequest.validate)."""
-        return await self._create("audios", request.to_body())
+        """Start an `audios` task. Validate the request first (`jobs.rules.validate_audio`)."""
+        return await self._create("audios", self.contract.audio_body(request))
 
     async def upload(self, audio_url: str) -> str:
         return await self._create("upload", {"audioUrl": audio_url})

@@ -17,8 +17,8 @@ import numpy as np
 import numpy.typing as npt
 import soundfile as sf
 
-from bridge.api.models import MAX_UPLOAD_SECONDS
 from bridge.errors import AudioError
+from bridge.jobs.request import MAX_UPLOAD_SECONDS
 
 # What the service's upload accepts (PRODUCER_API.md).
 UPLOAD_EXTENSIONS = (".mp3", ".wav", ".flac", ".m4a", ".aac", ".ogg", ".wma", ".opus")

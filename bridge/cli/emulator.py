@@ -11,9 +11,9 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from bridge.config import Config, EmulatorSettings
-from bridge.config_render import describe_errors
 from bridge.emulator.server import BANNER, EmulatorServer
 from bridge.errors import ConfigError
+from bridge.errors.describe import describe_errors
 
 # Command-line options that override [emulator.faults], by attribute name.
 _FAULT_OPTIONS = (

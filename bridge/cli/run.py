@@ -10,8 +10,6 @@ from typing import Any
 
 from rich.console import Console
 
-from bridge.api import AudioRequest, Sound
-from bridge.api.models import CREATE
 from bridge.audio import probe
 from bridge.cli.backend import add_backend_options, open_journal, open_runner
 from bridge.cli.progress import make_progress
@@ -26,6 +24,7 @@ from bridge.jobs.model import (
     with_api_times,
 )
 from bridge.jobs.placement import time_issues, upload_window
+from bridge.jobs.request import CREATE, AudioRequest, Sound
 from bridge.jobs.state import COMPLETED, Job
 from bridge.journal import Journal
 

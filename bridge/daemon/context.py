@@ -11,11 +11,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from bridge.api.models import ACTION_ALIASES, CREATE
 from bridge.config import Preset
-from bridge.config_render import suggest
 from bridge.errors import Issue, RequestError
+from bridge.errors.describe import suggest
 from bridge.jobs.model import JOB_ACTIONS
+from bridge.jobs.request import ACTION_ALIASES, CREATE
 from bridge.jobs.wire import REQUEST_VERSION, Params
 
 ALIASES: Final = ACTION_ALIASES

@@ -17,11 +17,13 @@ from typing import Any
 
 from aiohttp import web
 
-from bridge.api.models import DOWNLOAD_FORMATS, VIDEO_PRESETS, request_from_body
+from bridge.api.contract import DOWNLOAD_FORMATS, VIDEO_PRESETS
 from bridge.emulator.engine import Engine
 from bridge.emulator.faults import FaultDice
 from bridge.emulator.tasks import TaskStore
 from bridge.errors import RequestError
+from bridge.jobs.request import AudioRequest
+from bridge.jobs.rules import validate_audio
 
 log = logging.getLogger(__name__)
 
@@ -118,8 +120,8 @@ class EmulatorApp:
     async def _audios(self, request: web.Request) -> web.Response:
         body = await _json(request)
         try:
-            audio_request = request_from_body(body)
-            audio_request.validate(self._models)
+            audio_request = AudioRequest.from_json(body)
+            validate_audio(audio_request, self._models)
         except RequestError as exc:
             first = exc.issues[0]
             issues = [{"field": i.field, "message": i.message} for i in exc.issues]

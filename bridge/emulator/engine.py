@@ -23,7 +23,6 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from bridge.api.models import CREATE, AudioRequest
 from bridge.config import EmulatorSettings
 from bridge.emulator import dsp
 from bridge.emulator.tasks import (
@@ -35,6 +34,7 @@ from bridge.emulator.tasks import (
     TOO_LONG,
     TaskFailure,
 )
+from bridge.jobs.request import CREATE, AudioRequest
 
 log = logging.getLogger(__name__)
 

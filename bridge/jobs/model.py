@@ -13,14 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
-from bridge.api.models import (
-    ACTIONS,
-    CREATE,
-    MAX_UPLOAD_SECONDS,
-    AudioRequest,
-    request_from_body,
-)
 from bridge.errors import Issue, RequestError
+from bridge.jobs.request import ACTIONS, CREATE, MAX_UPLOAD_SECONDS, AudioRequest
+from bridge.jobs.rules import audio_issues
 
 REPLACE: Final = "replace_music"
 EXTEND: Final = "extend_music"
@@ -100,7 +95,7 @@ class JobRequest:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "request": self.audio.to_body(),
+            "request": self.audio.to_json(),
             "project": {"folder": self.project, "sampleRate": self.sample_rate},
             "clip": self.clip.to_json() if self.clip else None,
             "selection": self.selection.to_json() if self.selection else None,
@@ -118,7 +113,7 @@ class JobRequest:
         """Read back what `to_json` wrote (the journal's own records)."""
         clip, selection, options = data["clip"], data["selection"], data["options"]
         return cls(
-            audio=request_from_body(data["request"]),
+            audio=AudioRequest.from_json(data["request"]),
             project=data["project"]["folder"],
             sample_rate=data["project"]["sampleRate"],
             clip=ClipPlacement(
@@ -177,7 +172,7 @@ def request_issues(request: JobRequest, known_models: Sequence[str]) -> list[Iss
     if audio.action == STEMS_ONLY:
         issues = [] if request.options.stems else [Issue("options.stems", "must be true")]
     else:
-        issues = audio.issues(known_models, needs_audio_id=False)
+        issues = audio_issues(audio, known_models, needs_audio_id=False)
     if request.audio.action != CREATE and request.clip is None and not request.audio.audio_id:
         issues.append(Issue("clip", f"{request.action} needs a clip or an audioId"))
     if request.audio.action == CREATE and request.clip is not None:

@@ -25,7 +25,6 @@ import math
 from dataclasses import dataclass, replace
 from typing import Any
 
-from bridge.api.models import CREATE, MAX_UPLOAD_SECONDS, AudioRequest
 from bridge.errors import Issue, RequestError
 from bridge.jobs.model import (
     EXTEND,
@@ -35,6 +34,7 @@ from bridge.jobs.model import (
     JobRequest,
     upload_too_long,
 )
+from bridge.jobs.request import CREATE, MAX_UPLOAD_SECONDS, AudioRequest
 
 # A time this close past the upload's end is its end, rounded (seconds).
 END_TOLERANCE = 5e-4

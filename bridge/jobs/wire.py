@@ -16,9 +16,8 @@ from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bridge.api.models import AudioRequest, Sound
-from bridge.config_render import describe_errors
 from bridge.errors import Issue, RequestError
+from bridge.errors.describe import describe_errors
 from bridge.jobs.model import (
     FETCH_FORMATS,
     IMPORT_TARGETS,
@@ -31,6 +30,7 @@ from bridge.jobs.model import (
     request_issues,
     with_api_times,
 )
+from bridge.jobs.request import AudioRequest, Sound
 
 REQUEST_VERSION: Final = 1
 SCHEMA_ID: Final = "https://producer-bridge.invalid/schemas/request-v1.json"

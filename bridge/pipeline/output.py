@@ -242,7 +242,7 @@ def _manifest(job: Job, project: Path) -> Manifest:
         model=audio.model,
         seed=audio.seed,
         title=audio.title,
-        request=upload_request(request, span).to_body(),  # the times as sent
+        request=upload_request(request, span).to_json(),  # the times as sent
         project_folder=str(project),
         project_sample_rate=request.sample_rate,
         clip=request.clip.to_json() if request.clip else None,

@@ -21,9 +21,9 @@ from enum import Enum
 from pathlib import Path, PurePath
 from typing import Any, Final
 
-from bridge.api.models import CREATE
 from bridge.errors import BridgeError, Issue, RequestError
 from bridge.jobs.model import JOB_ACTIONS
+from bridge.jobs.request import CREATE
 
 # create_music takes no audio, so it has no folder: a script asks for it through requests/.
 CLIP_ACTIONS: Final = tuple(action for action in JOB_ACTIONS if action != CREATE)
