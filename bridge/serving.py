@@ -11,18 +11,18 @@ import asyncio
 import logging
 import threading
 from collections.abc import Callable, Coroutine
-from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 from aiohttp import web
 
 from bridge.errors import BridgeError
+from bridge.resources import Startable
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-class BackgroundServer:
+class BackgroundServer(Startable):
     """An aiohttp application served from a daemon thread; a context manager."""
 
     def __init__(
@@ -51,7 +51,7 @@ class BackgroundServer:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
 
-    def start(self) -> BackgroundServer:
+    def start(self) -> Self:
         if self._thread is not None:
             return self
         self._loop = asyncio.new_event_loop()
@@ -119,17 +119,6 @@ class BackgroundServer:
         self._runner = runner
         addresses = runner.addresses
         self.port = int(addresses[0][1]) if addresses else self._requested_port
-
-    def __enter__(self) -> BackgroundServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def _in_use(exc: BaseException) -> bool:

@@ -21,11 +21,12 @@ import logging
 import socket
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from types import TracebackType
 from typing import Any, Final, Self
 
 import mido
 from mido.backends.rtmidi_utils import expand_alsa_port_name  # type: ignore[import-untyped]
+
+from bridge.resources import Closeable
 
 __all__ = [
     "SOCKET_PREFIX",
@@ -216,7 +217,7 @@ class _Reader:
             self._port.close()
 
 
-class MidiInputs:
+class MidiInputs(Closeable):
     """Every configured MIDI input, open at once; a context manager."""
 
     def __init__(self, specs: Sequence[str], on_message: OnMessage) -> None:
@@ -255,11 +256,3 @@ class MidiInputs:
 
     def __enter__(self) -> Self:
         return self.open()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -14,13 +14,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
+from typing import Self
 from urllib.parse import urlsplit
 
 from aiohttp import web
 
 from bridge.errors import StagingError
 from bridge.net import is_loopback
+from bridge.resources import Startable
 from bridge.serving import BackgroundServer
 from bridge.staging.base import StagedClip
 
@@ -38,7 +39,7 @@ def is_loopback_url(url: str) -> bool:
     return is_loopback(urlsplit(url).hostname or "")
 
 
-class LocalHttpStager:
+class LocalHttpStager(Startable):
     """Serves `GET /clips/<token>/clip.<ext>` for each staged file until it expires."""
 
     def __init__(
@@ -68,7 +69,7 @@ class LocalHttpStager:
         """True when the URLs handed out name this machine's loopback address."""
         return is_loopback_url(self.base_url)
 
-    def start(self) -> LocalHttpStager:
+    def start(self) -> Self:
         self._server.start()
         log.info("stager serving clips at %s", self.base_url)
         return self
@@ -124,14 +125,3 @@ class LocalHttpStager:
             raise web.HTTPNotFound(text="the staged file is gone")
         log.info("stager: %s fetched %s", request.remote, entry.clip.path.name)
         return web.FileResponse(entry.clip.path)
-
-    def __enter__(self) -> LocalHttpStager:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -17,7 +17,6 @@ import unicodedata
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -37,6 +36,7 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 from bridge.config import S3Settings
 from bridge.errors import StagingError, register_secret
 from bridge.net import is_loopback
+from bridge.resources import Closeable
 from bridge.staging.base import StagedClip
 
 log = logging.getLogger(__name__)
@@ -86,7 +86,7 @@ def safe_name(path: Path) -> str:
     return f"{stem}.{extension}" if extension else stem
 
 
-class S3Stager:
+class S3Stager(Closeable):
     """Uploads each staged clip to ``s3://bucket/prefix<random>/<name>``; hands out a
     presigned URL valid for ``settings.expires`` seconds."""
 
@@ -277,17 +277,6 @@ class S3Stager:
         else:
             reason = f"bucket {bucket} at {endpoint}: {exc}"
         return StagingError(f"{doing}: {reason}")
-
-    def __enter__(self) -> S3Stager:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def _code(exc: Any) -> str:
