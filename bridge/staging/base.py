@@ -1,5 +1,5 @@
-"""The stager interface. Implementations: the loopback HTTP stager (here), and an
-S3-compatible one with presigned URLs (planned)."""
+"""The stager interface. Implementations: the loopback HTTP stager (`local`), and an
+S3-compatible one handing out presigned URLs (`s3`)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,17 @@ class StagedClip:
 
 
 class Stager(Protocol):
+    @property
+    def base_url(self) -> str:
+        """Where clips are served from, for messages and the banner."""
+        ...
+
+    @property
+    def reachable_only_here(self) -> bool:
+        """True when the URLs handed out reach this machine only, so that a hosted service
+        cannot fetch them."""
+        ...
+
     def stage(self, path: Path) -> StagedClip:
         """Make `path` reachable by URL; the URL ends in the file's extension."""
         ...

@@ -26,13 +26,9 @@ def make_stager(settings: StagingSettings) -> AnyStager:
 def reachable_only_here(stager: Stager) -> bool:
     """True when the URLs handed out reach this machine only (so a hosted service cannot
     fetch them): the local stager without a public address, or a bucket on loopback."""
-    if isinstance(stager, LocalHttpStager | S3Stager):
-        return stager.reachable_only_here
-    return False
+    return stager.reachable_only_here
 
 
 def stager_base_url(stager: Stager) -> str:
     """Where clips are served from, for messages and the banner."""
-    if isinstance(stager, LocalHttpStager | S3Stager):
-        return stager.base_url
-    return type(stager).__name__
+    return stager.base_url
