@@ -17,7 +17,9 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-TEMP_SUFFIXES = (".tmp", ".part")
+TEMP_SUFFIX = ".tmp"
+# Removed as leftovers too: downloads were once written under `.part` names.
+LEFTOVER_SUFFIXES = (TEMP_SUFFIX, ".part")
 
 
 def fsync_dir(folder: Path) -> None:
@@ -32,8 +34,9 @@ def fsync_dir(folder: Path) -> None:
 
 
 def temp_path(dest: Path) -> Path:
-    """A hidden, unique temporary name in the same folder as `dest` (same filesystem)."""
-    return dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.tmp")
+    """A hidden, unique temporary name in the same folder as `dest` (same filesystem):
+    the one scheme for every file the bridge writes."""
+    return dest.with_name(f".{dest.name}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
 
 
 def publish(temp: Path, dest: Path) -> None:
@@ -97,7 +100,7 @@ def remove_temporaries(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return removed
     for path in sorted(folder.rglob(".*")):
-        if path.suffix in TEMP_SUFFIXES and path.is_file() and not path.is_symlink():
+        if path.suffix in LEFTOVER_SUFFIXES and path.is_file() and not path.is_symlink():
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
                 removed.append(path)

@@ -15,18 +15,17 @@ import logging
 import random as _random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from bridge.api import results
-from bridge.api.contract import DOWNLOAD_FORMATS, SEED, VIDEO_PRESETS, Contract
+from bridge.api.contract import DOWNLOAD_FORMATS, SEED, Contract
 from bridge.api.download import fetch_file
 from bridge.api.polling import Clock, PollPlan, Sleep, StatusCallback, poll
 from bridge.api.results import AudioClip, FileLink, TaskStatus, UploadResult
-from bridge.api.retry import RetryPolicy, parse_retry_after
+from bridge.api.retry import Retryable, RetryPolicy, parse_retry_after, with_retries
 from bridge.errors import (
     ApiError,
     AuthError,
@@ -47,14 +46,6 @@ log = logging.getLogger(__name__)
 
 # httpx errors raised before any byte of the request left this machine.
 _NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-
-
-@dataclass(frozen=True)
-class _Retryable:
-    """One failed attempt that may be tried again."""
-
-    error: ApiError
-    retry_after: float | None = None
 
 
 class ProducerClient:
@@ -100,10 +91,6 @@ class ProducerClient:
     async def download(self, audio_id: str, fmt: str = "wav") -> str:
         check_choice("format", fmt, DOWNLOAD_FORMATS)
         return await self._create("download", {"audioId": audio_id, "format": fmt})
-
-    async def download_video(self, audio_id: str, preset: str = "modern") -> str:
-        check_choice("preset", preset, VIDEO_PRESETS)
-        return await self._create("download-video", {"audioId": audio_id, "preset": preset})
 
     # Status and waiting -----------------------------------------------------------
 
@@ -163,10 +150,6 @@ class ProducerClient:
         result = (await self.wait(task_id, on_status)).result
         return results.parse_file_link(result, task_id, ("url", "audioUrl"))
 
-    async def wait_video(self, task_id: str, on_status: StatusCallback | None = None) -> FileLink:
-        result = (await self.wait(task_id, on_status)).result
-        return results.parse_file_link(result, task_id, ("videoUrl", "url"))
-
     async def fetch(
         self, url: str, dest: Path, on_bytes: Callable[[int, int | None], None] | None = None
     ) -> int:
@@ -217,25 +200,13 @@ class ProducerClient:
         creates: bool,
     ) -> Any:
         url = f"{self._base}/producer/{endpoint}"
-        attempt = 0
-        while True:
-            attempt += 1
-            outcome = await self._attempt(method, url, endpoint, body, params, task_id, creates)
-            if not isinstance(outcome, _Retryable):
-                return outcome
-            if self.retry.gives_up_after(attempt):
-                raise outcome.error
-            delay = self.retry.delay(attempt, self._random, outcome.retry_after)
-            log.warning(
-                "%s /producer/%s: %s; attempt %d of %d, again in %.1f s",
-                method,
-                endpoint,
-                outcome.error,
-                attempt,
-                self.retry.max_attempts,
-                delay,
-            )
-            await self._sleep(delay)
+        return await with_retries(
+            lambda: self._attempt(method, url, endpoint, body, params, task_id, creates),
+            self.retry,
+            what=f"{method} /producer/{endpoint}",
+            sleep=self._sleep,
+            random=self._random,
+        )
 
     async def _attempt(
         self,
@@ -253,9 +224,8 @@ class ProducerClient:
                 method, url, json=body, params=params, headers=self._auth
             )
         except _NEVER_SENT as exc:
-            return _Retryable(
-                ConnectionFailed(f"cannot reach {self._base}: {_describe(exc)}", **ids)
-            )
+            error = ConnectionFailed(f"cannot reach {self._base}: {_describe(exc)}", **ids)
+            raise Retryable(error) from exc
         except httpx.TransportError as exc:
             if creates:
                 raise SubmitUncertainError(
@@ -263,9 +233,8 @@ class ProducerClient:
                     "exist and repeating it may pay twice, so it was not repeated",
                     **ids,
                 ) from exc
-            return _Retryable(
-                ConnectionFailed(f"no answer from {self._base}: {_describe(exc)}", **ids)
-            )
+            error = ConnectionFailed(f"no answer from {self._base}: {_describe(exc)}", **ids)
+            raise Retryable(error) from exc
         return _interpret(response, endpoint, task_id, creates)
 
 
@@ -290,12 +259,12 @@ def _interpret(response: httpx.Response, endpoint: str, task_id: str | None, cre
     }
     if code == 429:
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
-        return _Retryable(RateLimitedError(f"rate limited: {detail}", **ids), retry_after)
+        raise Retryable(RateLimitedError(f"rate limited: {detail}", **ids), retry_after)
     if code >= 500:
         error = ServerError(f"service error: {detail}", **ids)
         if creates:
             raise error
-        return _Retryable(error, parse_retry_after(response.headers.get("Retry-After")))
+        raise Retryable(error, parse_retry_after(response.headers.get("Retry-After")))
     if code in (401, 403):
         raise AuthError(
             f"the API key was refused ({detail}); check PRODUCER_API_KEY or api.key", **ids

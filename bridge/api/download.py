@@ -8,31 +8,23 @@ already at the destination is never replaced. File hosts get no API key.
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
-import secrets
 from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 
 from bridge.api.polling import Sleep
-from bridge.api.retry import RetryPolicy, parse_retry_after
+from bridge.api.retry import Retryable, RetryPolicy, parse_retry_after, with_retries
 from bridge.errors import DownloadError
-from bridge.files import publish
-
-log = logging.getLogger(__name__)
+from bridge.files import publish, temp_path
 
 CHUNK = 1 << 16
 ProgressFn = Callable[[int, int | None], None]
 
 
 class _Incomplete(Exception):
-    """One attempt failed in a way that another attempt may fix."""
-
-    def __init__(self, reason: str, retry_after: float | None = None) -> None:
-        super().__init__(reason)
-        self.retry_after = retry_after
+    """Why one attempt fell short, in words for the message once none is left."""
 
 
 async def fetch_file(
@@ -46,24 +38,23 @@ async def fetch_file(
     on_bytes: ProgressFn | None = None,
 ) -> int:
     """Download `url` to `dest`; return the number of bytes written."""
-    part = _prepare(dest)
-    attempt = 0
+    temp = _prepare(dest)
+
+    def gave_up(again: Retryable, attempts: int) -> DownloadError:
+        reason = f"download of {_short(url)} failed after {attempts} attempts: {again.error}"
+        return DownloadError(reason)
+
     try:
-        while True:
-            attempt += 1
-            try:
-                size = await _stream_once(http, url, part, on_bytes)
-                break
-            except _Incomplete as exc:
-                if retry.gives_up_after(attempt):
-                    raise DownloadError(
-                        f"download of {_short(url)} failed after {attempt} attempts: {exc}"
-                    ) from exc
-                delay = retry.delay(attempt, random, exc.retry_after)
-                log.warning("download %s: %s; again in %.1f s", _short(url), exc, delay)
-                await sleep(delay)
+        size = await with_retries(
+            lambda: _stream_once(http, url, temp, on_bytes),
+            retry,
+            what=f"download {_short(url)}",
+            sleep=sleep,
+            random=random,
+            gave_up=gave_up,
+        )
         try:
-            publish(part, dest)
+            publish(temp, dest)
         except FileExistsError as exc:
             # `_prepare` found the name free: whatever is there came during the download.
             raise DownloadError(
@@ -72,17 +63,17 @@ async def fetch_file(
         return size
     finally:
         with contextlib.suppress(FileNotFoundError):
-            part.unlink()
+            temp.unlink()
 
 
 async def _stream_once(
-    http: httpx.AsyncClient, url: str, part: Path, on_bytes: ProgressFn | None
+    http: httpx.AsyncClient, url: str, temp: Path, on_bytes: ProgressFn | None
 ) -> int:
     try:
         async with http.stream("GET", url) as response:
             _check_status(response, url)
             expected = _content_length(response)
-            with part.open("wb") as out:
+            with temp.open("wb") as out:
                 async for chunk in response.aiter_raw(CHUNK):
                     out.write(chunk)
                     if on_bytes is not None:
@@ -91,9 +82,9 @@ async def _stream_once(
                 os.fsync(out.fileno())
             received = response.num_bytes_downloaded
     except httpx.TransportError as exc:
-        raise _Incomplete(f"{type(exc).__name__}: {exc}") from exc
+        raise Retryable(_Incomplete(f"{type(exc).__name__}: {exc}")) from exc
     if expected is not None and received != expected:
-        raise _Incomplete(f"got {received} of {expected} bytes")
+        raise Retryable(_Incomplete(f"got {received} of {expected} bytes"))
     return received
 
 
@@ -102,7 +93,7 @@ def _prepare(dest: Path) -> Path:
     if dest.exists():
         raise DownloadError(f"{dest} already exists; it is never overwritten")
     dest.parent.mkdir(parents=True, exist_ok=True)
-    return dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.part")
+    return temp_path(dest)
 
 
 def _check_status(response: httpx.Response, url: str) -> None:
@@ -110,7 +101,8 @@ def _check_status(response: httpx.Response, url: str) -> None:
     if code == 200:
         return
     if code == 429 or code >= 500:
-        raise _Incomplete(f"HTTP {code}", parse_retry_after(response.headers.get("Retry-After")))
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        raise Retryable(_Incomplete(f"HTTP {code}"), retry_after)
     hint = "; the link may have expired: ask for a new one" if code in (403, 404, 410) else ""
     raise DownloadError(f"HTTP {code} for {_short(url)}{hint}", status_code=code)
 

@@ -1,11 +1,22 @@
-"""When to try a request again, and how long to wait first. Pure: no I/O, no clock."""
+"""When to try a request again, how long to wait first, and the one loop that does it.
+
+No I/O and no clock of its own: the attempt, the sleep and the random source are passed in.
+"""
 
 from __future__ import annotations
 
 import email.utils
-from collections.abc import Callable
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TypeVar
+
+from bridge.api.polling import Sleep
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # The longest Retry-After the bridge honours; a larger value is capped so one
 # confused proxy cannot park a job for hours.
@@ -50,3 +61,48 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+class Retryable(Exception):
+    """An attempt failed in a way that another attempt may fix; `error` says how."""
+
+    def __init__(self, error: Exception, retry_after: float | None = None) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.retry_after = retry_after
+
+
+def raise_error(again: Retryable, attempts: int) -> Exception:
+    """What `with_retries` raises by default once attempts run out: the last error itself."""
+    return again.error
+
+
+async def with_retries(
+    attempt: Callable[[], Awaitable[T]],
+    policy: RetryPolicy,
+    *,
+    what: str,
+    sleep: Sleep,
+    random: Callable[[], float],
+    gave_up: Callable[[Retryable, int], Exception] = raise_error,
+) -> T:
+    """Await `attempt()` until it returns, raises something other than Retryable, or
+    `policy` gives up; then raise `gave_up(the last Retryable, attempts made)`."""
+    attempts = 0
+    while True:
+        attempts += 1
+        try:
+            return await attempt()
+        except Retryable as again:
+            if policy.gives_up_after(attempts):
+                raise gave_up(again, attempts) from again.__cause__
+            delay = policy.delay(attempts, random, again.retry_after)
+            log.warning(
+                "%s: %s; attempt %d of %d, again in %.1f s",
+                what,
+                again.error,
+                attempts,
+                policy.max_attempts,
+                delay,
+            )
+            await sleep(delay)
