@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel, SecretStr
 
-import bridge.config
+import bridge.config.loading
 from bridge.config import (
     BUILTIN_MODELS,
     DEFAULT_API_URL,
@@ -32,7 +32,7 @@ SECRET = "sk-test-0123456789abcdef"
 def no_user_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """Point the user's config file into tmp_path (absent unless a test writes it)."""
     user_file = tmp_path / "user-dir" / "bridge.toml"
-    monkeypatch.setattr(bridge.config, "default_config_path", lambda: user_file)
+    monkeypatch.setattr(bridge.config.loading, "default_config_path", lambda: user_file)
     return user_file
 
 
