@@ -104,7 +104,7 @@ def check_midi(
 
 # drop folder ----------------------------------------------------------------------------
 def check_drop(settings: DropSettings) -> Check:
-    from bridge.watch.drop import CLIP_ACTIONS, DONE, FAILED, REQUESTS
+    from bridge.watch.drop import CLIP_ACTIONS, Folder
 
     if not settings.enabled:
         return Check("drop folder", OK, "off (drop.enabled = false)")
@@ -122,7 +122,7 @@ def check_drop(settings: DropSettings) -> Check:
     later = "start `producer-bridge serve` once: it creates the folder and its subfolders"
     if not existed:
         return Check("drop folder", WARN, f"{path} can be created, but does not exist yet", later)
-    names = (*CLIP_ACTIONS, REQUESTS, DONE, FAILED)
+    names = (*CLIP_ACTIONS, *Folder)
     absent = [name for name in names if not (path / name).is_dir()]
     if absent:
         lacking = ", ".join(f"{name}/" for name in absent)

@@ -17,7 +17,7 @@ import json
 import re
 from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass
-from enum import Enum
+from enum import Enum, StrEnum
 from pathlib import Path, PurePath
 from typing import Any, Final
 
@@ -27,9 +27,6 @@ from bridge.jobs.request import CREATE
 
 # create_music takes no audio, so it has no folder: a script asks for it through requests/.
 CLIP_ACTIONS: Final = tuple(action for action in JOB_ACTIONS if action != CREATE)
-REQUESTS: Final = "requests"
-DONE: Final = "done"
-FAILED: Final = "failed"
 AUDIO_SUFFIXES: Final = (".wav", ".aif", ".aiff", ".flac", ".ogg", ".mp3")
 JSON_SUFFIX: Final = ".json"
 ERROR_SUFFIX: Final = ".error.txt"
@@ -43,6 +40,14 @@ STATUS_FILE: Final = "status.json"  # written by the daemon into the drop folder
 NAME_MAX_BYTES: Final = 255  # the longest file name most filesystems take, in UTF-8 bytes
 
 _NUMBERED = re.compile(r"(.*) \((\d{1,9})\)", re.DOTALL)
+
+
+class Folder(StrEnum):
+    """The drop folder's own subfolders, beside one per action in CLIP_ACTIONS."""
+
+    REQUESTS = "requests"  # whole request files: inputs
+    DONE = "done"  # where taken inputs go; never read as inputs
+    FAILED = "failed"  # where refused ones go, each beside an error report
 
 
 class Kind(Enum):
@@ -97,7 +102,7 @@ def classify(root: PurePath, path: PurePath) -> Drop:
     if len(parts) == 1:
         reason = (
             f"put it in one of the action folders: {_action_list()} "
-            f"(or a request file in {REQUESTS}/)"
+            f"(or a request file in {Folder.REQUESTS}/)"
         )
         return Drop(Kind.REJECT, "", reason)
     if len(parts) > 2:
@@ -110,7 +115,7 @@ def classify(root: PurePath, path: PurePath) -> Drop:
             return Drop(Kind.SIDECAR, folder)
         expected = ", ".join(AUDIO_SUFFIXES)
         return Drop(Kind.REJECT, folder, f"not an audio file: {name} (expected {expected})")
-    if folder == REQUESTS:
+    if folder == Folder.REQUESTS:
         if suffix == JSON_SUFFIX:
             return Drop(Kind.REQUEST, folder)
         reason = (
@@ -217,7 +222,7 @@ def retry_hint(folder: str, name: str) -> str:
         )
     if folder in CLIP_ACTIONS:
         return f"Only audio files ({', '.join(AUDIO_SUFFIXES)}) go into {folder}/."
-    if folder == REQUESTS:
+    if folder == Folder.REQUESTS:
         return "Fix the request, then write it into requests/ again."
     return (
         f"Drop audio files into one of the action folders ({_action_list()}) "
