@@ -12,7 +12,7 @@ import pytest
 from bridge.api import PollPlan, ProducerClient, RetryPolicy
 from bridge.api.polling import poll
 from bridge.api.results import TaskStatus, parse_clips
-from bridge.api.retry import MAX_RETRY_AFTER, parse_retry_after
+from bridge.api.retry import MAX_RETRY_AFTER, Retryable, parse_retry_after, with_retries
 from bridge.errors import (
     AuthError,
     BadRequestError,
@@ -115,6 +115,43 @@ def test_retry_after_reads_seconds_and_http_dates() -> None:
     assert parse_retry_after("Tue, 24 Nov 2026 12:00:30 GMT", now) == 30.0
     assert parse_retry_after("soon") is None
     assert parse_retry_after(None) is None
+
+
+async def test_with_retries_waits_the_policy_between_attempts_until_one_succeeds() -> None:
+    clock = FakeClock()
+    outcomes: list[Exception | str] = [ValueError("busy"), ValueError("busy"), "done"]
+
+    async def attempt() -> str:
+        outcome = outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise Retryable(outcome, retry_after=3.0 if len(outcomes) == 1 else None)
+        return outcome
+
+    policy = RetryPolicy(max_attempts=3, base=1.0, cap=8.0)
+    result = await with_retries(attempt, policy, what="unit", sleep=clock.sleep, random=lambda: 1.0)
+    assert result == "done"
+    assert clock.sleeps == [1.0, 3.0]  # the backoff, then the longer Retry-After
+
+
+async def test_with_retries_raises_what_gave_up_makes_of_the_last_attempt() -> None:
+    clock = FakeClock()
+    calls = 0
+
+    async def attempt() -> str:
+        nonlocal calls
+        calls += 1
+        raise Retryable(ValueError(f"failure {calls}"))
+
+    def gave_up(again: Retryable, attempts: int) -> Exception:
+        return RuntimeError(f"{attempts} attempts, last: {again.error}")
+
+    policy = RetryPolicy(max_attempts=2, base=1.0, cap=8.0)
+    with pytest.raises(RuntimeError, match="2 attempts, last: failure 2"):
+        await with_retries(
+            attempt, policy, what="unit", sleep=clock.sleep, random=lambda: 1.0, gave_up=gave_up
+        )
+    assert calls == 2
+    assert clock.sleeps == [1.0]
 
 
 Handler = Callable[[httpx.Request], httpx.Response]
