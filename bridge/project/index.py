@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bridge.errors import ProjectError
-from bridge.project.wavout import translate_os_error
+from bridge.files import translate_os_error
 
 log = logging.getLogger(__name__)
 
