@@ -25,7 +25,7 @@ from typing import Any, Self
 
 from bridge.errors import JobError, JournalError
 from bridge.jobs.model import JobRequest
-from bridge.jobs.state import UNFINISHED, Event, Job, apply, new_job
+from bridge.jobs.state import UNFINISHED, Event, EventKind, Job, apply, new_job
 
 log = logging.getLogger(__name__)
 
@@ -182,7 +182,7 @@ class Journal:
                     json.dumps(job.to_json()),
                 ),
             )
-            self._insert_event(db, job.id, at, Event("queued"))
+            self._insert_event(db, job.id, at, Event(EventKind.QUEUED))
         return job
 
     def record(self, job: Job, event: Event) -> Job:

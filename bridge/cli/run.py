@@ -25,7 +25,7 @@ from bridge.jobs.model import (
 )
 from bridge.jobs.placement import time_issues, upload_window
 from bridge.jobs.request import CREATE, AudioRequest, Sound
-from bridge.jobs.state import COMPLETED, Job
+from bridge.jobs.state import Job, JobStatus
 from bridge.journal import Journal
 
 DEFAULT_STRENGTH = 0.5
@@ -276,7 +276,7 @@ def run_here(
     """Run one validated job in this process; print the paths written, or why it failed."""
     with open_journal(config) as journal:
         job = asyncio.run(_execute(request, args, config, journal, err))
-    if job.status != COMPLETED:
+    if job.status != JobStatus.COMPLETED:
         err.print(
             f"job {job.short_id} {job.status}: {job.error}\n"
             f"details: producer-bridge jobs show {job.short_id}",

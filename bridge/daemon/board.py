@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from bridge.files import replace_bytes_atomic
-from bridge.jobs.state import COMPLETED, UNFINISHED, Job
+from bridge.jobs.state import UNFINISHED, Job, JobStatus
 from bridge.watch.drop import STATUS_FILE
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ class StatusBoard:
 
     def update(self, job: Job, *, fraction: float | None = None) -> None:
         entry = self._jobs.pop(job.id, None) or {"fraction": 0.0}
-        done = job.status == COMPLETED
+        done = job.status == JobStatus.COMPLETED
         entry.update(
             id=job.id,
             action=job.request.action,
@@ -67,7 +67,9 @@ class StatusBoard:
     def progress(self, job_id: str, step: str, fraction: float) -> None:
         entry = self._jobs.get(job_id)
         if entry is not None:
-            entry.update(status="running", step=step, fraction=fraction, updatedAt=self._now())
+            entry.update(
+                status=JobStatus.RUNNING, step=step, fraction=fraction, updatedAt=self._now()
+            )
             self._dirty = True
 
     def document(self) -> dict[str, Any]:
