@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from bridge.errors import JournalError
 from bridge.jobs.model import ClipPlacement, JobOptions, JobRequest, Selection
 from bridge.jobs.request import AudioRequest, Sound
 from bridge.jobs.state import (
@@ -483,3 +484,48 @@ def test_facts_from_json_ignore_fields_they_do_not_know() -> None:
 def test_an_empty_job_survives_a_json_round_trip() -> None:
     original = job()
     assert Job.from_json(json.loads(json.dumps(original.to_json()))) == original
+
+
+def test_a_job_journaled_before_import_targets_and_sources_reads_back() -> None:
+    row = {
+        "id": JOB_ID,
+        "request": {
+            "request": {"action": "extend_music", "model": "FUZZ-2.0", "continueAt": 8},
+            "project": {"folder": "/projects/song", "sampleRate": 48000},
+            "clip": {
+                "path": "/projects/song/take.wav",
+                "itemPosition": 10,
+                "takeOffset": 0,
+                "playrate": 1,
+                "length": None,
+            },
+            "selection": None,
+            "options": {"stems": False, "fetchFormat": "wav", "subtype": "PCM_24"},
+        },
+        "createdAt": T0,
+        "updatedAt": T0,
+        "status": "running",
+        "step": "upload",
+        "error": None,
+        "done": ["stage"],
+        "facts": {"work": {"upload": "work/upload.flac"}, "clips": []},
+    }
+    job = Job.from_json(row)
+    assert (job.status, job.step, job.done) == (JobStatus.RUNNING, Step.UPLOAD, (Step.STAGE,))
+    assert job.request.options.import_as == "takes"
+    assert job.request.source is None
+    assert job.request.clip == ClipPlacement("/projects/song/take.wav", 10.0, 0.0, 1.0, None)
+    assert job.request.audio.continue_at == 8.0
+    assert job.facts == Facts(work={"upload": "work/upload.flac"})
+
+
+def test_a_job_row_it_cannot_read_names_every_field_at_once() -> None:
+    row = job().to_json()
+    row["status"] = "exploded"
+    row["facts"]["intents"] = {"generate": "soon"}
+    del row["request"]["options"]
+    with pytest.raises(JournalError) as caught:
+        Job.from_json(row)
+    assert "status: " in caught.value.message
+    assert "facts.intents.generate: must be a number" in caught.value.message
+    assert "request.options: is required" in caught.value.message

@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import pytest
 
 import bridge.journal as journal_module
-from bridge.errors import JobError
+from bridge.errors import JobError, JournalError
 from bridge.jobs.model import JobRequest
 from bridge.jobs.request import AudioRequest, Sound
 from bridge.jobs.state import Event, Job, JobStatus
@@ -406,3 +406,54 @@ def test_reopening_the_file_gives_the_same_jobs_and_history(db_path: Path, tmp_p
         assert reopened.get(running.id).facts.tasks == {"generate": "t-1"}
         assert {job.id: reopened.events(job.id) for job in jobs} == history
         assert [job.id for job in reopened.unfinished()] == [running.id]
+
+
+# Rows this bridge cannot read ----------------------------------------------------------
+
+
+def rewrite(path: Path, sql: str, *args: object) -> None:
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        db.execute(sql, args)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ("json_set(job, '$.status', 'exploded')", "status"),
+        ("json_set(job, '$.facts.tasks.generate', 7)", "facts.tasks.generate"),
+        ("json_remove(job, '$.request.project')", "request.project"),
+        ("json_set(job, '$.request.clip', 'take.wav')", "request.clip"),
+    ],
+)
+def test_a_job_row_it_cannot_read_is_a_journal_error_naming_the_field(
+    db_path: Path, tmp_path: Path, change: str, field: str
+) -> None:
+    with Journal(db_path) as journal:
+        job = journal.create(create_request(tmp_path))
+    rewrite(db_path, f"UPDATE jobs SET job = {change}")  # noqa: S608
+    with Journal(db_path) as journal, pytest.raises(JournalError) as caught:
+        journal.get(job.id)
+    assert f"{field}: " in caught.value.message
+
+
+def test_a_job_row_that_is_not_json_is_a_journal_error(db_path: Path, tmp_path: Path) -> None:
+    with Journal(db_path) as journal:
+        job = journal.create(create_request(tmp_path))
+    rewrite(db_path, "UPDATE jobs SET job = '{\"id\": '")
+    with Journal(db_path) as journal, pytest.raises(JournalError, match="not JSON"):
+        journal.get(job.id)
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "field"),
+    [("kind", "exploded", "kind"), ("step", "dance", "step"), ("data", "[1, 2]", "data")],
+)
+def test_an_event_row_it_cannot_read_is_a_journal_error_naming_the_field(
+    db_path: Path, tmp_path: Path, column: str, value: str, field: str
+) -> None:
+    with Journal(db_path) as journal:
+        job = journal.create(create_request(tmp_path))
+    rewrite(db_path, f"UPDATE events SET {column} = ?", value)  # noqa: S608
+    with Journal(db_path) as journal, pytest.raises(JournalError) as caught:
+        journal.events(job.id)
+    assert f"{field}: " in caught.value.message

@@ -13,8 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
+from pydantic import BaseModel, ConfigDict, ValidationError
+
 from bridge.errors import Issue, RequestError
-from bridge.jobs.request import ACTIONS, CREATE, MAX_UPLOAD_SECONDS, AudioRequest
+from bridge.errors.describe import describe_errors
+from bridge.jobs.request import ACTIONS, CREATE, MAX_UPLOAD_SECONDS, AudioDocument, AudioRequest
 from bridge.jobs.rules import audio_issues
 
 REPLACE: Final = "replace_music"
@@ -109,31 +112,74 @@ class JobRequest:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> JobRequest:
-        """Read back what `to_json` wrote (the journal's own records)."""
-        clip, selection, options = data["clip"], data["selection"], data["options"]
+    def from_json(cls, data: Any) -> JobRequest:
+        """Read back what `to_json` wrote (the journal's own records); RequestError naming
+        each field it cannot read."""
+        try:
+            doc = RequestDocument.model_validate(data)
+        except ValidationError as exc:
+            raise RequestError(describe_errors(exc, RequestDocument, {})) from exc
+        return cls.from_document(doc)
+
+    @classmethod
+    def from_document(cls, doc: RequestDocument) -> JobRequest:
+        clip, selection, options = doc.clip, doc.selection, doc.options
         return cls(
-            audio=AudioRequest.from_json(data["request"]),
-            project=data["project"]["folder"],
-            sample_rate=data["project"]["sampleRate"],
+            audio=AudioRequest.from_document(doc.request),
+            project=doc.project.folder,
+            sample_rate=doc.project.sampleRate,
             clip=ClipPlacement(
-                clip["path"],
-                clip["itemPosition"],
-                clip["takeOffset"],
-                clip["playrate"],
-                clip["length"],
+                clip.path, clip.itemPosition, clip.takeOffset, clip.playrate, clip.length
             )
             if clip
             else None,
-            selection=Selection(selection["start"], selection["end"]) if selection else None,
+            selection=Selection(selection.start, selection.end) if selection else None,
             options=JobOptions(
-                options["stems"],
-                options["fetchFormat"],
-                options["subtype"],
-                options.get("importAs", "takes"),
+                options.stems, options.fetchFormat, options.subtype, options.importAs
             ),
-            source=data.get("source"),
+            source=doc.source,
         )
+
+
+class _Document(BaseModel):
+    # As strict as the request that was journaled; keys a later version adds are ignored.
+    model_config = ConfigDict(extra="ignore", frozen=True, strict=True)
+
+
+class ProjectDocument(_Document):
+    folder: str
+    sampleRate: int | None
+
+
+class ClipDocument(_Document):
+    path: str
+    itemPosition: float
+    takeOffset: float
+    playrate: float
+    length: float | None
+
+
+class SelectionDocument(_Document):
+    start: float
+    end: float
+
+
+class OptionsDocument(_Document):
+    stems: bool
+    fetchFormat: str
+    subtype: str
+    importAs: str = "takes"  # journals from before import targets
+
+
+class RequestDocument(_Document):
+    """`JobRequest.to_json`'s document: a request as the journal keeps it."""
+
+    request: AudioDocument
+    project: ProjectDocument
+    clip: ClipDocument | None
+    selection: SelectionDocument | None
+    options: OptionsDocument
+    source: str | None = None
 
 
 def with_api_times(request: JobRequest) -> JobRequest:

@@ -118,9 +118,13 @@ class AudioRequest:
     def from_json(cls, data: Any) -> AudioRequest:
         """Read what `to_json` wrote, checking JSON types (the rules are `jobs.rules`')."""
         try:
-            doc = _AudioDocument.model_validate(data)
+            doc = AudioDocument.model_validate(data)
         except ValidationError as exc:
-            raise RequestError(describe_errors(exc, _AudioDocument, {})) from None
+            raise RequestError(describe_errors(exc, AudioDocument, {})) from None
+        return cls.from_document(doc)
+
+    @classmethod
+    def from_document(cls, doc: AudioDocument) -> AudioRequest:
         values = {name: getattr(doc, name) for name in _FIELDS}
         sounds = tuple(Sound(s.text, s.strength, s.timeStart, s.timeEnd) for s in doc.sounds or ())
         return cls(
@@ -132,7 +136,7 @@ class AudioRequest:
         )
 
 
-class _SoundDocument(BaseModel):
+class SoundDocument(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     text: str
@@ -141,14 +145,14 @@ class _SoundDocument(BaseModel):
     timeEnd: float | None = None
 
 
-class _AudioDocument(BaseModel):
+class AudioDocument(BaseModel):
     """`AudioRequest.to_json`'s document; fields the vocabulary does not know are kept."""
 
     model_config = ConfigDict(extra="allow", strict=True)
 
     action: str
     model: str
-    sounds: list[_SoundDocument] | None = None
+    sounds: list[SoundDocument] | None = None
     audioId: str | None = None
     lyrics: str | None = None
     title: str | None = None

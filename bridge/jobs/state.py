@@ -15,12 +15,16 @@ fact already known skips the work, which is what makes resuming safe.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Final
+from typing import Annotated, Any, Final, TypeVar
 
-from bridge.jobs.model import STEMS_ONLY, JobRequest
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bridge.errors import JournalError
+from bridge.errors.describe import describe_errors
+from bridge.jobs.model import STEMS_ONLY, JobRequest, RequestDocument
 
 
 class JobStatus(StrEnum):
@@ -103,10 +107,14 @@ class Facts:
         return data
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Facts:
-        known = {f.name for f in dataclasses.fields(cls)}
-        values = {k: v for k, v in data.items() if k in known}
-        values["clips"] = tuple(values.get("clips", ()))
+    def from_json(cls, data: Any) -> Facts:
+        """Read back what `to_json` wrote; JournalError naming each field it cannot read."""
+        return cls.from_document(_read(FactsDocument, data))
+
+    @classmethod
+    def from_document(cls, doc: FactsDocument) -> Facts:
+        values = doc.model_dump()
+        values["clips"] = tuple(values["clips"])
         return cls(**values)
 
 
@@ -157,18 +165,68 @@ class Job:
         }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Job:
+    def from_json(cls, data: Any) -> Job:
+        """Read back what `to_json` wrote; JournalError naming each field it cannot read."""
+        doc = _read(JobDocument, data)
         return cls(
-            id=data["id"],
-            request=JobRequest.from_json(data["request"]),
-            created_at=data["createdAt"],
-            updated_at=data["updatedAt"],
-            status=JobStatus(data["status"]),
-            step=None if data["step"] is None else Step(data["step"]),
-            error=data["error"],
-            done=tuple(Step(step) for step in data["done"]),
-            facts=Facts.from_json(data["facts"]),
+            id=doc.id,
+            request=JobRequest.from_document(doc.request),
+            created_at=doc.createdAt,
+            updated_at=doc.updatedAt,
+            status=doc.status,
+            step=doc.step,
+            error=doc.error,
+            done=tuple(doc.done),
+            facts=Facts.from_document(doc.facts),
         )
+
+
+class _Document(BaseModel):
+    # As strict as the job that was journaled; keys a later version adds are ignored.
+    model_config = ConfigDict(extra="ignore", frozen=True, strict=True)
+
+
+class FactsDocument(_Document):
+    """`Facts.to_json`'s document: every field may be missing (an older job knew less)."""
+
+    work: dict[str, str] = {}
+    staged_url: str | None = None
+    span: dict[str, float] | None = None
+    tasks: dict[str, str] = {}
+    intents: dict[str, float] = {}
+    audio_ids: dict[str, str] = {}
+    links: dict[str, str] = {}
+    clips: list[dict[str, Any]] = []
+    folder: str | None = None
+    written: dict[str, dict[str, Any]] = {}
+    manifest: str | None = None
+    failed_tasks: dict[str, str] = {}
+
+
+class JobDocument(_Document):
+    """`Job.to_json`'s document: the snapshot the journal keeps beside each event."""
+
+    id: str
+    request: RequestDocument
+    createdAt: float
+    updatedAt: float
+    # The journal holds the names as JSON strings.
+    status: Annotated[JobStatus, Field(strict=False)]
+    step: Annotated[Step, Field(strict=False)] | None
+    error: str | None
+    done: list[Annotated[Step, Field(strict=False)]]
+    facts: FactsDocument
+
+
+_D = TypeVar("_D", bound=BaseModel)
+
+
+def _read(document: type[_D], data: Any) -> _D:
+    try:
+        return document.model_validate(data)
+    except ValidationError as exc:
+        issues = "; ".join(str(issue) for issue in describe_errors(exc, document, {}))
+        raise JournalError(f"a journaled job cannot be read: {issues}") from exc
 
 
 def plan(request: JobRequest) -> tuple[Step, ...]:
