@@ -11,24 +11,33 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Final
+from typing import Any, Final, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bridge.errors import Issue, RequestError
 from bridge.errors.describe import describe_errors
-from bridge.jobs.request import ACTIONS, CREATE, MAX_UPLOAD_SECONDS, AudioDocument, AudioRequest
+from bridge.jobs.request import (
+    CREATE,
+    MAX_UPLOAD_SECONDS,
+    ActionName,
+    AudioDocument,
+    AudioRequest,
+)
 from bridge.jobs.rules import audio_issues
 
 REPLACE: Final = "replace_music"
 EXTEND: Final = "extend_music"
 # Not an API action: the clip itself is split into stems, nothing is generated.
 STEMS_ONLY: Final = "stems_only"
-JOB_ACTIONS: Final = (*ACTIONS, STEMS_ONLY)
+JobAction = Literal[ActionName, "stems_only"]
+JOB_ACTIONS: Final[tuple[str, ...]] = get_args(JobAction)
 SUBTYPES: Final = ("PCM_16", "PCM_24", "FLOAT")
-FETCH_FORMATS: Final = ("wav", "mp3")
+FetchFormat = Literal["wav", "mp3"]
+FETCH_FORMATS: Final[tuple[str, ...]] = get_args(FetchFormat)
 # Where the importer puts results: new takes on the source item, new tracks, or nowhere.
-IMPORT_TARGETS: Final = ("takes", "tracks", "none")
+ImportTarget = Literal["takes", "tracks", "none"]
+IMPORT_TARGETS: Final[tuple[str, ...]] = get_args(ImportTarget)
 
 
 @dataclass(frozen=True)
