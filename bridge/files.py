@@ -3,23 +3,31 @@
 A reader (the DAW, a file browser, another job) must never see a half-written file,
 and a result must never replace a file the user already has. So every file is written
 under a hidden temporary name beside its destination, flushed to disk, and then put in
-place by a hard link, which fails instead of replacing anything.
+place by a hard link, which fails instead of replacing anything. An OSError met on the
+way becomes one ProjectError that says what to do (`translate_os_error`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import secrets
 from collections.abc import Callable
 from pathlib import Path
 
+from bridge.errors import ProjectError
+
 log = logging.getLogger(__name__)
 
 TEMP_SUFFIX = ".tmp"
 # Removed as leftovers too: downloads were once written under `.part` names.
 LEFTOVER_SUFFIXES = (TEMP_SUFFIX, ".part")
+
+_READ_ONLY = (errno.EROFS,)
+_NOT_WRITABLE = (errno.EACCES, errno.EPERM)
+_NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 
 
 def fsync_dir(folder: Path) -> None:
@@ -106,6 +114,30 @@ def remove_temporaries(folder: Path) -> list[Path]:
                 removed.append(path)
                 log.info("removed leftover temporary file %s", path)
     return removed
+
+
+def translate_os_error(exc: OSError, folder: Path) -> ProjectError:
+    """One ProjectError, saying what to do, for an OSError met while writing in `folder`."""
+    if isinstance(exc, FileExistsError):
+        name = exc.filename or folder
+        return ProjectError(f"{name} already exists; results never overwrite a file")
+    if exc.errno in _NO_SPACE:
+        return ProjectError(
+            f"no space left on the device holding {folder}: free some space, then retry the job"
+        )
+    if exc.errno in _READ_ONLY:
+        return ProjectError(
+            f"{folder} is read-only: choose a project folder on a writable disk "
+            "(or remount it writable), then retry the job"
+        )
+    if exc.errno in _NOT_WRITABLE:
+        return ProjectError(
+            f"{folder} is not writable: give your user write permission on it "
+            "(or choose another project folder), then retry the job"
+        )
+    if exc.errno == errno.ENOENT:
+        return ProjectError(f"{folder} does not exist: create it, then retry the job")
+    return ProjectError(f"cannot write in {folder}: {exc}; fix the cause, then retry the job")
 
 
 def _write_new(path: Path, data: bytes) -> None:

@@ -21,11 +21,14 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Annotated, Any, Self
+
+from pydantic import BaseModel, ConfigDict, Field, Json, ValidationError
 
 from bridge.errors import JobError, JournalError
+from bridge.errors.describe import describe_errors
 from bridge.jobs.model import JobRequest
-from bridge.jobs.state import UNFINISHED, Event, Job, apply, new_job
+from bridge.jobs.state import UNFINISHED, Event, EventKind, Job, Step, apply, new_job
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +64,22 @@ CREATE INDEX IF NOT EXISTS events_job ON events (job_id, seq);
 @dataclass(frozen=True)
 class EventRecord:
     at: float
-    kind: str
-    step: str | None
+    kind: EventKind
+    step: Step | None
     key: str | None
     data: dict[str, Any]
+
+
+class _EventRow(BaseModel):
+    """A row of the events table; `data` is the event's data as JSON text."""
+
+    model_config = ConfigDict(frozen=True, strict=True)
+
+    at: float
+    kind: Annotated[EventKind, Field(strict=False)]
+    step: Annotated[Step, Field(strict=False)] | None
+    key: str | None
+    data: Json[dict[str, Any]]
 
 
 class Owners:
@@ -182,7 +197,7 @@ class Journal:
                     json.dumps(job.to_json()),
                 ),
             )
-            self._insert_event(db, job.id, at, Event("queued"))
+            self._insert_event(db, job.id, at, Event(EventKind.QUEUED))
         return job
 
     def record(self, job: Job, event: Event) -> Job:
@@ -252,7 +267,7 @@ class Journal:
         rows = self._read(f"SELECT job FROM jobs WHERE {where}", (before, *statuses))  # noqa: S608
         with self._write() as db:
             db.execute(f"DELETE FROM jobs WHERE {where}", (before, *statuses))  # noqa: S608
-        return [Job.from_json(json.loads(row[0])) for row in rows]
+        return [_job(row[0]) for row in rows]
 
     # Reading --------------------------------------------------------------------
 
@@ -275,16 +290,14 @@ class Journal:
             raise JobError(f"no job {ref}: `producer-bridge jobs` lists them")
         if len(rows) > 1:
             raise JobError(f"job id {ref} is ambiguous: give more characters")
-        return Job.from_json(json.loads(rows[0][0]))
+        return _job(rows[0][0])
 
     def events(self, job_id: str) -> list[EventRecord]:
         rows = self._read(
             "SELECT at, kind, step, key, data FROM events WHERE job_id = ? ORDER BY seq",
             (job_id,),
         )
-        return [
-            EventRecord(at, kind, step, key, json.loads(data)) for at, kind, step, key, data in rows
-        ]
+        return [_event(*row) for row in rows]
 
     def by_source(self, source: str) -> Job | None:
         """The job a source (a dropped file) became, if any."""
@@ -292,12 +305,12 @@ class Journal:
             "SELECT job FROM jobs WHERE json_extract(job, '$.request.source') = ? LIMIT 1",
             (source,),
         )
-        return Job.from_json(json.loads(rows[0][0])) if rows else None
+        return _job(rows[0][0]) if rows else None
 
     def jobs(self, limit: int | None = None) -> list[Job]:
         """Newest first."""
         rows = self._read("SELECT job FROM jobs ORDER BY seq DESC LIMIT ?", (limit or -1,))
-        return [Job.from_json(json.loads(row[0])) for row in rows]
+        return [_job(row[0]) for row in rows]
 
     def unfinished(self) -> list[Job]:
         """Queued and running jobs, oldest first (the queue's order)."""
@@ -306,4 +319,24 @@ class Journal:
             f"SELECT job FROM jobs WHERE status IN ({marks}) ORDER BY seq",  # noqa: S608
             UNFINISHED,
         )
-        return [Job.from_json(json.loads(row[0])) for row in rows]
+        return [_job(row[0]) for row in rows]
+
+
+def _job(text: str) -> Job:
+    """A job snapshot from its row; JournalError (naming the field) if it cannot be read."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise JournalError(f"a journaled job is not JSON: {exc}") from exc
+    return Job.from_json(data)
+
+
+def _event(at: float, kind: str, step: str | None, key: str | None, data: str) -> EventRecord:
+    try:
+        row = _EventRow.model_validate(
+            {"at": at, "kind": kind, "step": step, "key": key, "data": data}
+        )
+    except ValidationError as exc:
+        issues = "; ".join(str(issue) for issue in describe_errors(exc, _EventRow, {}))
+        raise JournalError(f"a journaled event cannot be read: {issues}") from exc
+    return EventRecord(row.at, row.kind, row.step, row.key, row.data)

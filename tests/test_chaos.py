@@ -23,7 +23,7 @@ import pytest
 import soundfile as sf
 
 from bridge.emulator.server import EmulatorServer
-from bridge.jobs.state import COMPLETED, NEEDS_ATTENTION, lost_billed_create
+from bridge.jobs.state import JobStatus, lost_billed_create
 from bridge.journal import Journal
 from bridge.project import read_index, schema
 
@@ -154,7 +154,7 @@ def test_a_job_killed_at_any_point_completes_once_with_one_complete_set_of_files
     if lost is not None:
         # The kill came between the intent and the recorded answer of a billed create.
         assert resume.returncode == 1
-        assert status == NEEDS_ATTENTION
+        assert status == JobStatus.NEEDS_ATTENTION
         assert error is not None
         assert "may have started (and billed) it" in error
         assert f"jobs retry {job_id[:8]} --force" in error
@@ -180,7 +180,7 @@ def test_a_job_killed_at_any_point_completes_once_with_one_complete_set_of_files
         assert resume.returncode == 0, resume.stderr
         assert server.created("replace_music") == 1
         assert server.created("stems") == 1
-    assert the_job(journal)[1] == COMPLETED
+    assert the_job(journal)[1] == JobStatus.COMPLETED
     assert_one_complete_set(project, job_id)
     assert not (tmp_path / "data" / "work" / job_id).exists()
 
@@ -254,7 +254,7 @@ def test_a_download_link_that_expired_while_the_bridge_was_down_is_asked_for_aga
     assert resume.returncode == 0, resume.stderr
     assert "expired" in resume.stderr
     job_id, status, _ = the_job(journal)
-    assert status == COMPLETED
+    assert status == JobStatus.COMPLETED
     assert server.created("download") == 2
     assert server.created("music_variation") == 1
     with Journal(journal) as opened:

@@ -15,8 +15,11 @@ import pytest
 import soundfile as sf
 
 from bridge.cli.main import main
-from bridge.config import EmulatorSettings
+from bridge.config import EmulatorSettings, load_config
+from bridge.daemon.intake import request_defaults
 from bridge.emulator.server import EmulatorServer
+from bridge.errors import RequestError
+from bridge.jobs.wire import parse_request
 
 RATE = 44100  # what the emulator renders at
 CLIP_SECONDS = 10.0
@@ -366,3 +369,26 @@ def test_a_selection_needs_both_ends(config: Path, clip: Path, tmp_path: Path) -
     with pytest.raises(SystemExit) as caught:
         run(config, tmp_path / "out", "replace_music", "--clip", str(clip), "--selection", "3:")
     assert caught.value.code == 2
+
+
+@pytest.mark.parametrize(
+    ("options", "document"),
+    [
+        (["--seed", "-1"], {"params": {"seed": -1}}),
+        (["--sample-rate", "1000"], {"project": {"folder": "/music", "sampleRate": 1000}}),
+        (["--prompt", "b"] * 4, {"prompts": [{"text": "a"}] + [{"text": "b"}] * 4}),
+        (["--selection", "inf:4"], {"selection": {"start": float("inf"), "end": 4}}),
+    ],
+)
+def test_run_refuses_what_a_dropped_request_refuses_in_the_same_words(
+    config: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    options: list[str],
+    document: dict[str, Any],
+) -> None:
+    dropped = {"version": 1, "action": "create_music", "prompts": [{"text": "a"}], **document}
+    with pytest.raises(RequestError) as caught:
+        parse_request(dropped, request_defaults(load_config(config).config))
+    assert run(config, tmp_path / "out", "create_music", "--prompt", "a", *options) == 1
+    assert capsys.readouterr().err == f"error: {caught.value.message}\n"

@@ -16,7 +16,7 @@ from bridge.emulator.server import EmulatorServer
 from bridge.errors import ProjectError
 from bridge.jobs import JobRequest
 from bridge.jobs.request import AudioRequest, Sound
-from bridge.jobs.state import CANCELLED, COMPLETED, FAILED, Event, Job
+from bridge.jobs.state import Event, Job, JobStatus
 from bridge.journal import Journal
 from bridge.pipeline.output import write_results
 
@@ -95,7 +95,7 @@ def test_a_full_disk_fails_the_job_clearly_and_retry_finishes_it_without_paying_
     project = tmpfs("256k")  # a 30 s result at 24 bits needs about 8 MB
     assert create(config, server, project) == 1
     job = only_job(tmp_path)
-    assert job.status == FAILED
+    assert job.status == JobStatus.FAILED
     assert job.error is not None
     assert "no space left" in job.error
     assert f"job {job.short_id} failed: " in capsys.readouterr().err
@@ -105,7 +105,7 @@ def test_a_full_disk_fails_the_job_clearly_and_retry_finishes_it_without_paying_
     mount("-o", "remount,size=64m", str(project))
     assert jobs(config, "retry", job.short_id, "--api-url", server.url) == 0
     done = only_job(tmp_path)
-    assert done.status == COMPLETED
+    assert done.status == JobStatus.COMPLETED
     assert server.created("create_music") == 1
     assert done.facts.manifest is not None
     assert (project / done.facts.manifest).is_file()
@@ -122,13 +122,13 @@ def test_a_read_only_project_fails_the_job_and_retry_succeeds_once_writable(
     mount("-o", "remount,ro", str(project))
     assert create(config, server, project) == 1
     job = only_job(tmp_path)
-    assert job.status == FAILED
+    assert job.status == JobStatus.FAILED
     assert job.error is not None
     assert "read-only" in job.error
 
     mount("-o", "remount,rw", str(project))
     assert jobs(config, "retry", job.short_id, "--api-url", server.url) == 0
-    assert only_job(tmp_path).status == COMPLETED
+    assert only_job(tmp_path).status == JobStatus.COMPLETED
     assert server.created("create_music") == 1
 
 
@@ -175,7 +175,7 @@ def test_cancel_stops_a_queued_job_and_a_finished_one_cannot_be_cancelled(
     assert jobs(config, "cancel", done.short_id) == 1
     assert "already completed" in capsys.readouterr().err
     with journal_of(tmp_path) as journal:
-        assert journal.get(queued.id).status == CANCELLED
+        assert journal.get(queued.id).status == JobStatus.CANCELLED
 
 
 def test_prune_forgets_old_finished_jobs_only(

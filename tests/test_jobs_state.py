@@ -8,19 +8,16 @@ from typing import Any
 
 import pytest
 
+from bridge.errors import JournalError
 from bridge.jobs.model import ClipPlacement, JobOptions, JobRequest, Selection
 from bridge.jobs.request import AudioRequest, Sound
 from bridge.jobs.state import (
-    CANCELLED,
-    COMPLETED,
-    FAILED,
-    NEEDS_ATTENTION,
-    QUEUED,
-    RUNNING,
-    STATUSES,
     Event,
+    EventKind,
     Facts,
     Job,
+    JobStatus,
+    Step,
     apply,
     attention_for_lost_create,
     lost_billed_create,
@@ -129,7 +126,7 @@ def test_a_job_knows_its_remaining_steps() -> None:
 
 def test_a_new_job_is_queued_with_no_step_and_no_facts() -> None:
     fresh = new_job(JOB_ID, create_request(), T0)
-    assert (fresh.status, fresh.step, fresh.error, fresh.done) == (QUEUED, None, None, ())
+    assert (fresh.status, fresh.step, fresh.error, fresh.done) == (JobStatus.QUEUED, None, None, ())
     assert fresh.facts == Facts()
     assert fresh.created_at == fresh.updated_at == T0
     assert fresh.short_id == JOB_ID[:8]
@@ -137,9 +134,9 @@ def test_a_new_job_is_queued_with_no_step_and_no_facts() -> None:
 
 def test_started_makes_the_job_run_the_step_and_clears_an_old_error() -> None:
     started = apply(job(error="earlier trouble"), Event("started", step="generate"), T0 + 1)
-    assert (started.status, started.step, started.error) == (RUNNING, "generate", None)
+    assert (started.status, started.step, started.error) == (JobStatus.RUNNING, "generate", None)
     again = apply(started, Event("started", step="download"), T0 + 2)
-    assert (again.status, again.step) == (RUNNING, "download")
+    assert (again.status, again.step) == (JobStatus.RUNNING, "download")
 
 
 def test_updated_at_follows_the_event_time_and_created_at_stays() -> None:
@@ -243,12 +240,16 @@ def test_completed_clears_the_step_and_error() -> None:
     running = run(job(error="a retried hiccup"), Event("started", step="notify"))
     running = dataclasses.replace(running, error="still shown")
     completed = apply(running, Event("completed"), T0 + 5)
-    assert (completed.status, completed.step, completed.error) == (COMPLETED, None, None)
+    assert (completed.status, completed.step, completed.error) == (JobStatus.COMPLETED, None, None)
 
 
 @pytest.mark.parametrize(
     ("kind", "status"),
-    [("failed", FAILED), ("attention", NEEDS_ATTENTION), ("cancelled", CANCELLED)],
+    [
+        ("failed", JobStatus.FAILED),
+        ("attention", JobStatus.NEEDS_ATTENTION),
+        ("cancelled", JobStatus.CANCELLED),
+    ],
 )
 def test_an_ending_sets_its_status_and_message_and_keeps_the_step(kind: str, status: str) -> None:
     running = run(job(), Event("started", step="generate"))
@@ -256,7 +257,9 @@ def test_an_ending_sets_its_status_and_message_and_keeps_the_step(kind: str, sta
     assert (ended.status, ended.error, ended.step) == (status, "why", "generate")
 
 
-@pytest.mark.parametrize("status", [FAILED, CANCELLED, NEEDS_ATTENTION])
+@pytest.mark.parametrize(
+    "status", [JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.NEEDS_ATTENTION]
+)
 def test_a_stopped_job_can_be_retried_and_keeps_its_intents(status: str) -> None:
     stopped = with_facts(
         job(status=status, error="boom", step="generate", done=("generate",)),
@@ -264,7 +267,7 @@ def test_a_stopped_job_can_be_retried_and_keeps_its_intents(status: str) -> None
         tasks={"stems:1": "s-1"},
     )
     retried = apply(stopped, Event("retried"), T0 + 1)
-    assert (retried.status, retried.error) == (QUEUED, None)
+    assert (retried.status, retried.error) == (JobStatus.QUEUED, None)
     assert retried.done == ("generate",)  # finished work is not repeated
     assert retried.facts.intents == {"generate": T0}  # a lost create still blocks
     assert retried.facts.tasks == {"stems:1": "s-1"}
@@ -272,22 +275,25 @@ def test_a_stopped_job_can_be_retried_and_keeps_its_intents(status: str) -> None
 
 def test_a_forced_retry_clears_the_intents_and_nothing_else() -> None:
     stopped = with_facts(
-        job(status=NEEDS_ATTENTION), intents={"generate": T0}, tasks={"upload": "u-1"}
+        job(status=JobStatus.NEEDS_ATTENTION), intents={"generate": T0}, tasks={"upload": "u-1"}
     )
     retried = apply(stopped, Event("retried", data={"force": True}), T0 + 1)
-    assert retried.status == QUEUED
+    assert retried.status == JobStatus.QUEUED
     assert retried.facts.intents == {}
     assert retried.facts.tasks == {"upload": "u-1"}
     assert lost_billed_create(retried) is None
 
 
-@pytest.mark.parametrize("status", [QUEUED, RUNNING, COMPLETED])
+@pytest.mark.parametrize("status", [JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.COMPLETED])
 def test_only_failed_cancelled_or_stuck_jobs_retry(status: str) -> None:
     with pytest.raises(ValueError, match=f"is {status}"):
         apply(job(status=status), Event("retried"), T0 + 1)
 
 
-@pytest.mark.parametrize("status", [COMPLETED, FAILED, CANCELLED, NEEDS_ATTENTION])
+@pytest.mark.parametrize(
+    "status",
+    [JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.NEEDS_ATTENTION],
+)
 def test_a_finished_or_stopped_job_cannot_start_a_step(status: str) -> None:
     with pytest.raises(ValueError, match="cannot start a step"):
         apply(job(status=status), Event("started", step="generate"), T0 + 1)
@@ -307,7 +313,43 @@ def test_every_status_a_job_can_reach_is_listed() -> None:
         run(job(), Event("cancelled")).status,
         run(job(), Event("failed"), Event("retried")).status,
     }
-    assert reached == set(STATUSES)
+    assert reached == set(JobStatus)
+
+
+def test_the_names_the_journal_and_the_replies_carry_are_plain_strings() -> None:
+    assert [str(status) for status in JobStatus] == [
+        "queued",
+        "running",
+        "completed",
+        "failed",
+        "cancelled",
+        "needs_attention",
+    ]
+    assert [str(step) for step in Step] == [
+        "stage",
+        "upload",
+        "generate",
+        "download",
+        "stems",
+        "write",
+        "notify",
+    ]
+    assert {str(kind) for kind in EventKind} == {
+        "queued",
+        "started",
+        "intent",
+        "submitted",
+        "status",
+        "fact",
+        "forget",
+        "done",
+        "failed",
+        "attention",
+        "cancelled",
+        "completed",
+        "retried",
+    }
+    assert json.dumps({"status": JobStatus.NEEDS_ATTENTION}) == '{"status": "needs_attention"}'
 
 
 # lost billed creates -------------------------------------------------------------------
@@ -347,7 +389,7 @@ def test_the_attention_for_a_lost_create_says_what_happened_and_how_to_force_it(
     assert f"producer-bridge jobs retry {JOB_ID[:8]} --force" in message
 
     stuck = apply(running, event, T0 + 10)
-    assert stuck.status == NEEDS_ATTENTION
+    assert stuck.status == JobStatus.NEEDS_ATTENTION
     assert stuck.error == message
 
 
@@ -421,7 +463,7 @@ def test_a_job_with_every_kind_of_fact_survives_a_json_round_trip(request_: JobR
         request=request_,
         created_at=T0,
         updated_at=T0 + 12.25,
-        status=NEEDS_ATTENTION,
+        status=JobStatus.NEEDS_ATTENTION,
         step="stems",
         error="the stems:1 request was sent but ...",
         done=("stage", "upload", "generate", "download"),
@@ -442,3 +484,48 @@ def test_facts_from_json_ignore_fields_they_do_not_know() -> None:
 def test_an_empty_job_survives_a_json_round_trip() -> None:
     original = job()
     assert Job.from_json(json.loads(json.dumps(original.to_json()))) == original
+
+
+def test_a_job_journaled_before_import_targets_and_sources_reads_back() -> None:
+    row = {
+        "id": JOB_ID,
+        "request": {
+            "request": {"action": "extend_music", "model": "FUZZ-2.0", "continueAt": 8},
+            "project": {"folder": "/projects/song", "sampleRate": 48000},
+            "clip": {
+                "path": "/projects/song/take.wav",
+                "itemPosition": 10,
+                "takeOffset": 0,
+                "playrate": 1,
+                "length": None,
+            },
+            "selection": None,
+            "options": {"stems": False, "fetchFormat": "wav", "subtype": "PCM_24"},
+        },
+        "createdAt": T0,
+        "updatedAt": T0,
+        "status": "running",
+        "step": "upload",
+        "error": None,
+        "done": ["stage"],
+        "facts": {"work": {"upload": "work/upload.flac"}, "clips": []},
+    }
+    job = Job.from_json(row)
+    assert (job.status, job.step, job.done) == (JobStatus.RUNNING, Step.UPLOAD, (Step.STAGE,))
+    assert job.request.options.import_as == "takes"
+    assert job.request.source is None
+    assert job.request.clip == ClipPlacement("/projects/song/take.wav", 10.0, 0.0, 1.0, None)
+    assert job.request.audio.continue_at == 8.0
+    assert job.facts == Facts(work={"upload": "work/upload.flac"})
+
+
+def test_a_job_row_it_cannot_read_names_every_field_at_once() -> None:
+    row = job().to_json()
+    row["status"] = "exploded"
+    row["facts"]["intents"] = {"generate": "soon"}
+    del row["request"]["options"]
+    with pytest.raises(JournalError) as caught:
+        Job.from_json(row)
+    assert "status: " in caught.value.message
+    assert "facts.intents.generate: must be a number" in caught.value.message
+    assert "request.options: is required" in caught.value.message

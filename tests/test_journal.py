@@ -14,19 +14,10 @@ from types import SimpleNamespace
 import pytest
 
 import bridge.journal as journal_module
-from bridge.errors import JobError
+from bridge.errors import JobError, JournalError
 from bridge.jobs.model import JobRequest
 from bridge.jobs.request import AudioRequest, Sound
-from bridge.jobs.state import (
-    CANCELLED,
-    COMPLETED,
-    FAILED,
-    NEEDS_ATTENTION,
-    QUEUED,
-    RUNNING,
-    Event,
-    Job,
-)
+from bridge.jobs.state import Event, Job, JobStatus
 from bridge.journal import EventRecord, Journal
 
 REPO = Path(__file__).resolve().parents[1]
@@ -52,17 +43,17 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "state" / "jobs.sqlite3"
 
 
-def finish(journal: Journal, job: Job, status: str) -> Job:
+def finish(journal: Journal, job: Job, status: JobStatus) -> Job:
     """Move a queued job to `status` through the events that lead there."""
-    if status == QUEUED:
+    if status == JobStatus.QUEUED:
         return job
     job = journal.record(job, Event("started", step="generate"))
     ending = {
-        RUNNING: None,
-        COMPLETED: Event("completed"),
-        FAILED: Event("failed", step="generate", data={"message": "boom"}),
-        CANCELLED: Event("cancelled", step="generate", data={"message": "by you"}),
-        NEEDS_ATTENTION: Event("attention", step="generate", data={"message": "look"}),
+        JobStatus.RUNNING: None,
+        JobStatus.COMPLETED: Event("completed"),
+        JobStatus.FAILED: Event("failed", step="generate", data={"message": "boom"}),
+        JobStatus.CANCELLED: Event("cancelled", step="generate", data={"message": "by you"}),
+        JobStatus.NEEDS_ATTENTION: Event("attention", step="generate", data={"message": "look"}),
     }[status]
     return job if ending is None else journal.record(job, ending)
 
@@ -194,7 +185,7 @@ def test_an_event_the_job_cannot_take_is_refused_and_nothing_is_written(
     db_path: Path, tmp_path: Path
 ) -> None:
     with Journal(db_path) as journal:
-        job = finish(journal, journal.create(create_request(tmp_path)), COMPLETED)
+        job = finish(journal, journal.create(create_request(tmp_path)), JobStatus.COMPLETED)
         count = event_count(db_path, job.id)
         with pytest.raises(JobError, match="cannot start a step"):
             journal.record(job, Event("started", step="generate"))
@@ -211,7 +202,15 @@ def test_an_event_the_job_cannot_take_is_refused_and_nothing_is_written(
 def test_unfinished_jobs_come_oldest_first_without_finished_or_stopped_ones(
     db_path: Path, tmp_path: Path
 ) -> None:
-    order = [QUEUED, COMPLETED, RUNNING, FAILED, CANCELLED, NEEDS_ATTENTION, QUEUED]
+    order = [
+        JobStatus.QUEUED,
+        JobStatus.COMPLETED,
+        JobStatus.RUNNING,
+        JobStatus.FAILED,
+        JobStatus.CANCELLED,
+        JobStatus.NEEDS_ATTENTION,
+        JobStatus.QUEUED,
+    ]
     with Journal(db_path) as journal:
         jobs = [
             finish(journal, journal.create(create_request(tmp_path, f"p{i}")), status)
@@ -222,7 +221,11 @@ def test_unfinished_jobs_come_oldest_first_without_finished_or_stopped_ones(
         unfinished = journal.unfinished()
 
     assert [job.id for job in unfinished] == [jobs[0].id, jobs[2].id, jobs[6].id]
-    assert [job.status for job in unfinished] == [QUEUED, RUNNING, QUEUED]
+    assert [job.status for job in unfinished] == [
+        JobStatus.QUEUED,
+        JobStatus.RUNNING,
+        JobStatus.QUEUED,
+    ]
     assert unfinished == [jobs[0], jobs[2], jobs[6]]
 
 
@@ -305,7 +308,7 @@ def test_a_job_whose_owner_was_killed_can_be_claimed(db_path: Path, tmp_path: Pa
             job_id = owner.stdout.readline().strip()
             assert len(job_id) == 16, "the owner process did not create its job"
             with Journal(db_path) as journal:
-                assert journal.get(job_id).status == QUEUED
+                assert journal.get(job_id).status == JobStatus.QUEUED
                 assert journal.running_elsewhere(job_id)
                 assert not journal.claim(job_id)
 
@@ -350,16 +353,24 @@ def test_prune_deletes_only_old_unowned_jobs_in_the_given_statuses_with_their_ev
 ) -> None:
     clock = Clock(100.0)
     with Journal(db_path, clock=clock) as journal:
-        old_completed = finish(journal, journal.create(create_request(tmp_path)), COMPLETED)
-        old_failed = finish(journal, journal.create(create_request(tmp_path)), FAILED)
+        old_completed = finish(
+            journal, journal.create(create_request(tmp_path)), JobStatus.COMPLETED
+        )
+        old_failed = finish(journal, journal.create(create_request(tmp_path)), JobStatus.FAILED)
         old_queued = journal.create(create_request(tmp_path))
-        old_attention = finish(journal, journal.create(create_request(tmp_path)), NEEDS_ATTENTION)
-        old_owned = finish(journal, journal.create(create_request(tmp_path), owner=True), COMPLETED)
+        old_attention = finish(
+            journal, journal.create(create_request(tmp_path)), JobStatus.NEEDS_ATTENTION
+        )
+        old_owned = finish(
+            journal, journal.create(create_request(tmp_path), owner=True), JobStatus.COMPLETED
+        )
         clock.now = 500.0
-        new_completed = finish(journal, journal.create(create_request(tmp_path)), COMPLETED)
+        new_completed = finish(
+            journal, journal.create(create_request(tmp_path)), JobStatus.COMPLETED
+        )
         assert event_count(db_path, old_completed.id) == 3
 
-        pruned = journal.prune(before=400.0, statuses=(COMPLETED, FAILED))
+        pruned = journal.prune(before=400.0, statuses=(JobStatus.COMPLETED, JobStatus.FAILED))
 
         assert sorted(job.id for job in pruned) == sorted([old_completed.id, old_failed.id])
         assert {job.id: job for job in pruned} == {
@@ -374,7 +385,7 @@ def test_prune_deletes_only_old_unowned_jobs_in_the_given_statuses_with_their_ev
             with pytest.raises(JobError, match="no job"):
                 journal.get(gone.id)
         assert event_count(db_path, new_completed.id) == 3
-        assert journal.prune(before=400.0, statuses=(COMPLETED, FAILED)) == []
+        assert journal.prune(before=400.0, statuses=(JobStatus.COMPLETED, JobStatus.FAILED)) == []
 
 
 # Durability across instances -----------------------------------------------------------
@@ -382,8 +393,8 @@ def test_prune_deletes_only_old_unowned_jobs_in_the_given_statuses_with_their_ev
 
 def test_reopening_the_file_gives_the_same_jobs_and_history(db_path: Path, tmp_path: Path) -> None:
     with Journal(db_path) as journal:
-        done = finish(journal, journal.create(create_request(tmp_path, "a")), COMPLETED)
-        running = finish(journal, journal.create(create_request(tmp_path, "b")), RUNNING)
+        done = finish(journal, journal.create(create_request(tmp_path, "a")), JobStatus.COMPLETED)
+        running = finish(journal, journal.create(create_request(tmp_path, "b")), JobStatus.RUNNING)
         running = journal.record(
             running, Event("fact", data={"tasks": {"generate": "t-1"}, "folder": "out"})
         )
@@ -395,3 +406,54 @@ def test_reopening_the_file_gives_the_same_jobs_and_history(db_path: Path, tmp_p
         assert reopened.get(running.id).facts.tasks == {"generate": "t-1"}
         assert {job.id: reopened.events(job.id) for job in jobs} == history
         assert [job.id for job in reopened.unfinished()] == [running.id]
+
+
+# Rows this bridge cannot read ----------------------------------------------------------
+
+
+def rewrite(path: Path, sql: str, *args: object) -> None:
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        db.execute(sql, args)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ("json_set(job, '$.status', 'exploded')", "status"),
+        ("json_set(job, '$.facts.tasks.generate', 7)", "facts.tasks.generate"),
+        ("json_remove(job, '$.request.project')", "request.project"),
+        ("json_set(job, '$.request.clip', 'take.wav')", "request.clip"),
+    ],
+)
+def test_a_job_row_it_cannot_read_is_a_journal_error_naming_the_field(
+    db_path: Path, tmp_path: Path, change: str, field: str
+) -> None:
+    with Journal(db_path) as journal:
+        job = journal.create(create_request(tmp_path))
+    rewrite(db_path, f"UPDATE jobs SET job = {change}")  # noqa: S608
+    with Journal(db_path) as journal, pytest.raises(JournalError) as caught:
+        journal.get(job.id)
+    assert f"{field}: " in caught.value.message
+
+
+def test_a_job_row_that_is_not_json_is_a_journal_error(db_path: Path, tmp_path: Path) -> None:
+    with Journal(db_path) as journal:
+        job = journal.create(create_request(tmp_path))
+    rewrite(db_path, "UPDATE jobs SET job = '{\"id\": '")
+    with Journal(db_path) as journal, pytest.raises(JournalError, match="not JSON"):
+        journal.get(job.id)
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "field"),
+    [("kind", "exploded", "kind"), ("step", "dance", "step"), ("data", "[1, 2]", "data")],
+)
+def test_an_event_row_it_cannot_read_is_a_journal_error_naming_the_field(
+    db_path: Path, tmp_path: Path, column: str, value: str, field: str
+) -> None:
+    with Journal(db_path) as journal:
+        job = journal.create(create_request(tmp_path))
+    rewrite(db_path, f"UPDATE events SET {column} = ?", value)  # noqa: S608
+    with Journal(db_path) as journal, pytest.raises(JournalError) as caught:
+        journal.events(job.id)
+    assert f"{field}: " in caught.value.message

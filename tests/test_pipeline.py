@@ -21,7 +21,7 @@ from bridge.emulator.server import EmulatorServer
 from bridge.errors import ProjectError
 from bridge.jobs import ClipPlacement, JobOptions, JobRequest, Selection, validate_request
 from bridge.jobs.request import ACTIONS, AudioRequest, Sound
-from bridge.jobs.state import CANCELLED, COMPLETED, FAILED, RUNNING, Job, lost_billed_create, plan
+from bridge.jobs.state import Job, JobStatus, lost_billed_create, plan
 from bridge.jobs.wire import Defaults, parse_request
 from bridge.journal import Journal
 from bridge.pipeline import JobRunner
@@ -131,7 +131,7 @@ async def test_an_offset_clip_is_cut_uploaded_and_its_result_placed_at_the_item_
     async with runner_for(server, tmp_path) as runner:
         job = runner.submit(edit("cover_music", clip, project, rate=48000, cover_strength=0.5))
         finished = (await runner.run_until_idle())[job.id]
-    assert finished.status == COMPLETED, finished.error
+    assert finished.status == JobStatus.COMPLETED, finished.error
     (entry,) = manifest_of(project, finished)["files"]
     assert entry["position"] == {"seconds": 30.0, "samples": 30 * 48000}
     assert (entry["sampleRate"], entry["playrate"]) == (48000, 1.0)
@@ -152,7 +152,7 @@ async def test_a_faster_playrate_uploads_more_source_and_asks_the_daw_to_play_it
     async with runner_for(server, tmp_path) as runner:
         job = runner.submit(request)
         finished = (await runner.run_until_idle())[job.id]
-    assert finished.status == COMPLETED, finished.error
+    assert finished.status == JobStatus.COMPLETED, finished.error
     files = manifest_of(project, finished)["files"]
     # No project rate: the result keeps the emulator's 44.1 kHz, the spliced file the
     # original's 48 kHz. 3 s on the timeline at playrate 2 is 6 s of source.
@@ -177,7 +177,7 @@ async def test_create_lands_at_the_selection_start_and_several_clips_get_numbere
     async with runner_for(server, tmp_path) as runner:
         job = runner.submit(request)
         finished = (await runner.run_until_idle())[job.id]
-    assert finished.status == COMPLETED, finished.error
+    assert finished.status == JobStatus.COMPLETED, finished.error
     manifest = manifest_of(project, finished)
     names = sorted(
         Path(entry["path"]).relative_to(manifest["folder"]).as_posix()
@@ -201,7 +201,7 @@ async def test_jobs_start_in_order_and_never_more_than_the_limit_at_once(
     async with runner_for(server, tmp_path, max_running=2, log=log) as runner:
         jobs = [runner.submit(create(tmp_path / "song", title=f"t{i}")) for i in range(6)]
         finished = await runner.run_until_idle()
-    assert all(finished[job.id].status == COMPLETED for job in jobs)
+    assert all(finished[job.id].status == JobStatus.COMPLETED for job in jobs)
     starts = [job_id for job_id, step in log if step == "generate"]
     assert starts == [job.id for job in jobs]
     running, peak = set(), 0
@@ -229,7 +229,7 @@ async def test_cancel_stops_polling_and_keeps_the_job_for_a_retry(tmp_path: Path
             assert slow.stats()["requests"]["tasks"] == polls  # nothing polls any more
     finally:
         slow.close()
-    assert finished.status == CANCELLED
+    assert finished.status == JobStatus.CANCELLED
     assert finished.facts.tasks["generate"]  # the paid task id is kept
 
 
@@ -246,7 +246,7 @@ async def test_a_cancel_asked_by_another_process_stops_the_job(tmp_path: Path) -
             finished = (await asyncio.wait_for(waiting, 5))[job.id]
     finally:
         slow.close()
-    assert finished.status == CANCELLED
+    assert finished.status == JobStatus.CANCELLED
 
 
 async def test_a_project_outside_the_allowed_roots_is_refused_before_anything_is_paid(
@@ -272,7 +272,7 @@ async def test_a_results_folder_symlinked_out_of_the_project_is_refused(
     async with runner_for(server, tmp_path) as runner:
         job = runner.submit(create(project))
         finished = (await runner.run_until_idle())[job.id]
-    assert finished.status == FAILED
+    assert finished.status == JobStatus.FAILED
     assert finished.error is not None
     assert "symlink" in finished.error or "outside" in finished.error
     assert list(outside.iterdir()) == []
@@ -302,7 +302,8 @@ async def test_a_stop_lets_a_create_in_flight_journal_its_answer_and_leaves_the_
         async with runner.serving(grace=5.0):
             await until(lambda: "generate" in runner.deps.journal.get(job.id).facts.intents)
         stopped = runner.deps.journal.get(job.id)
-    assert stopped.status == RUNNING  # not failed, not needs_attention: resumed next start
+    # Not failed, not needs_attention: resumed at the next start.
+    assert stopped.status == JobStatus.RUNNING
     assert stopped.facts.tasks["generate"]  # the answer came in before the stop
     assert lost_billed_create(stopped) is None
     assert finished == []  # a stop is not an ending
@@ -334,7 +335,7 @@ async def test_a_cancel_while_a_billed_create_is_on_its_way_keeps_its_intent(
         await until(lambda: "generate" in runner.deps.journal.get(job.id).facts.intents)
         assert runner.cancel(job.id)
         cancelled = (await waiting)[job.id]
-    assert cancelled.status == CANCELLED
+    assert cancelled.status == JobStatus.CANCELLED
     # The request may have reached the service: a retry must ask a person first.
     assert lost_billed_create(cancelled) == "generate"
 
@@ -383,7 +384,7 @@ async def test_stems_only_splits_the_clip_itself_and_places_the_stems_at_the_ite
     async with runner_for(server, tmp_path) as runner:
         job = runner.submit(request)
         finished = (await runner.run_until_idle())[job.id]
-    assert finished.status == COMPLETED, finished.error
+    assert finished.status == JobStatus.COMPLETED, finished.error
     files = manifest_of(project, finished)["files"]
     assert sorted(entry["kind"] for entry in files) == ["bass", "drums", "other", "vocals"]
     for entry in files:

@@ -17,7 +17,7 @@ from bridge.emulator.server import EmulatorServer
 from bridge.errors import RequestError
 from bridge.jobs import ClipPlacement, JobOptions, JobRequest, Selection, validate_request
 from bridge.jobs.request import AudioRequest, Sound
-from bridge.jobs.state import COMPLETED, FAILED, Job
+from bridge.jobs.state import Job, JobStatus
 from bridge.pipeline.output import Splicing
 from tests.conftest import emulator_settings, pipeline_runner
 
@@ -85,7 +85,7 @@ async def test_a_section_of_a_long_song_is_uploaded_with_the_context_that_fits(
         "replace_music", clip, project, rate=rate, selection=Selection(200.0, 205.0)
     )
     job = await run_one(low_rate_emulator, tmp_path, job_request)
-    assert job.status == COMPLETED, job.error
+    assert job.status == JobStatus.COMPLETED, job.error
     assert job.facts.span == {"start": 60.0, "duration": 240.0}
 
     files = files_of(project, job)
@@ -123,7 +123,7 @@ async def test_a_whole_item_too_long_fails_at_the_cut_with_nothing_paid(
     job = await run_one(
         low_rate_emulator, tmp_path, request("cover_music", clip, tmp_path, rate=None)
     )
-    assert job.status == FAILED
+    assert job.status == JobStatus.FAILED
     assert job.error is not None
     assert "the clip's visible part holds 250.0 s of audio" in job.error
     assert low_rate_emulator.created("cover_music") == 0
@@ -141,7 +141,7 @@ async def test_an_mp3_result_is_decoded_resampled_and_spliced_into_the_original(
         "replace_music", clip, project, rate=rate, selection=Selection(5.0, 6.5), fetch="mp3"
     )
     job = await run_one(emulator, tmp_path, job_request, splicing=Splicing(crossfade=0.01))
-    assert job.status == COMPLETED, job.error
+    assert job.status == JobStatus.COMPLETED, job.error
     files = files_of(project, job)
     assert files["result"]["lengthSamples"] == 4 * rate  # exactly the 4 s uploaded
     spliced = read(project, files["spliced"])
@@ -170,7 +170,7 @@ async def test_an_extension_keeps_the_original_up_to_the_point_then_the_continua
         extend_duration=5.0,
     )
     job = await run_one(emulator, tmp_path, job_request)
-    assert job.status == COMPLETED, job.error
+    assert job.status == JobStatus.COMPLETED, job.error
     files = files_of(project, job)
     assert job.facts.span == {"start": 0.0, "duration": 6.0}  # nothing past the point
     spliced = read(project, files["spliced"])
@@ -186,7 +186,7 @@ async def test_without_splicing_only_the_result_is_written(
     project = tmp_path / "project"
     job_request = request("replace_music", clip, project, rate=None, selection=Selection(1, 2))
     job = await run_one(emulator, tmp_path, job_request, splicing=None)
-    assert job.status == COMPLETED, job.error
+    assert job.status == JobStatus.COMPLETED, job.error
     assert list(files_of(project, job)) == ["result"]
 
 
@@ -208,7 +208,7 @@ async def test_a_result_resampled_back_to_the_project_rate_lines_up_with_the_ori
         "replace_music", clip, project, rate=rate, selection=Selection(6.0, 7.0), fetch=fetch
     )
     job = await run_one(emulator, tmp_path, job_request)
-    assert job.status == COMPLETED, job.error
+    assert job.status == JobStatus.COMPLETED, job.error
     result = read(project, files_of(project, job)["result"])
     original, _ = sf.read(str(clip.path), dtype="float64", always_2d=True)
     assert result.shape == original.shape

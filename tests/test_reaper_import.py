@@ -13,7 +13,7 @@ import pytest
 import soundfile as sf
 
 from bridge.emulator.server import EmulatorServer
-from bridge.jobs.state import COMPLETED, Job
+from bridge.jobs.state import Job, JobStatus
 from bridge.jobs.wire import parse_request
 from tests.conftest import pipeline_runner, write_tone
 from tests.reaper_fixtures import DEFAULTS, Studio, audio_item
@@ -29,7 +29,7 @@ async def run_requests(server: EmulatorServer, tmp_path: Path, requests: list[Pa
         ]
         finished = await runner.run_until_idle()
     done = [finished[job.id] for job in jobs]
-    assert all(job.status == COMPLETED for job in done), [job.error for job in done]
+    assert all(job.status == JobStatus.COMPLETED for job in done), [job.error for job in done]
     return done
 
 

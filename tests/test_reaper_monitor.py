@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from bridge.daemon.board import StatusBoard
-from bridge.jobs.state import FAILED, RUNNING, Job
+from bridge.jobs.state import Job, JobStatus
 from bridge.jobs.wire import parse_request
 from tests.reaper_fixtures import DEFAULTS, Studio
 
@@ -29,8 +29,10 @@ def job(studio: Studio, job_id: str, status: str, step: str, error: str | None =
 def test_the_monitor_lists_the_daemons_jobs_until_its_window_is_closed(tmp_path: Path) -> None:
     studio = Studio(tmp_path)
     board = StatusBoard(studio.drop, service="emulator", clock=lambda: 1_800_000_000.0)
-    board.update(job(studio, "3fa2c1d9aaaa", RUNNING, "generate"), fraction=0.4)
-    board.update(job(studio, "77bb0000cccc", FAILED, "upload", "the stager is unreachable"))
+    board.update(job(studio, "3fa2c1d9aaaa", JobStatus.RUNNING, "generate"), fraction=0.4)
+    board.update(
+        job(studio, "77bb0000cccc", JobStatus.FAILED, "upload", "the stager is unreachable")
+    )
     board.flush()
     assert json.loads((studio.drop / "status.json").read_text())["schemaVersion"] == 1
 

@@ -20,7 +20,7 @@ import pytest
 import soundfile as sf
 
 from bridge.emulator.server import EmulatorServer
-from bridge.jobs.state import COMPLETED, RUNNING
+from bridge.jobs.state import JobStatus
 from bridge.journal import Journal
 from bridge.project import schema
 from tests.conftest import need_tool
@@ -141,7 +141,7 @@ def test_a_trigger_runs_with_the_context_a_controller_set(
         _, manifest_path = listener.wait_for("/bridge/job/done", lambda a: a[0] == job_id)
         listener.send(port, "/bridge/status", job_id[:8])
         status = listener.wait_for("/bridge/job/status")
-    assert status[:2] == [job_id, COMPLETED]
+    assert status[:2] == [job_id, JobStatus.COMPLETED]
     manifest = json.loads(Path(manifest_path).read_text())
     assert manifest["seed"] == 11
     assert manifest["request"]["sounds"] == [{"text": "classic disco", "strength": 0.8}]
@@ -210,12 +210,12 @@ def test_sigterm_stops_cleanly_and_the_next_start_finishes_the_job(
         assert daemon.stop(signal.SIGTERM) == 0, daemon.err
         assert "stopping" in daemon.err
     with Journal(journal) as opened:
-        assert opened.get(job_id).status == RUNNING  # left for the next start, not failed
+        assert opened.get(job_id).status == JobStatus.RUNNING  # left for the next start, not failed
     with running_daemon(config, slow.url, port) as daemon:
         _, manifest = listener.wait_for("/bridge/job/done", lambda a: a[0] == job_id, timeout=60)
     assert "1 unfinished job(s) resumed" in daemon.err
     with Journal(journal) as opened:
-        assert opened.get(job_id).status == COMPLETED
+        assert opened.get(job_id).status == JobStatus.COMPLETED
     assert slow.created("replace_music") == 1  # resumed by polling, never sent twice
     assert Path(manifest).is_file()
 

@@ -28,7 +28,7 @@ from bridge.emulator.server import EmulatorServer
 from bridge.errors import StagingError
 from bridge.jobs import ClipPlacement, JobRequest, validate_request
 from bridge.jobs.request import AudioRequest, Sound
-from bridge.jobs.state import COMPLETED
+from bridge.jobs.state import JobStatus
 from bridge.staging import (
     LocalHttpStager,
     S3Stager,
@@ -412,7 +412,7 @@ async def test_a_job_s_clip_is_fetched_from_the_bucket_by_the_service_and_then_d
         async with pipeline_runner(emulator, tmp_path, stager=stager, max_running=1) as runner:
             job = runner.submit(request)
             finished = (await runner.run_until_idle())[job.id]
-    assert finished.status == COMPLETED, finished.error
+    assert finished.status == JobStatus.COMPLETED, finished.error
     staged_url = finished.facts.staged_url
     assert staged_url is not None
     key = urlsplit(staged_url).path.removeprefix(f"/{BUCKET}/")

@@ -18,14 +18,13 @@ from bridge.cli.progress import make_progress
 from bridge.config import Config
 from bridge.errors import JobError
 from bridge.jobs.state import (
-    CANCELLED,
-    COMPLETED,
     FINISHED,
-    NEEDS_ATTENTION,
     RETRYABLE,
     UNFINISHED,
     Event,
+    EventKind,
     Job,
+    JobStatus,
     lost_billed_create,
 )
 from bridge.journal import Journal
@@ -107,7 +106,7 @@ def jobs_table(jobs: list[Job], now: float) -> Table:
             job.short_id,
             job.request.action,
             status,
-            (job.step or "") if status != COMPLETED else "",
+            (job.step or "") if status != JobStatus.COMPLETED else "",
             _age(now - job.created_at),
             job.request.project,
         )
@@ -160,14 +159,14 @@ def prepare_retry(journal: Journal, job: Job, *, force: bool) -> Job:
             f"job {job.short_id} is {job.status}; only {', '.join(RETRYABLE)} jobs are retried"
         )
     lost = lost_billed_create(job)
-    if job.status == NEEDS_ATTENTION and lost and not force:
+    if job.status == JobStatus.NEEDS_ATTENTION and lost and not force:
         raise JobError(
             f"job {job.short_id} stopped while its {lost} request was being sent; the service "
             f"may already have started it. Add --force to send it again (it may be billed twice)"
         )
     if not journal.claim(job.id):
         raise JobError(f"job {job.short_id} is being run by another producer-bridge process")
-    return journal.record(job, Event("retried", data={"force": force}))
+    return journal.record(job, Event(EventKind.RETRIED, data={"force": force}))
 
 
 def cancel(journal: Journal, job: Job, out: Console) -> int:
@@ -177,7 +176,7 @@ def cancel(journal: Journal, job: Job, out: Console) -> int:
         journal.request_cancel(job.id)
         out.print(f"job {job.short_id}: cancel requested; its process stops it", markup=False)
         return 0
-    journal.record(job, Event("cancelled", data={"message": "cancelled by request"}))
+    journal.record(job, Event(EventKind.CANCELLED, data={"message": "cancelled by request"}))
     out.print(
         f"job {job.short_id} cancelled (nothing more is polled or fetched; the service has no "
         "cancel, so a task it already started still runs there)",
@@ -187,7 +186,7 @@ def cancel(journal: Journal, job: Job, out: Console) -> int:
 
 
 def prune(journal: Journal, before: float, out: Console) -> int:
-    pruned = journal.prune(before, (COMPLETED, CANCELLED, "failed"))
+    pruned = journal.prune(before, FINISHED)
     for job in pruned:
         shutil.rmtree(journal.path.parent / "work" / job.id, ignore_errors=True)
     out.print(f"pruned {len(pruned)} job(s)", markup=False)
@@ -229,7 +228,7 @@ def _report(finished: dict[str, Job], out: Console, err: Console) -> int:
     failed = 0
     for job in finished.values():
         line = f"job {job.short_id} {job.status}"
-        if job.status == COMPLETED:
+        if job.status == JobStatus.COMPLETED:
             out.print(f"{line}: {job.request.project}/{job.facts.manifest}", markup=False)
         else:
             failed += 1

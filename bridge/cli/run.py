@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,18 +13,14 @@ from bridge.audio import probe
 from bridge.cli.backend import add_backend_options, open_journal, open_runner
 from bridge.cli.progress import make_progress
 from bridge.config import Config
+from bridge.daemon.intake import request_defaults
 from bridge.errors import Issue, RequestError
-from bridge.jobs import ClipPlacement, JobOptions, JobRequest, Selection, upload_span
-from bridge.jobs.model import (
-    FETCH_FORMATS,
-    JOB_ACTIONS,
-    STEMS_ONLY,
-    request_issues,
-    with_api_times,
-)
+from bridge.jobs import JobRequest, upload_span
+from bridge.jobs.model import FETCH_FORMATS, JOB_ACTIONS
 from bridge.jobs.placement import time_issues, upload_window
-from bridge.jobs.request import CREATE, AudioRequest, Sound
-from bridge.jobs.state import COMPLETED, Job
+from bridge.jobs.request import CREATE
+from bridge.jobs.state import Job, JobStatus
+from bridge.jobs.wire import REQUEST_VERSION, parse_request
 from bridge.journal import Journal
 
 DEFAULT_STRENGTH = 0.5
@@ -179,51 +174,20 @@ def add_run_parser(commands: Any) -> None:
 
 
 def build_request(args: argparse.Namespace, config: Config) -> JobRequest:
-    """The job from the command line, validated before any network call."""
-    audio = AudioRequest(
-        action=args.action,
-        model=args.model or config.models.default,
-        sounds=tuple(_sounds(args.prompts or [])),
-        audio_id=args.audio_id,
-        lyrics=_lyrics(args),
-        title=args.title,
-        lyrics_strength=args.lyrics_strength,
-        weirdness=args.weirdness,
-        seed=args.seed,
-        make_instrumental=args.instrumental,
-        continue_at=args.continue_at,
-        extend_duration=args.duration,
-        replace_start=args.start,
-        replace_end=args.end,
-        cover_strength=args.cover_strength,
-        cover_art_url=args.cover_art_url,
-    )
-    selection = Selection(*args.selection) if args.selection else None
-    clip = None
-    if args.clip is not None:
-        clip = ClipPlacement(
-            str(args.clip.resolve()), args.position, args.take_offset, args.playrate, args.length
-        )
-    request = JobRequest(
-        audio=audio,
-        project=str((args.project or Path(config.output.dir)).resolve()),
-        sample_rate=args.sample_rate,
-        clip=clip,
-        selection=selection,
-        options=JobOptions(
-            stems=_wants_stems(args, config),
-            fetch_format=args.format or config.output.format,
-            subtype=config.output.sample_format,
-        ),
-    )
+    """The job from the command line, validated before any network call: a version-1
+    request document, judged by `parse_request` as a dropped or sent one would be."""
     # Where the audio comes from is checked as --clip / --audio-id, in the CLI's own words.
-    issues = [i for i in request_issues(request, config.models.known()) if i.field != "clip"]
-    issues += _source_issues(args)
-    if issues:
-        raise RequestError(issues)
-    request = with_api_times(request)
-    if clip is not None:
-        info = probe(args.clip)
+    source = _source_issues(args)
+    try:
+        request = parse_request(request_document(args, config), request_defaults(config))
+    except RequestError as exc:
+        issues = [issue for issue in exc.issues if issue.field != "clip"] + source
+        raise RequestError(issues or exc.issues) from None
+    if source:
+        raise RequestError(source)
+    if request.clip is not None:
+        clip = request.clip
+        info = probe(Path(clip.path))
         span = upload_span(clip, info.duration)
         found = time_issues(request.audio, span.duration)
         if found:
@@ -232,17 +196,55 @@ def build_request(args: argparse.Namespace, config: Config) -> JobRequest:
     return request
 
 
-def _wants_stems(args: argparse.Namespace, config: Config) -> bool:
-    if args.stems is not None:
-        return bool(args.stems)
-    return args.action == STEMS_ONLY or config.output.stems
+def request_document(args: argparse.Namespace, config: Config) -> dict[str, Any]:
+    """The command line as the request document an OSC sender or a drop file would carry."""
+    params = {
+        "title": args.title,
+        "seed": args.seed,
+        "lyricsStrength": args.lyrics_strength,
+        "weirdness": args.weirdness,
+        "makeInstrumental": args.instrumental,
+        "replaceStart": args.start,
+        "replaceEnd": args.end,
+        "continueAt": args.continue_at,
+        "extendDuration": args.duration,
+        "coverStrength": args.cover_strength,
+        "coverArtUrl": args.cover_art_url,
+    }
+    project = (args.project or Path(config.output.dir)).expanduser().resolve()
+    document: dict[str, Any] = {
+        "version": REQUEST_VERSION,
+        "action": args.action,
+        "model": args.model,
+        "prompts": [_prompt(prompt) for prompt in args.prompts or []],
+        "lyrics": _lyrics(args),
+        "params": _set(params),
+        "audioId": args.audio_id,
+        "project": {"folder": str(project), "sampleRate": args.sample_rate},
+        "options": _set({"stems": args.stems, "format": args.format}),
+    }
+    if args.clip is not None:
+        document["clip"] = {
+            "path": str(args.clip.resolve()),
+            "itemPosition": args.position,
+            "takeOffset": args.take_offset,
+            "playrate": args.playrate,
+            "length": args.length,
+        }
+    if args.selection:
+        document["selection"] = dict(zip(("start", "end"), args.selection, strict=True))
+    return document
 
 
-def _sounds(prompts: Sequence[dict[str, Any]]) -> Iterator[Sound]:
-    for prompt in prompts:
-        start, end = prompt["range"] or (None, None)
-        strength = DEFAULT_STRENGTH if prompt["strength"] is None else prompt["strength"]
-        yield Sound(prompt["text"], strength, start, end)
+def _prompt(prompt: dict[str, Any]) -> dict[str, Any]:
+    start, end = prompt["range"] or (None, None)
+    return _set(
+        {"text": prompt["text"], "strength": prompt["strength"], "timeStart": start, "timeEnd": end}
+    )
+
+
+def _set(values: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in values.items() if value is not None}
 
 
 def _lyrics(args: argparse.Namespace) -> str | None:
@@ -276,7 +278,7 @@ def run_here(
     """Run one validated job in this process; print the paths written, or why it failed."""
     with open_journal(config) as journal:
         job = asyncio.run(_execute(request, args, config, journal, err))
-    if job.status != COMPLETED:
+    if job.status != JobStatus.COMPLETED:
         err.print(
             f"job {job.short_id} {job.status}: {job.error}\n"
             f"details: producer-bridge jobs show {job.short_id}",

@@ -24,7 +24,7 @@ from bridge.config.fields import (
     http_url,
 )
 from bridge.errors.describe import suggest
-from bridge.jobs.request import ACTIONS
+from bridge.jobs.request import ActionName
 
 DEFAULT_API_URL = "https://api.mountsea.ai"
 
@@ -267,7 +267,7 @@ PresetValue = str | int | float | bool
 
 
 class Preset(Section):
-    action: Literal[ACTIONS]  # type: ignore[valid-type]
+    action: ActionName
     prompt: str = ""
     strength: Annotated[float, Field(ge=-1, le=1, allow_inf_nan=False)] | None = None
     model: str = ""

@@ -15,10 +15,12 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from bridge.files import replace_bytes_atomic
-from bridge.jobs.state import COMPLETED, UNFINISHED, Job
+from bridge.jobs.state import UNFINISHED, Job, JobStatus
 from bridge.watch.drop import STATUS_FILE
 
 log = logging.getLogger(__name__)
@@ -27,6 +29,49 @@ STATUS_NAME: Final = STATUS_FILE
 SCHEMA_VERSION: Final = 1
 KEEP_FINISHED: Final = 50
 INTERVAL: Final = 0.5
+
+
+class _Document(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class JobLine(_Document):
+    """One job as the board shows it."""
+
+    id: str = Field(description="The bridge's id for the job.")
+    action: str = Field(description="The action the job runs.")
+    status: JobStatus = Field(description="Where the job is in its life.")
+    step: str = Field(
+        description="What it is doing now (a step or a file it fetches); empty when nothing."
+    )
+    fraction: float = Field(ge=0, le=1, description="How much of the step is done, 0..1.")
+    project: str = Field(description="The project folder results go into.")
+    title: str = Field(description="The result's title; empty when it has none.")
+    error: str = Field(description="Why it failed or stopped; empty otherwise.")
+    updatedAt: str = Field(description="When this line last changed: ISO 8601, UTC.")
+
+
+class DaemonLine(_Document):
+    """The daemon that writes the file."""
+
+    running: bool = Field(description="False once the daemon has stopped.")
+    pid: int = Field(description="Its process id.")
+    service: str = Field(description="The service it talks to.")
+
+
+class StatusDocument(_Document):
+    """What the daemon is doing, for DAW scripts: unfinished jobs and the latest finished
+    ones, newest first."""
+
+    model_config = ConfigDict(
+        title="producer-bridge daemon status, version 1",
+        json_schema_extra={"$id": "https://producer-bridge.invalid/schemas/status-1.json"},
+    )
+
+    schemaVersion: Literal[1] = Field(description="Version of this file's format.")
+    updatedAt: str = Field(description="When the file was written: ISO 8601, UTC.")
+    daemon: DaemonLine = Field(description="The daemon that writes the file.")
+    jobs: list[JobLine] = Field(description="The jobs, newest first.")
 
 
 class StatusBoard:
@@ -48,7 +93,7 @@ class StatusBoard:
 
     def update(self, job: Job, *, fraction: float | None = None) -> None:
         entry = self._jobs.pop(job.id, None) or {"fraction": 0.0}
-        done = job.status == COMPLETED
+        done = job.status == JobStatus.COMPLETED
         entry.update(
             id=job.id,
             action=job.request.action,
@@ -67,7 +112,9 @@ class StatusBoard:
     def progress(self, job_id: str, step: str, fraction: float) -> None:
         entry = self._jobs.get(job_id)
         if entry is not None:
-            entry.update(status="running", step=step, fraction=fraction, updatedAt=self._now())
+            entry.update(
+                status=JobStatus.RUNNING, step=step, fraction=fraction, updatedAt=self._now()
+            )
             self._dirty = True
 
     def document(self) -> dict[str, Any]:

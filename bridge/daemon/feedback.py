@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from bridge.api.results import TaskStatus
 from bridge.daemon.board import StatusBoard
-from bridge.jobs.state import COMPLETED, Job, plan
+from bridge.jobs.state import Job, JobStatus, plan
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ class Feedback:
         """A job ended (any status); completed jobs were announced by `notify_done`."""
         if self.board is not None:
             self.board.update(job)
-        if job.status != COMPLETED:
+        if job.status != JobStatus.COMPLETED:
             message = job.error or job.status
             self._to_job_listeners(job.id, FAILED, job.id, job.status, message)
             self._echo(f"job {job.short_id} {job.status}: {message}")

@@ -18,7 +18,7 @@ from bridge.config import Config, Preset
 from bridge.daemon.context import Context
 from bridge.daemon.feedback import Feedback, Origin
 from bridge.errors import Issue, JobError, RequestError
-from bridge.jobs.state import FINISHED, UNFINISHED, Event, Job
+from bridge.jobs.state import FINISHED, UNFINISHED, Event, EventKind, Job
 from bridge.jobs.wire import Defaults, parse_request
 from bridge.pipeline import JobRunner
 from bridge.project.paths import inside_roots, real_path
@@ -86,7 +86,7 @@ class Intake:
             self._journal.request_cancel(job.id)
             return job
         job = self._journal.record(
-            job, Event("cancelled", data={"message": "cancelled by request"})
+            job, Event(EventKind.CANCELLED, data={"message": "cancelled by request"})
         )
         self.feedback.finished(job)
         return job

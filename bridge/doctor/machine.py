@@ -245,7 +245,7 @@ def check_reaper(settings: ReaperSettings, resource: Path) -> Check:
 
 # journal --------------------------------------------------------------------------------
 def check_journal(path: Path) -> Check:
-    from bridge.jobs.state import NEEDS_ATTENTION, UNFINISHED
+    from bridge.jobs.state import UNFINISHED, JobStatus
     from bridge.journal import Journal
 
     fix = "fix the permissions of its folder, or set jobs.journal to a file you can write"
@@ -261,7 +261,7 @@ def check_journal(path: Path) -> Check:
     except JournalError as exc:
         return Check("journal", FAIL, exc.message, fix)
     unfinished = sum(status in UNFINISHED for status in statuses)
-    attention = statuses.count(NEEDS_ATTENTION)
+    attention = statuses.count(JobStatus.NEEDS_ATTENTION)
     detail = (
         f"{path}: {len(statuses)} job(s), {unfinished} unfinished, {attention} need(s) attention"
     )

@@ -70,6 +70,8 @@ def _message(root: type[BaseModel], error: ErrorDetails, loc: tuple[str | int, .
         return _unknown_key(root, loc, error["input"])
     if kind == "cross_field":
         return error["msg"]
+    if kind == "missing":
+        return "is required"
     info = _field_info(root, loc)
     if kind in _RANGE_TYPES:
         base = _range_text(info) or error["msg"]

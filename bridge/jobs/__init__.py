@@ -8,19 +8,30 @@ from bridge.jobs.model import (
     validate_request,
 )
 from bridge.jobs.placement import Placement, UploadSpan, result_placement, upload_span
-from bridge.jobs.state import STATUSES, STEPS, Event, Facts, Job, apply, new_job, plan
+from bridge.jobs.state import (
+    Event,
+    EventKind,
+    Facts,
+    Job,
+    JobStatus,
+    Step,
+    apply,
+    new_job,
+    plan,
+)
 
 __all__ = [
-    "STATUSES",
-    "STEPS",
     "ClipPlacement",
     "Event",
+    "EventKind",
     "Facts",
     "Job",
     "JobOptions",
     "JobRequest",
+    "JobStatus",
     "Placement",
     "Selection",
+    "Step",
     "UploadSpan",
     "apply",
     "new_job",

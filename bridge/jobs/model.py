@@ -11,21 +11,33 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Final
+from typing import Any, Final, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bridge.errors import Issue, RequestError
-from bridge.jobs.request import ACTIONS, CREATE, MAX_UPLOAD_SECONDS, AudioRequest
+from bridge.errors.describe import describe_errors
+from bridge.jobs.request import (
+    CREATE,
+    MAX_UPLOAD_SECONDS,
+    ActionName,
+    AudioDocument,
+    AudioRequest,
+)
 from bridge.jobs.rules import audio_issues
 
 REPLACE: Final = "replace_music"
 EXTEND: Final = "extend_music"
 # Not an API action: the clip itself is split into stems, nothing is generated.
 STEMS_ONLY: Final = "stems_only"
-JOB_ACTIONS: Final = (*ACTIONS, STEMS_ONLY)
+JobAction = Literal[ActionName, "stems_only"]
+JOB_ACTIONS: Final[tuple[str, ...]] = get_args(JobAction)
 SUBTYPES: Final = ("PCM_16", "PCM_24", "FLOAT")
-FETCH_FORMATS: Final = ("wav", "mp3")
+FetchFormat = Literal["wav", "mp3"]
+FETCH_FORMATS: Final[tuple[str, ...]] = get_args(FetchFormat)
 # Where the importer puts results: new takes on the source item, new tracks, or nowhere.
-IMPORT_TARGETS: Final = ("takes", "tracks", "none")
+ImportTarget = Literal["takes", "tracks", "none"]
+IMPORT_TARGETS: Final[tuple[str, ...]] = get_args(ImportTarget)
 
 
 @dataclass(frozen=True)
@@ -109,31 +121,74 @@ class JobRequest:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> JobRequest:
-        """Read back what `to_json` wrote (the journal's own records)."""
-        clip, selection, options = data["clip"], data["selection"], data["options"]
+    def from_json(cls, data: Any) -> JobRequest:
+        """Read back what `to_json` wrote (the journal's own records); RequestError naming
+        each field it cannot read."""
+        try:
+            doc = RequestDocument.model_validate(data)
+        except ValidationError as exc:
+            raise RequestError(describe_errors(exc, RequestDocument, {})) from exc
+        return cls.from_document(doc)
+
+    @classmethod
+    def from_document(cls, doc: RequestDocument) -> JobRequest:
+        clip, selection, options = doc.clip, doc.selection, doc.options
         return cls(
-            audio=AudioRequest.from_json(data["request"]),
-            project=data["project"]["folder"],
-            sample_rate=data["project"]["sampleRate"],
+            audio=AudioRequest.from_document(doc.request),
+            project=doc.project.folder,
+            sample_rate=doc.project.sampleRate,
             clip=ClipPlacement(
-                clip["path"],
-                clip["itemPosition"],
-                clip["takeOffset"],
-                clip["playrate"],
-                clip["length"],
+                clip.path, clip.itemPosition, clip.takeOffset, clip.playrate, clip.length
             )
             if clip
             else None,
-            selection=Selection(selection["start"], selection["end"]) if selection else None,
+            selection=Selection(selection.start, selection.end) if selection else None,
             options=JobOptions(
-                options["stems"],
-                options["fetchFormat"],
-                options["subtype"],
-                options.get("importAs", "takes"),
+                options.stems, options.fetchFormat, options.subtype, options.importAs
             ),
-            source=data.get("source"),
+            source=doc.source,
         )
+
+
+class _Document(BaseModel):
+    # As strict as the request that was journaled; keys a later version adds are ignored.
+    model_config = ConfigDict(extra="ignore", frozen=True, strict=True)
+
+
+class ProjectDocument(_Document):
+    folder: str
+    sampleRate: int | None
+
+
+class ClipDocument(_Document):
+    path: str
+    itemPosition: float
+    takeOffset: float
+    playrate: float
+    length: float | None
+
+
+class SelectionDocument(_Document):
+    start: float
+    end: float
+
+
+class OptionsDocument(_Document):
+    stems: bool
+    fetchFormat: str
+    subtype: str
+    importAs: str = "takes"  # journals from before import targets
+
+
+class RequestDocument(_Document):
+    """`JobRequest.to_json`'s document: a request as the journal keeps it."""
+
+    request: AudioDocument
+    project: ProjectDocument
+    clip: ClipDocument | None
+    selection: SelectionDocument | None
+    options: OptionsDocument
+    source: str | None = None
 
 
 def with_api_times(request: JobRequest) -> JobRequest:

@@ -8,23 +8,25 @@ seed contract's (camelCase, PRODUCER_API.md), which is also how messages name th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bridge.errors import RequestError
 from bridge.errors.describe import describe_errors
 
-CREATE: Final = "create_music"
-ACTIONS: Final = (
-    CREATE,
+# The service's actions, spelt out once: the type is what request schemas are built from.
+ActionName = Literal[
+    "create_music",
     "extend_music",
     "replace_music",
     "cover_music",
     "swap_music_sound",
     "swap_music_vocals",
     "music_variation",
-)
+]
+ACTIONS: Final[tuple[str, ...]] = get_args(ActionName)
+CREATE: Final = "create_music"
 # Short names a controller, preset or MIDI map may use for an action ("stems" stands for the
 # bridge's own stems_only job, which generates nothing).
 ACTION_ALIASES: Final = {
@@ -118,9 +120,13 @@ class AudioRequest:
     def from_json(cls, data: Any) -> AudioRequest:
         """Read what `to_json` wrote, checking JSON types (the rules are `jobs.rules`')."""
         try:
-            doc = _AudioDocument.model_validate(data)
+            doc = AudioDocument.model_validate(data)
         except ValidationError as exc:
-            raise RequestError(describe_errors(exc, _AudioDocument, {})) from None
+            raise RequestError(describe_errors(exc, AudioDocument, {})) from None
+        return cls.from_document(doc)
+
+    @classmethod
+    def from_document(cls, doc: AudioDocument) -> AudioRequest:
         values = {name: getattr(doc, name) for name in _FIELDS}
         sounds = tuple(Sound(s.text, s.strength, s.timeStart, s.timeEnd) for s in doc.sounds or ())
         return cls(
@@ -132,7 +138,7 @@ class AudioRequest:
         )
 
 
-class _SoundDocument(BaseModel):
+class SoundDocument(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     text: str
@@ -141,14 +147,14 @@ class _SoundDocument(BaseModel):
     timeEnd: float | None = None
 
 
-class _AudioDocument(BaseModel):
+class AudioDocument(BaseModel):
     """`AudioRequest.to_json`'s document; fields the vocabulary does not know are kept."""
 
     model_config = ConfigDict(extra="allow", strict=True)
 
     action: str
     model: str
-    sounds: list[_SoundDocument] | None = None
+    sounds: list[SoundDocument] | None = None
     audioId: str | None = None
     lyrics: str | None = None
     title: str | None = None

@@ -15,28 +15,66 @@ fact already known skips the work, which is what makes resuming safe.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Final
+from enum import StrEnum
+from typing import Annotated, Any, Final, TypeVar
 
-from bridge.jobs.model import STEMS_ONLY, JobRequest
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-QUEUED: Final = "queued"
-RUNNING: Final = "running"
-COMPLETED: Final = "completed"
-FAILED: Final = "failed"
-CANCELLED: Final = "cancelled"
-NEEDS_ATTENTION: Final = "needs_attention"
-STATUSES: Final = (QUEUED, RUNNING, COMPLETED, FAILED, CANCELLED, NEEDS_ATTENTION)
-UNFINISHED: Final = (QUEUED, RUNNING)
-RETRYABLE: Final = (FAILED, CANCELLED, NEEDS_ATTENTION)
-FINISHED: Final = (COMPLETED, FAILED, CANCELLED)
+from bridge.errors import JournalError
+from bridge.errors.describe import describe_errors
+from bridge.jobs.model import STEMS_ONLY, JobRequest, RequestDocument
 
-STEPS: Final = ("stage", "upload", "generate", "download", "stems", "write", "notify")
+
+class JobStatus(StrEnum):
+    """Where a job is in its life; the values are what the journal and the replies hold."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    NEEDS_ATTENTION = "needs_attention"
+
+
+class Step(StrEnum):
+    """A job's steps, in the order they run (`plan` picks the ones a request needs)."""
+
+    STAGE = "stage"
+    UPLOAD = "upload"
+    GENERATE = "generate"
+    DOWNLOAD = "download"
+    STEMS = "stems"
+    WRITE = "write"
+    NOTIFY = "notify"
+
+
+class EventKind(StrEnum):
+    """What can happen to a job; each kind has one reducer in `_REDUCERS`."""
+
+    QUEUED = "queued"
+    STARTED = "started"
+    INTENT = "intent"
+    SUBMITTED = "submitted"
+    STATUS = "status"  # a task's status changed: history only
+    FACT = "fact"
+    FORGET = "forget"
+    DONE = "done"
+    FAILED = "failed"
+    ATTENTION = "attention"
+    CANCELLED = "cancelled"
+    COMPLETED = "completed"
+    RETRIED = "retried"
+
+
+UNFINISHED: Final = (JobStatus.QUEUED, JobStatus.RUNNING)
+RETRYABLE: Final = (JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.NEEDS_ATTENTION)
+FINISHED: Final = (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED)
 
 # Creates that may be billed. When one was sent and its answer never recorded,
 # only a person may send it again; the others are repeated freely.
-BILLED: Final = ("generate", "stems")
+BILLED: Final = (Step.GENERATE, Step.STEMS)
 
 _Reducer = Callable[["Job", "Event", float], "Job"]
 
@@ -69,19 +107,23 @@ class Facts:
         return data
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Facts:
-        known = {f.name for f in dataclasses.fields(cls)}
-        values = {k: v for k, v in data.items() if k in known}
-        values["clips"] = tuple(values.get("clips", ()))
+    def from_json(cls, data: Any) -> Facts:
+        """Read back what `to_json` wrote; JournalError naming each field it cannot read."""
+        return cls.from_document(_read(FactsDocument, data))
+
+    @classmethod
+    def from_document(cls, doc: FactsDocument) -> Facts:
+        values = doc.model_dump()
+        values["clips"] = tuple(values["clips"])
         return cls(**values)
 
 
 @dataclass(frozen=True)
 class Event:
-    """One thing that happened to a job. `kind` is one of the names in `_REDUCERS`."""
+    """One thing that happened to a job."""
 
-    kind: str
-    step: str | None = None
+    kind: EventKind
+    step: Step | None = None
     key: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
 
@@ -92,10 +134,10 @@ class Job:
     request: JobRequest
     created_at: float
     updated_at: float
-    status: str = QUEUED
-    step: str | None = None
+    status: JobStatus = JobStatus.QUEUED
+    step: Step | None = None
     error: str | None = None
-    done: tuple[str, ...] = ()
+    done: tuple[Step, ...] = ()
     facts: Facts = field(default_factory=Facts)
 
     @property
@@ -103,10 +145,10 @@ class Job:
         return self.id[:8]
 
     @property
-    def steps(self) -> tuple[str, ...]:
+    def steps(self) -> tuple[Step, ...]:
         return plan(self.request)
 
-    def remaining(self) -> tuple[str, ...]:
+    def remaining(self) -> tuple[Step, ...]:
         return tuple(step for step in self.steps if step not in self.done)
 
     def to_json(self) -> dict[str, Any]:
@@ -123,30 +165,80 @@ class Job:
         }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Job:
+    def from_json(cls, data: Any) -> Job:
+        """Read back what `to_json` wrote; JournalError naming each field it cannot read."""
+        doc = _read(JobDocument, data)
         return cls(
-            id=data["id"],
-            request=JobRequest.from_json(data["request"]),
-            created_at=data["createdAt"],
-            updated_at=data["updatedAt"],
-            status=data["status"],
-            step=data["step"],
-            error=data["error"],
-            done=tuple(data["done"]),
-            facts=Facts.from_json(data["facts"]),
+            id=doc.id,
+            request=JobRequest.from_document(doc.request),
+            created_at=doc.createdAt,
+            updated_at=doc.updatedAt,
+            status=doc.status,
+            step=doc.step,
+            error=doc.error,
+            done=tuple(doc.done),
+            facts=Facts.from_document(doc.facts),
         )
 
 
-def plan(request: JobRequest) -> tuple[str, ...]:
+class _Document(BaseModel):
+    # As strict as the job that was journaled; keys a later version adds are ignored.
+    model_config = ConfigDict(extra="ignore", frozen=True, strict=True)
+
+
+class FactsDocument(_Document):
+    """`Facts.to_json`'s document: every field may be missing (an older job knew less)."""
+
+    work: dict[str, str] = {}
+    staged_url: str | None = None
+    span: dict[str, float] | None = None
+    tasks: dict[str, str] = {}
+    intents: dict[str, float] = {}
+    audio_ids: dict[str, str] = {}
+    links: dict[str, str] = {}
+    clips: list[dict[str, Any]] = []
+    folder: str | None = None
+    written: dict[str, dict[str, Any]] = {}
+    manifest: str | None = None
+    failed_tasks: dict[str, str] = {}
+
+
+class JobDocument(_Document):
+    """`Job.to_json`'s document: the snapshot the journal keeps beside each event."""
+
+    id: str
+    request: RequestDocument
+    createdAt: float
+    updatedAt: float
+    # The journal holds the names as JSON strings.
+    status: Annotated[JobStatus, Field(strict=False)]
+    step: Annotated[Step, Field(strict=False)] | None
+    error: str | None
+    done: list[Annotated[Step, Field(strict=False)]]
+    facts: FactsDocument
+
+
+_D = TypeVar("_D", bound=BaseModel)
+
+
+def _read(document: type[_D], data: Any) -> _D:
+    try:
+        return document.model_validate(data)
+    except ValidationError as exc:
+        issues = "; ".join(str(issue) for issue in describe_errors(exc, document, {}))
+        raise JournalError(f"a journaled job cannot be read: {issues}") from exc
+
+
+def plan(request: JobRequest) -> tuple[Step, ...]:
     """The steps this request goes through, in order."""
     skip = set()
     if not request.needs_upload:
-        skip |= {"stage", "upload"}
+        skip |= {Step.STAGE, Step.UPLOAD}
     if not request.options.stems:
-        skip.add("stems")
+        skip.add(Step.STEMS)
     if request.action == STEMS_ONLY:
-        skip.add("download")  # the source is the result: only its stems are fetched
-    return tuple(step for step in STEPS if step not in skip)
+        skip.add(Step.DOWNLOAD)  # the source is the result: only its stems are fetched
+    return tuple(step for step in Step if step not in skip)
 
 
 def new_job(job_id: str, request: JobRequest, at: float) -> Job:
@@ -178,7 +270,7 @@ def attention_for_lost_create(job: Job, key: str, cause: Exception | None = None
         "service's answer was recorded"
     )
     return Event(
-        "attention",
+        EventKind.ATTENTION,
         step=job.step,
         key=key,
         data={
@@ -194,7 +286,7 @@ def attention_for_lost_create(job: Job, key: str, cause: Exception | None = None
 def _started(job: Job, event: Event, at: float) -> Job:
     if job.status not in UNFINISHED:
         raise ValueError(f"job {job.short_id} is {job.status}; it cannot start a step")
-    return dataclasses.replace(job, status=RUNNING, step=event.step, error=None)
+    return dataclasses.replace(job, status=JobStatus.RUNNING, step=event.step, error=None)
 
 
 def _intent(job: Job, event: Event, at: float) -> Job:
@@ -249,7 +341,7 @@ def _status(job: Job, event: Event, at: float) -> Job:
     return job  # a task's status change: history only
 
 
-def _ended(status: str) -> _Reducer:
+def _ended(status: JobStatus) -> _Reducer:
     def reduce(job: Job, event: Event, at: float) -> Job:
         message = event.data.get("message")
         return dataclasses.replace(job, status=status, error=message)
@@ -258,13 +350,13 @@ def _ended(status: str) -> _Reducer:
 
 
 def _completed(job: Job, event: Event, at: float) -> Job:
-    return dataclasses.replace(job, status=COMPLETED, step=None, error=None)
+    return dataclasses.replace(job, status=JobStatus.COMPLETED, step=None, error=None)
 
 
 def _retried(job: Job, event: Event, at: float) -> Job:
     if job.status not in RETRYABLE:
         raise ValueError(f"job {job.short_id} is {job.status}; only {', '.join(RETRYABLE)} retry")
-    job = dataclasses.replace(job, status=QUEUED, error=None)
+    job = dataclasses.replace(job, status=JobStatus.QUEUED, error=None)
     if event.data.get("force"):
         job = _with_facts(job, intents={})
     return job
@@ -278,18 +370,18 @@ def _with_facts(job: Job, **changes: Any) -> Job:
     return dataclasses.replace(job, facts=dataclasses.replace(job.facts, **changes))
 
 
-_REDUCERS: Final[dict[str, _Reducer]] = {
-    "queued": _queued,
-    "started": _started,
-    "intent": _intent,
-    "submitted": _submitted,
-    "status": _status,
-    "fact": _fact,
-    "forget": _forget,
-    "done": _done,
-    "failed": _ended(FAILED),
-    "attention": _ended(NEEDS_ATTENTION),
-    "cancelled": _ended(CANCELLED),
-    "completed": _completed,
-    "retried": _retried,
+_REDUCERS: Final[dict[EventKind, _Reducer]] = {
+    EventKind.QUEUED: _queued,
+    EventKind.STARTED: _started,
+    EventKind.INTENT: _intent,
+    EventKind.SUBMITTED: _submitted,
+    EventKind.STATUS: _status,
+    EventKind.FACT: _fact,
+    EventKind.FORGET: _forget,
+    EventKind.DONE: _done,
+    EventKind.FAILED: _ended(JobStatus.FAILED),
+    EventKind.ATTENTION: _ended(JobStatus.NEEDS_ATTENTION),
+    EventKind.CANCELLED: _ended(JobStatus.CANCELLED),
+    EventKind.COMPLETED: _completed,
+    EventKind.RETRIED: _retried,
 }

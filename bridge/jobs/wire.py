@@ -19,11 +19,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from bridge.errors import Issue, RequestError
 from bridge.errors.describe import describe_errors
 from bridge.jobs.model import (
-    FETCH_FORMATS,
-    IMPORT_TARGETS,
-    JOB_ACTIONS,
     STEMS_ONLY,
     ClipPlacement,
+    FetchFormat,
+    ImportTarget,
+    JobAction,
     JobOptions,
     JobRequest,
     Selection,
@@ -35,7 +35,6 @@ from bridge.jobs.request import AudioRequest, Sound
 REQUEST_VERSION: Final = 1
 SCHEMA_ID: Final = "https://producer-bridge.invalid/schemas/request-v1.json"
 
-Action = Literal[JOB_ACTIONS]  # type: ignore[valid-type]
 _Finite = Annotated[float, Field(allow_inf_nan=False)]
 _NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
@@ -100,8 +99,8 @@ class Options(_Wire):
     (new takes on the source item, new tracks, or nowhere). Unset: the configuration's."""
 
     stems: bool | None = None
-    format: Literal[FETCH_FORMATS] | None = None  # type: ignore[valid-type]
-    importAs: Literal[IMPORT_TARGETS] | None = None  # type: ignore[valid-type]
+    format: FetchFormat | None = None
+    importAs: ImportTarget | None = None
 
 
 class WireRequest(_Wire):
@@ -113,7 +112,7 @@ class WireRequest(_Wire):
     )
 
     version: Literal[1] = Field(description="The schema's version: 1.")
-    action: Action = Field(
+    action: JobAction = Field(
         description="The API's action name, or stems_only: split the clip into stems, "
         "generating nothing."
     )

@@ -16,7 +16,7 @@ from typing import Any
 
 from bridge.audio.clips import holding_subtype, probe, read_frames
 from bridge.errors import AudioError, ProjectError
-from bridge.files import remove_temporaries
+from bridge.files import remove_temporaries, translate_os_error
 from bridge.jobs.model import STEMS_ONLY
 from bridge.jobs.placement import (
     UploadSpan,
@@ -39,7 +39,6 @@ from bridge.project import (
     resolve_project,
     safe_component,
     slug,
-    translate_os_error,
     write_manifest,
     write_project_wav,
 )

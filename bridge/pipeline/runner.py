@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Callable
 
 from bridge.errors import BridgeError, JournalError
 from bridge.jobs.model import JobRequest
-from bridge.jobs.state import UNFINISHED, Job
+from bridge.jobs.state import UNFINISHED, EventKind, Job, JobStatus
 from bridge.pipeline.steps import Deps, JobRun, NeedsAttention, Progress
 from bridge.project import resolve_project
 
@@ -169,7 +169,7 @@ class JobRunner:
         self._journal.release(job_id)
         if self._keep_finished:
             self.finished[job_id] = job
-        if job.status == "completed":
+        if job.status == JobStatus.COMPLETED:
             shutil.rmtree(run.work, ignore_errors=True)
         if self._on_finished is not None:
             try:
@@ -183,13 +183,15 @@ class JobRunner:
         except asyncio.CancelledError:
             if run.job.id not in self._cancelling:
                 raise  # this process is stopping: the job stays running, to be resumed
-            return run.record("cancelled", message="cancelled by request")
+            return run.record(EventKind.CANCELLED, message="cancelled by request")
         except NeedsAttention as exc:
             log.warning("job %s needs attention: %s", run.job.short_id, exc)
             return self._journal.record(run.job, exc.event)
         except BridgeError as exc:
             log.warning("job %s failed at %s: %s", run.job.short_id, run.job.step, exc.message)
-            return run.record("failed", message=exc.message)
+            return run.record(EventKind.FAILED, message=exc.message)
         except Exception as exc:
             log.exception("job %s: unexpected error", run.job.short_id)
-            return run.record("failed", message=f"internal error: {type(exc).__name__}: {exc}")
+            return run.record(
+                EventKind.FAILED, message=f"internal error: {type(exc).__name__}: {exc}"
+            )

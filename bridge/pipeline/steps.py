@@ -31,7 +31,7 @@ from bridge.errors import (
 from bridge.files import remove_temporaries
 from bridge.jobs.model import STEMS_ONLY
 from bridge.jobs.placement import UploadSpan, time_issues, upload_request, upload_window
-from bridge.jobs.state import BILLED, Event, Job, attention_for_lost_create
+from bridge.jobs.state import BILLED, Event, EventKind, Job, Step, attention_for_lost_create
 from bridge.journal import Journal
 from bridge.pipeline.output import Splicing, write_results
 from bridge.staging import Stager
@@ -88,31 +88,31 @@ class JobRun:
         self.settled = asyncio.Event()
         self.settled.set()
 
-    def record(self, kind: str, *, key: str | None = None, **data: Any) -> Job:
+    def record(self, kind: EventKind, *, key: str | None = None, **data: Any) -> Job:
         self.job = self.deps.journal.record(self.job, Event(kind, self.job.step, key, data))
         return self.job
 
     def facts(self, changes: dict[str, Any]) -> Job:
-        return self.record("fact", **changes)
+        return self.record(EventKind.FACT, **changes)
 
     async def run(self) -> Job:
         """Every remaining step. Raises BridgeError, NeedsAttention or CancelledError."""
         self.work.mkdir(parents=True, exist_ok=True)
         remove_temporaries(self.work)
-        steps: dict[str, Callable[[], Awaitable[None]]] = {
-            "stage": self._stage,
-            "upload": self._upload,
-            "generate": self._generate,
-            "download": self._download,
-            "stems": self._stems,
-            "write": self._write,
-            "notify": self._notify,
+        steps: dict[Step, Callable[[], Awaitable[None]]] = {
+            Step.STAGE: self._stage,
+            Step.UPLOAD: self._upload,
+            Step.GENERATE: self._generate,
+            Step.DOWNLOAD: self._download,
+            Step.STEMS: self._stems,
+            Step.WRITE: self._write,
+            Step.NOTIFY: self._notify,
         }
         for step in self.job.remaining():
-            self.job = self.deps.journal.record(self.job, Event("started", step))
+            self.job = self.deps.journal.record(self.job, Event(EventKind.STARTED, step))
             await steps[step]()
-            self.record("done")
-        return self.record("completed")
+            self.record(EventKind.DONE)
+        return self.record(EventKind.COMPLETED)
 
     # Creating and waiting -----------------------------------------------------------
 
@@ -126,14 +126,14 @@ class JobRun:
         if billed and key in self.job.facts.intents:
             raise NeedsAttention(attention_for_lost_create(self.job, key))
         for attempt in range(1, _UNBILLED_CREATE_ATTEMPTS + 1):
-            self.record("intent", key=key)
+            self.record(EventKind.INTENT, key=key)
             try:
                 task_id = await self._sending(send)
             except (SubmitUncertainError, ServerError) as exc:
                 # Sent, and the service may have acted on it: only a person may send it again.
                 if billed:
                     raise NeedsAttention(attention_for_lost_create(self.job, key, exc)) from exc
-                self.record("forget", key=key)
+                self.record(EventKind.FORGET, key=key)
                 if attempt == _UNBILLED_CREATE_ATTEMPTS:
                     raise
                 log.warning("job %s: %s: %s; sending again", self.job.short_id, key, exc)
@@ -142,12 +142,13 @@ class JobRun:
                 # Stopped while the request was on its way: it may have arrived. A billed one
                 # keeps its intent, so that only a person sends it again.
                 if not billed:
-                    self.record("forget", key=key)
+                    self.record(EventKind.FORGET, key=key)
                 raise
             except BaseException:
-                self.record("forget", key=key)  # refused or never sent: nothing to worry about
+                # Refused or never sent: nothing to worry about.
+                self.record(EventKind.FORGET, key=key)
                 raise
-            self.record("submitted", key=key, taskId=task_id)
+            self.record(EventKind.SUBMITTED, key=key, taskId=task_id)
             return task_id
         raise AssertionError("unreachable")
 
@@ -166,7 +167,7 @@ class JobRun:
             # Journaled when it changes: a poll that learns nothing new costs no disk write.
             if last != [status.status]:
                 last[:] = [status.status]
-                self.record("status", key=key, status=status.status, taskId=status.task_id)
+                self.record(EventKind.STATUS, key=key, status=status.status, taskId=status.task_id)
 
         return report
 
@@ -175,7 +176,7 @@ class JobRun:
             return await wait()
         except TaskFailedError:
             # Kept in the history; a retry of the job then creates the task afresh.
-            self.record("forget", key=key, failed=True)
+            self.record(EventKind.FORGET, key=key, failed=True)
             raise
 
     # Steps ------------------------------------------------------------------------
@@ -319,7 +320,9 @@ class JobRun:
                 if exc.status_code not in _EXPIRED:
                     raise
                 log.warning("job %s: link for %s expired; asking again", self.job.short_id, key)
-                self.record("forget", key=key.rsplit(":", 1)[0] if key.startswith("stems") else key)
+                self.record(
+                    EventKind.FORGET, key=key.rsplit(":", 1)[0] if key.startswith("stems") else key
+                )
                 continue
             self.facts({"work": {key: str(dest)}})
             self.progress.finished(step, str(dest))

@@ -21,7 +21,6 @@ from bridge.project.wavout import (
     SUBTYPES,
     WavShape,
     read_shape,
-    translate_os_error,
     write_project_wav,
 )
 
@@ -43,7 +42,6 @@ __all__ = [
     "safe_component",
     "schema",
     "slug",
-    "translate_os_error",
     "write_manifest",
     "write_project_wav",
 ]

@@ -13,29 +13,52 @@ import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from bridge.errors import ProjectError
-from bridge.project.wavout import translate_os_error
+from bridge.files import translate_os_error
 
 log = logging.getLogger(__name__)
 
 INDEX_NAME = "index.jsonl"
-INDEX_SCHEMA_VERSION = 1
+INDEX_SCHEMA_VERSION: Final = 1
+
+
+class IndexLine(BaseModel):
+    """One line of `index.jsonl`: a finished job and where its manifest is."""
+
+    model_config = ConfigDict(
+        frozen=True,
+        strict=True,
+        title="producer-bridge finished-jobs index line, version 1",
+        json_schema_extra={"$id": "https://producer-bridge.invalid/schemas/index-line-1.json"},
+    )
+
+    schemaVersion: Literal[1] = Field(description="Version of this line's format.")
+    jobId: str = Field(min_length=1, description="The bridge's id for the job.")
+    finishedAt: str = Field(description="When the job finished: ISO 8601 date-time in UTC.")
+    action: str = Field(description="The action the job ran.")
+    title: str | None = Field(description="The title of the result, or null if it has none.")
+    manifest: str = Field(
+        description="The job's manifest, as a POSIX path relative to the results root."
+    )
 
 
 def index_entry(
     *, job_id: str, finished_at: str, action: str, title: str | None, manifest: str
 ) -> dict[str, Any]:
     """An index line; `manifest` is the manifest's POSIX path relative to the results root."""
-    return {
-        "schemaVersion": INDEX_SCHEMA_VERSION,
-        "jobId": job_id,
-        "finishedAt": finished_at,
-        "action": action,
-        "title": title,
-        "manifest": manifest,
-    }
+    line = IndexLine(
+        schemaVersion=INDEX_SCHEMA_VERSION,
+        jobId=job_id,
+        finishedAt=finished_at,
+        action=action,
+        title=title,
+        manifest=manifest,
+    )
+    return line.model_dump()
 
 
 def append_index(results_root: Path, entry: Mapping[str, Any]) -> bool:

@@ -14,8 +14,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from bridge.errors import ProjectError
-from bridge.files import write_bytes_atomic
-from bridge.project.wavout import translate_os_error
+from bridge.files import translate_os_error, write_bytes_atomic
 
 MANIFEST_SCHEMA_VERSION = 1
 MANIFEST_NAME = "manifest.json"

@@ -6,7 +6,6 @@ differs from the project's, so results are resampled here, once, at the best qua
 
 from __future__ import annotations
 
-import errno
 import io
 import logging
 from dataclasses import dataclass
@@ -19,17 +18,13 @@ import soxr
 from bridge.audio.loudness import matching_gain
 from bridge.audio.splice import Samples, fit_length, match_channels, splice_after, splice_section
 from bridge.errors import ProjectError
-from bridge.files import write_bytes_atomic
+from bridge.files import translate_os_error, write_bytes_atomic
 
 log = logging.getLogger(__name__)
 
 SUBTYPES = ("PCM_16", "PCM_24", "FLOAT")
 # What a spliced file may need besides, to hold an original's samples exactly.
 WRITABLE = (*SUBTYPES, "PCM_32", "DOUBLE")
-
-_READ_ONLY = (errno.EROFS,)
-_NOT_WRITABLE = (errno.EACCES, errno.EPERM)
-_NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 
 
 @dataclass(frozen=True)
@@ -40,30 +35,6 @@ class WavShape:
     frames: int
     sample_rate: int
     channels: int
-
-
-def translate_os_error(exc: OSError, folder: Path) -> ProjectError:
-    """One ProjectError, saying what to do, for an OSError met while writing in `folder`."""
-    if isinstance(exc, FileExistsError):
-        name = exc.filename or folder
-        return ProjectError(f"{name} already exists; results never overwrite a file")
-    if exc.errno in _NO_SPACE:
-        return ProjectError(
-            f"no space left on the device holding {folder}: free some space, then retry the job"
-        )
-    if exc.errno in _READ_ONLY:
-        return ProjectError(
-            f"{folder} is read-only: choose a project folder on a writable disk "
-            "(or remount it writable), then retry the job"
-        )
-    if exc.errno in _NOT_WRITABLE:
-        return ProjectError(
-            f"{folder} is not writable: give your user write permission on it "
-            "(or choose another project folder), then retry the job"
-        )
-    if exc.errno == errno.ENOENT:
-        return ProjectError(f"{folder} does not exist: create it, then retry the job")
-    return ProjectError(f"cannot write in {folder}: {exc}; fix the cause, then retry the job")
 
 
 @dataclass(frozen=True)
