@@ -128,6 +128,15 @@ def test_bad_requests_name_their_field(data: Any, field: str) -> None:
     assert field in issues_of(data)
 
 
+def test_a_bound_on_an_optional_field_is_said_in_words() -> None:
+    found = issues_of({"version": 1, "action": "create_music", "params": {"seed": -1}})
+    assert found["params.seed"] == "must be at least 0 (got -1)"
+    found = issues_of(
+        {"version": 1, "action": "create_music", "project": {"folder": "/p", "sampleRate": 100}}
+    )
+    assert found["project.sampleRate"] == "must be between 8000 and 384000 (got 100)"
+
+
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
     lambda inner: (

@@ -101,20 +101,26 @@ def _unknown_key(root: type[BaseModel], loc: tuple[str | int, ...], value: objec
 
 
 def _fields(info: FieldInfo) -> dict[str, FieldInfo]:
-    ann = info.annotation
+    model = _model_in(info.annotation)
+    return model.model_fields if model is not None else {}
+
+
+def _model_in(ann: object) -> type[BaseModel] | None:
+    """The model a field holds: itself, or inside `X | None`, `list[X]`, `dict[str, X]`."""
     if isinstance(ann, type) and issubclass(ann, BaseModel):
-        return ann.model_fields
-    return {}
+        return ann
+    models = {model for arg in get_args(ann) if (model := _model_in(arg)) is not None}
+    return models.pop() if len(models) == 1 else None
 
 
 def _model_at(root: type[BaseModel], loc: tuple[str | int, ...]) -> type[BaseModel] | None:
     model = root
     for part in loc:
         info = model.model_fields.get(part) if isinstance(part, str) else None
-        ann = info.annotation if info is not None else None
-        if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
+        inner = _model_in(info.annotation) if info is not None else None
+        if inner is None:
             return None
-        model = ann
+        model = inner
     return model
 
 
@@ -124,9 +130,22 @@ def _field_info(root: type[BaseModel], loc: tuple[str | int, ...]) -> FieldInfo 
     return model.model_fields.get(strings[-1]) if model is not None and strings else None
 
 
+def _constraints(info: FieldInfo | None) -> list[object]:
+    """The field's own constraints, and those of an `Annotated` inside its type (a bound
+    on `Annotated[int, Field(ge=0)] | None` sits on the inner type, not on the field)."""
+    found: list[object] = list(info.metadata) if info is not None else []
+    stack: list[object] = [info.annotation] if info is not None else []
+    while stack:
+        ann = stack.pop()
+        for item in getattr(ann, "__metadata__", ()):
+            found.extend(item.metadata if isinstance(item, FieldInfo) else [item])
+        stack.extend(get_args(ann))
+    return found
+
+
 def _range_text(info: FieldInfo | None) -> str | None:
     bounds: dict[str, float] = {}
-    for item in info.metadata if info is not None else []:
+    for item in _constraints(info):
         for name in ("gt", "ge", "lt", "le"):
             if getattr(item, name, None) is not None:
                 bounds[name] = getattr(item, name)
