@@ -108,7 +108,19 @@ def test_a_create_manifest_without_clip_selection_or_project_rate_validates(
 def test_file_paths_leaving_the_project_fail_validation(
     validator: Draft202012Validator, path: str
 ) -> None:
-    assert errors(validator, manifest(files=(entry(path),)).to_json()) != []
+    data = manifest().to_json()
+    data["files"][0]["path"] = path
+    assert errors(validator, data) != []
+    with pytest.raises(ProjectError, match=r"files\[0\]\.path"):
+        Manifest.from_json(data)
+
+
+@pytest.mark.parametrize("path", ["../outside.wav", "/etc/take.wav"])
+def test_the_bridge_never_writes_a_manifest_its_schema_refuses(path: str) -> None:
+    with pytest.raises(ProjectError, match=r"files\[0\]\.path: does not have the allowed form"):
+        manifest(files=(entry(path),)).to_json()
+    with pytest.raises(ProjectError, match=r"files\[0\]\.kind: must be one of result"):
+        manifest(files=(entry(kind="guitar"),)).to_json()
 
 
 def test_a_results_folder_with_dotdot_fails_validation(validator: Draft202012Validator) -> None:
@@ -137,7 +149,9 @@ def test_a_missing_file_entry_key_fails_validation(validator: Draft202012Validat
 
 
 def test_a_wrong_kind_fails_validation(validator: Draft202012Validator) -> None:
-    assert errors(validator, manifest(files=(entry(kind="guitar"),)).to_json()) != []
+    data = manifest().to_json()
+    data["files"][0]["kind"] = "guitar"
+    assert errors(validator, data) != []
 
 
 @pytest.mark.parametrize(
@@ -179,7 +193,7 @@ def test_from_json_refuses_another_schema_version() -> None:
 def test_from_json_refuses_a_manifest_missing_a_key() -> None:
     data = manifest().to_json()
     del data["taskIds"]
-    with pytest.raises(ProjectError, match="taskIds"):
+    with pytest.raises(ProjectError, match="taskIds: is required"):
         Manifest.from_json(data)
 
 

@@ -121,6 +121,10 @@ def test_a_selection_outside_the_clip_is_refused() -> None:
         ({"version": 1, "action": "create_music", "prompts": [{"text": "a"}] * 5}, "prompts"),
         ({"version": 1, "action": "create_music", "params": {"seed": -1}}, "params.seed"),
         ({"version": 1, "action": "cover_music"}, "clip"),
+        (
+            {"version": 1, "action": "create_music", "selection": {"start": -5, "end": -1}},
+            "selection.start",
+        ),
         ({"version": 1, "action": "create_music", "clip": {"path": "/a.wav"}}, "clip"),
     ],
 )

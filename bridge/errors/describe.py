@@ -28,6 +28,7 @@ _TYPE_MESSAGES = {
     "bool_parsing": "must be true or false",
     "string_type": "must be a string in quotes",
     "string_too_short": "must not be empty",
+    "string_pattern_mismatch": "does not have the allowed form",
     "list_type": 'must be a list of strings, e.g. ["a", "b"]',
     "model_type": "must be a table (a [section])",
     "dict_type": "must be a table (a [section])",

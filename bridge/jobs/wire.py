@@ -88,10 +88,11 @@ class Clip(_Wire):
 
 
 class TimeSelection(_Wire):
-    """Start and end on the project timeline, in seconds."""
+    """Start and end on the project timeline, in seconds (the timeline starts at 0: a
+    negative time could be judged only after the service was paid, when results are placed)."""
 
-    start: _Finite
-    end: _Finite
+    start: _NonNegative
+    end: _NonNegative
 
 
 class Options(_Wire):

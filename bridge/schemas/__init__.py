@@ -26,9 +26,11 @@ def generated() -> dict[str, dict[str, Any]]:
     from bridge.daemon.board import StatusDocument
     from bridge.jobs.wire import WireRequest
     from bridge.project.index import IndexLine
+    from bridge.project.manifest import ManifestDocument
 
     return {
         "request.schema.json": schema_of(WireRequest),
+        "manifest.schema.json": schema_of(ManifestDocument),
         "status.schema.json": schema_of(StatusDocument),
         "index-line.schema.json": schema_of(IndexLine),
     }
