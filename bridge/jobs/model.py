@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Final, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, field_serializer
 
 from bridge.errors import Issue, RequestError
 from bridge.errors.describe import describe_errors
@@ -58,13 +58,16 @@ class ClipPlacement:
         return self.item_position + (source - self.take_offset) / self.playrate
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "path": self.path,
-            "itemPosition": self.item_position,
-            "takeOffset": self.take_offset,
-            "playrate": self.playrate,
-            "length": self.length,
-        }
+        return self.document().model_dump(mode="json")
+
+    def document(self) -> ClipDocument:
+        return ClipDocument(
+            path=self.path,
+            itemPosition=self.item_position,
+            takeOffset=self.take_offset,
+            playrate=self.playrate,
+            length=self.length,
+        )
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,10 @@ class Selection:
     end: float
 
     def to_json(self) -> dict[str, float]:
-        return {"start": self.start, "end": self.end}
+        return self.document().model_dump(mode="json")
+
+    def document(self) -> SelectionDocument:
+        return SelectionDocument(start=self.start, end=self.end)
 
 
 @dataclass(frozen=True)
@@ -106,19 +112,24 @@ class JobRequest:
         return self.audio.action != CREATE and self.audio.audio_id is None
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "request": self.audio.to_json(),
-            "project": {"folder": self.project, "sampleRate": self.sample_rate},
-            "clip": self.clip.to_json() if self.clip else None,
-            "selection": self.selection.to_json() if self.selection else None,
-            "options": {
-                "stems": self.options.stems,
-                "fetchFormat": self.options.fetch_format,
-                "subtype": self.options.subtype,
-                "importAs": self.options.import_as,
-            },
-            "source": self.source,
-        }
+        """The request as the journal keeps it (`from_json` reads it back)."""
+        return self.document().model_dump(mode="json")
+
+    def document(self) -> RequestDocument:
+        options = self.options
+        return RequestDocument(
+            request=self.audio.document(),
+            project=ProjectDocument(folder=self.project, sampleRate=self.sample_rate),
+            clip=self.clip.document() if self.clip else None,
+            selection=self.selection.document() if self.selection else None,
+            options=OptionsDocument(
+                stems=options.stems,
+                fetchFormat=options.fetch_format,
+                subtype=options.subtype,
+                importAs=options.import_as,
+            ),
+            source=self.source,
+        )
 
     @classmethod
     def from_json(cls, data: Any) -> JobRequest:
@@ -189,6 +200,10 @@ class RequestDocument(_Document):
     selection: SelectionDocument | None
     options: OptionsDocument
     source: str | None = None
+
+    @field_serializer("request")
+    def _request(self, request: AudioDocument) -> dict[str, Any]:
+        return request.model_dump(mode="json", exclude_none=True)  # as AudioRequest writes it
 
 
 def with_api_times(request: JobRequest) -> JobRequest:

@@ -56,14 +56,6 @@ class Sound:
     time_start: float | None = None
     time_end: float | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"text": self.text, "strength": self.strength}
-        if self.time_start is not None:
-            body["timeStart"] = self.time_start
-        if self.time_end is not None:
-            body["timeEnd"] = self.time_end
-        return body
-
 
 @dataclass(frozen=True)
 class AudioRequest:
@@ -90,14 +82,24 @@ class AudioRequest:
     def to_json(self) -> dict[str, Any]:
         """The request as a document, in the seed contract's names, without fields that are
         not set (what the journal keeps; `from_json` reads it back)."""
-        body: dict[str, Any] = {"action": self.action, "model": self.model}
-        if self.sounds:
-            body["sounds"] = [sound.to_json() for sound in self.sounds]
-        for name, value in self.api_fields():
-            if value is not None:
-                body[name] = value
-        body.update(self.extra)
-        return body
+        return self.document().model_dump(mode="json", exclude_none=True)
+
+    def document(self) -> AudioDocument:
+        sounds = [
+            SoundDocument(
+                text=s.text, strength=s.strength, timeStart=s.time_start, timeEnd=s.time_end
+            )
+            for s in self.sounds
+        ]
+        return AudioDocument.model_validate(
+            {
+                **self.extra,
+                "action": self.action,
+                "model": self.model,
+                "sounds": sounds or None,
+                **dict(self.api_fields()),
+            }
+        )
 
     def api_fields(self) -> tuple[tuple[str, Any], ...]:
         return (

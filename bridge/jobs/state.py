@@ -102,9 +102,10 @@ class Facts:
     failed_tasks: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
-        data["clips"] = list(self.clips)
-        return data
+        return self.document().model_dump(mode="json")
+
+    def document(self) -> FactsDocument:
+        return FactsDocument.model_validate({**vars(self), "clips": list(self.clips)})
 
     @classmethod
     def from_json(cls, data: Any) -> Facts:
@@ -152,17 +153,18 @@ class Job:
         return tuple(step for step in self.steps if step not in self.done)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "request": self.request.to_json(),
-            "createdAt": self.created_at,
-            "updatedAt": self.updated_at,
-            "status": self.status,
-            "step": self.step,
-            "error": self.error,
-            "done": list(self.done),
-            "facts": self.facts.to_json(),
-        }
+        """The snapshot the journal keeps (`from_json` reads it back)."""
+        return JobDocument(
+            id=self.id,
+            request=self.request.document(),
+            createdAt=self.created_at,
+            updatedAt=self.updated_at,
+            status=self.status,
+            step=self.step,
+            error=self.error,
+            done=list(self.done),
+            facts=self.facts.document(),
+        ).model_dump(mode="json")
 
     @classmethod
     def from_json(cls, data: Any) -> Job:
