@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from bridge.errors import BridgeError
+from bridge.net import address_in_use
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -62,7 +63,7 @@ class BackgroundServer:
             self._join()
             raise self._error_type(
                 f"{self.name} cannot listen on {self.host}:{self._requested_port}: {self._failure}"
-                + (" (is another instance running?)" if _in_use(self._failure) else "")
+                + (" (is another instance running?)" if address_in_use(self._failure) else "")
             ) from self._failure
         log.debug("%s listening on %s", self.name, self.url)
         return self
@@ -130,7 +131,3 @@ class BackgroundServer:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-
-def _in_use(exc: BaseException) -> bool:
-    return isinstance(exc, OSError) and exc.errno in (98, 48, 10048)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import errno
 import logging
 import os
 import socket
@@ -22,7 +21,7 @@ from bridge.doctor.report import FAIL, OK, WARN, Check, merge
 from bridge.errors import (
     JournalError,
 )
-from bridge.net import is_loopback
+from bridge.net import address_in_use, is_loopback
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +48,7 @@ def check_osc(settings: OscSettings, ping: Callable[[str, int], bool]) -> Check:
     try:
         _bind_udp(host, port)
     except OSError as exc:
-        if exc.errno != errno.EADDRINUSE:
+        if not address_in_use(exc):
             return Check(
                 "osc",
                 FAIL,
