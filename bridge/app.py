@@ -85,25 +85,35 @@ async def open_runner(
                 retry=RetryPolicy(api.max_attempts, api.retry_base, api.retry_cap),
                 poll_plan=PollPlan(**config.polling.model_dump()),
             )
-            deps = Deps(
-                client=client,
-                journal=journal,
-                stager=stager,
-                work_root=journal.path.parent / "work",
-                allowed_roots=(*config.output.roots(), *extra_roots),
-                results_folder=config.output.results_folder,
-                notify=notify,
-                upload_format=config.staging.upload_format,
-                context=config.audio.context_seconds(),
-                splicing=_splicing(config),
-            )
             yield JobRunner(
-                deps,
+                _deps(config, client, journal, stager, extra_roots, notify),
                 max_running=config.jobs.max_running,
                 progress=progress,
                 on_finished=on_finished,
                 keep_finished=keep_finished,
             )
+
+
+def _deps(
+    config: Config,
+    client: ProducerClient,
+    journal: Journal,
+    stager: AnyStager | None,
+    extra_roots: Sequence[Path],
+    notify: Callable[[Job], Awaitable[None]],
+) -> Deps:
+    return Deps(
+        client=client,
+        journal=journal,
+        stager=stager,
+        work_root=journal.path.parent / "work",
+        allowed_roots=(*config.output.roots(), *extra_roots),
+        results_folder=config.output.results_folder,
+        notify=notify,
+        upload_format=config.staging.upload_format,
+        context=config.audio.context_seconds(),
+        splicing=_splicing(config),
+    )
 
 
 def _backend(
