@@ -1,8 +1,12 @@
-"""Which addresses stay on this machine."""
+"""Which addresses stay on this machine, and which bind errors mean the port is taken."""
 
 from __future__ import annotations
 
+import errno
 import ipaddress
+from typing import Final
+
+WSAEADDRINUSE: Final = 10048  # Windows' own number, in OSError.winerror
 
 
 def is_loopback(host: str) -> bool:
@@ -14,3 +18,10 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def address_in_use(exc: BaseException) -> bool:
+    """True when a bind failed because another socket holds the address and port."""
+    if not isinstance(exc, OSError):
+        return False
+    return exc.errno == errno.EADDRINUSE or getattr(exc, "winerror", None) == WSAEADDRINUSE

@@ -16,6 +16,7 @@ from typing import Any, Self, TypeVar
 from aiohttp import web
 
 from bridge.errors import BridgeError
+from bridge.net import address_in_use
 from bridge.resources import Startable
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,7 @@ class BackgroundServer(Startable):
             self._join()
             raise self._error_type(
                 f"{self.name} cannot listen on {self.host}:{self._requested_port}: {self._failure}"
-                + (" (is another instance running?)" if _in_use(self._failure) else "")
+                + (" (is another instance running?)" if address_in_use(self._failure) else "")
             ) from self._failure
         log.debug("%s listening on %s", self.name, self.url)
         return self
@@ -120,6 +121,3 @@ class BackgroundServer(Startable):
         addresses = runner.addresses
         self.port = int(addresses[0][1]) if addresses else self._requested_port
 
-
-def _in_use(exc: BaseException) -> bool:
-    return isinstance(exc, OSError) and exc.errno in (98, 48, 10048)

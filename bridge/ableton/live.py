@@ -34,7 +34,7 @@ from pythonosc.osc_packet import ParseError
 
 from bridge.ableton.timing import LiveSelection, loop_selection
 from bridge.errors import AbletonError
-from bridge.net import is_loopback
+from bridge.net import address_in_use, is_loopback
 from bridge.osc.transport import build, parse
 
 if TYPE_CHECKING:
@@ -190,10 +190,9 @@ class AbletonLink:
         return self
 
     def _bind_error(self, bind: str, exc: OSError) -> AbletonError:
-        if exc.errno in (errno.EADDRINUSE, errno.EACCES) or getattr(exc, "winerror", 0) in (
-            10013,
-            10048,
-        ):
+        # Windows answers WSAEACCES (10013) for a port another socket holds exclusively.
+        refused = exc.errno == errno.EACCES or getattr(exc, "winerror", None) == 10013
+        if address_in_use(exc) or refused:
             return AbletonError(
                 f"cannot listen for AbletonOSC replies on UDP port {self.listen_port} "
                 f"({bind}): another program holds it, often another AbletonOSC client such as "

@@ -3,10 +3,10 @@
 The file is read (soundfile) and written to a ``sounddevice.OutputStream`` one block at a
 time, whatever its length. sounddevice is imported only when a preview opens, through a
 `Backend` passed in: tests hand in a fake stream. PortAudio's errors are translated here,
-once, in the doctor's words (`bridge.doctor.check_audio`).
+once, in the words the doctor prints too (`bridge.audio.devices`).
 
 Guards: loading PortAudio can block for good on a broken sound server, or abort the process
-(libasound asserts on some ALSA set-ups). So `SoundDeviceBackend` first runs the doctor's
+(libasound asserts on some ALSA set-ups). So `SoundDeviceBackend` first runs the audio
 probe in a child process, which can hang or die alone. Opening a stream can still hang: a
 preview opens on its own daemon thread, its starter waits at most `OPEN_TIMEOUT` and then
 fails naming the sound server, and the daemon refuses later previews at once rather than
@@ -27,9 +27,8 @@ import numpy.typing as npt
 import soundfile as sf
 
 from bridge.audio.clips import probe
+from bridge.audio.devices import judge
 from bridge.errors import AudioError
-from bridge.jobs.state import Job
-from bridge.project.playable import resolve_target
 
 log = logging.getLogger(__name__)
 
@@ -57,17 +56,14 @@ class Backend(Protocol):
 # The real backend ------------------------------------------------------------------------
 
 
-def _doctor_words(found: dict[str, object]) -> str:
-    from bridge.doctor.machine import check_audio  # only on failure: it imports the doctor
-
-    check = check_audio(lambda: found)
-    return f"{check.detail}; fix: {check.fix}"
+def _words(found: dict[str, object]) -> str:
+    return judge(found).sentence()
 
 
 def no_output_device(device: Device, outputs: Sequence[str]) -> str:
     listed = ", ".join(outputs) if outputs else "none"
     if device is None:
-        words = _doctor_words({"outputs": list(outputs), "default": None})
+        words = _words({"outputs": list(outputs), "default": None})
         return f"{words}, or name one: `producer-bridge play --device NAME` (outputs: {listed})"
     return (
         f"no output device matching {device!r}; "
@@ -82,7 +78,7 @@ def _import_sounddevice() -> Any:
 class SoundDeviceBackend:
     """PortAudio through sounddevice, loaded at the first preview, not at import.
 
-    `probe` answers as `bridge.cli.doctor.probe_audio`, from a child process: {"missing":
+    `probe` answers as `bridge.audio.devices.probe_audio`, from a child process: {"missing":
     why}, {"hung": why} or {"outputs": [names], "default": name or None}."""
 
     def __init__(
@@ -116,7 +112,7 @@ class SoundDeviceBackend:
         assert self._probe is not None
         found = self._probe()
         if {"hung", "crashed", "missing"} & found.keys():
-            raise AudioError(_doctor_words(found))
+            raise AudioError(_words(found))
         if device is None and not found.get("default"):
             outputs = found.get("outputs")
             raise AudioError(no_output_device(None, outputs if isinstance(outputs, list) else []))
@@ -126,7 +122,7 @@ class SoundDeviceBackend:
         try:
             return self._load()
         except OSError as exc:  # sounddevice raises it when libportaudio cannot be loaded
-            raise AudioError(_doctor_words({"missing": str(exc)})) from exc
+            raise AudioError(_words({"missing": str(exc)})) from exc
 
     @staticmethod
     def _device_name(sd: Any, device: Device) -> str:
@@ -278,7 +274,7 @@ class Playback:
             self.hung = True
             self.player.stop()
             hung = f"PortAudio did not answer within {timeout:g} s"
-            raise AudioError(_doctor_words({"hung": hung}))
+            raise AudioError(_words({"hung": hung}))
         if self.error is not None:  # set before `opened` when the open itself failed
             raise self.error
         return self
@@ -322,9 +318,6 @@ class PreviewDesk:
         self._current: Playback | None = None
         self._hung: str | None = None
         self._closed = False
-
-    def resolve(self, target: str, find_job: Callable[[str], Job]) -> Path:
-        return resolve_target(target, find_job, self.roots)
 
     def play(self, path: Path, start: float = 0.0) -> Playback:
         with self._opening:

@@ -1,10 +1,18 @@
-"""Argument types shared by the commands: each refuses a bad value in argparse's words."""
+"""What the commands share of the command line: the configuration it names, and argument
+types that each refuse a bad value in argparse's words."""
 
 from __future__ import annotations
 
 import argparse
 import math
 from collections.abc import Callable
+
+from bridge.config import Config, load_config
+
+
+def load_settings(args: argparse.Namespace) -> Config:
+    """The configuration the command line names (`--config`), validated whole."""
+    return load_config(args.config).config
 
 
 def seconds_arg(*, zero: bool) -> Callable[[str], float]:

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import subprocess
-import sys
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any, Final
@@ -22,8 +19,9 @@ from rich.text import Text
 
 from bridge import doctor
 from bridge.api import ProducerClient, RetryPolicy, make_http_client
+from bridge.audio.devices import probe_audio
 from bridge.cli.backend import add_backend_options
-from bridge.config import ApiSettings, Config, LoadedConfig
+from bridge.config import ApiSettings, Config, LoadedConfig, load_config
 from bridge.doctor import Check, Lookup
 from bridge.errors import ConfigError
 from bridge.midi.ports import probe_inputs
@@ -31,7 +29,6 @@ from bridge.staging import make_stager
 
 SERVICE_TIMEOUT: Final = 10.0
 FETCH_TIMEOUT: Final = 10.0
-AUDIO_TIMEOUT: Final = 10.0
 _STYLES: Final = {doctor.OK: "green", doctor.WARN: "yellow", doctor.FAIL: "bold red"}
 
 
@@ -43,7 +40,17 @@ def add_doctor_parser(commands: Any) -> None:
         "fix for each problem. Exits 0 when nothing failed (warnings allowed), 1 otherwise. "
         "Runs even when the configuration is invalid: the other checks then use the defaults.",
     )
+    parser.set_defaults(func=command)
     add_backend_options(parser)
+
+
+def command(args: argparse.Namespace, out: Console, err: Console) -> int:
+    # The doctor runs with a broken configuration too: that is its first finding.
+    try:
+        loaded, error = load_config(args.config), None
+    except ConfigError as exc:
+        loaded, error = None, exc
+    return execute(args, loaded, error, out, err)
 
 
 def execute(
@@ -103,7 +110,7 @@ def _styled(check: Check) -> Text:
 
 def _service(args: argparse.Namespace, config: Config) -> tuple[str | None, Callable[[], Check]]:
     """(the service's URL, None for the embedded emulator; its check), chosen as `run` and
-    `serve` choose (see `bridge.cli.backend._backend`)."""
+    `serve` choose (see `bridge.app._backend`)."""
     lookup = api_lookup(config.api)
     key = config.api.key.get_secret_value()
     if args.emulator or (not key and not args.api_url):
@@ -164,48 +171,3 @@ def open_midi_briefly(specs: Sequence[str]) -> list[str]:
 
     with MidiInputs(specs, lambda spec, message: None) as inputs:
         return list(inputs.problems)
-
-
-# Run in a child process: loading PortAudio and asking it for devices can block for good on
-# a broken sound server, and a child can be killed.
-_AUDIO_SCRIPT: Final = """
-import json
-try:
-    import sounddevice as sd
-except OSError as exc:
-    print(json.dumps({"missing": str(exc)}))
-    raise SystemExit(0)
-try:
-    outputs = [d["name"] for d in sd.query_devices() if d["max_output_channels"] > 0]
-    try:
-        default = sd.query_devices(kind="output")["name"]
-    except (sd.PortAudioError, ValueError):
-        default = None
-    print(json.dumps({"outputs": outputs, "default": default}))
-except Exception as exc:
-    print(json.dumps({"missing": f"{type(exc).__name__}: {exc}"}))
-"""
-
-
-def probe_audio(timeout: float = AUDIO_TIMEOUT) -> dict[str, object]:
-    """What PortAudio says, from a child process: {"missing": why}, {"hung": why},
-    {"crashed": why}, or {"outputs": [names], "default": name or None}."""
-    try:
-        done = subprocess.run(  # noqa: S603 - this interpreter, running our own script
-            [sys.executable, "-c", _AUDIO_SCRIPT],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        return {"hung": f"PortAudio did not answer within {timeout:g} s"}
-    lines = done.stdout.strip().splitlines()
-    if not lines and done.returncode < 0:
-        # Killed by a signal: PortAudio is there, and aborted while loading (libasound
-        # asserts on some ALSA set-ups).
-        return {"crashed": f"PortAudio crashed while loading (exit status {done.returncode})"}
-    if not lines:
-        return {"missing": done.stderr.strip()[-300:] or f"exit status {done.returncode}"}
-    found: dict[str, object] = json.loads(lines[-1])
-    return found

@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 from rich.console import Console
 
+from bridge.cli.args import load_settings
 from bridge.config import Config, EmulatorSettings
 from bridge.emulator.server import BANNER, EmulatorServer
 from bridge.errors import ConfigError
@@ -34,6 +35,7 @@ def add_emulator_parser(commands: Any) -> None:
         help="serve a local stand-in for the Producer API (seeded DSP, not a model)",
         description=BANNER,
     )
+    emu.set_defaults(func=command)
     emu.add_argument("--host", help="address to bind (default: emulator.host)")
     emu.add_argument("--port", type=int, help="port (default: emulator.port)")
     emu.add_argument("--token", help="Bearer token to accept (default: emulator.token)")
@@ -60,6 +62,10 @@ def settings_from(args: argparse.Namespace, config: Config) -> EmulatorSettings:
         return EmulatorSettings.model_validate(base)
     except ValidationError as exc:
         raise ConfigError(describe_errors(exc, EmulatorSettings, rename)) from None
+
+
+def command(args: argparse.Namespace, out: Console, err: Console) -> int:
+    return execute(args, load_settings(args), out)
 
 
 def execute(args: argparse.Namespace, config: Config, out: Console) -> int:

@@ -13,7 +13,9 @@ from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
 
-from bridge.cli.backend import Prefixed, add_backend_options, open_journal, open_runner
+from bridge.app import open_journal, open_runner
+from bridge.cli.args import load_settings
+from bridge.cli.backend import Prefixed, add_backend_options, service_choice
 from bridge.cli.progress import make_progress
 from bridge.config import Config
 from bridge.errors import JobError
@@ -48,6 +50,7 @@ def add_jobs_parser(commands: Any) -> None:
         help="list and manage journaled jobs",
         description="Jobs are journaled in SQLite: nothing is lost when the bridge stops.",
     )
+    jobs.set_defaults(func=command)
     sub = jobs.add_subparsers(dest="jobs_command", metavar="SUBCOMMAND")
     listing = sub.add_parser("list", help="a table of jobs, newest first (the default)")
     listing.add_argument("--limit", type=int, default=30, help="at most this many (default 30)")
@@ -73,6 +76,10 @@ def add_jobs_parser(commands: Any) -> None:
     )
     resume = sub.add_parser("resume", help="run every unfinished job to its end")
     add_backend_options(resume)
+
+
+def command(args: argparse.Namespace, out: Console, err: Console) -> int:
+    return execute(args, load_settings(args), out, err)
 
 
 def execute(args: argparse.Namespace, config: Config, out: Console, err: Console) -> int:
@@ -205,7 +212,7 @@ async def _run(
     stage = any(job.request.needs_upload for job in pending)
     with make_progress(err) as progress:
         async with open_runner(
-            args,
+            service_choice(args),
             config,
             err,
             journal=journal,

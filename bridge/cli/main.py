@@ -1,62 +1,100 @@
-"""Entry point of `producer-bridge` and `python -m bridge`."""
+"""The command line of `producer-bridge` (and `python -m bridge`).
+
+Each command lives in a module of its own, which names its function with
+`set_defaults(func=...)`. Only the module of the command that runs is imported: `--version`
+and a mistyped command answer without loading the service client, the audio stack or the
+emulator.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
-import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-
-from rich.console import Console
+from typing import TYPE_CHECKING, Final
 
 from bridge import __version__
-from bridge.cli import doctor, emulator, jobs, midi_learn, play, run, serve
-from bridge.config import check_report, load_config, render_toml
-from bridge.errors import BridgeError, ConfigError, SubmitUncertainError
-from bridge.logs import setup_logging
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 log = logging.getLogger(__name__)
 
+# The command modules and the function in each that adds its parsers, in the order
+# `--help` lists them; "config" is this module's own.
+_COMMANDS: Final = (
+    ("run", "bridge.cli.run", "add_run_parser"),
+    ("serve", "bridge.cli.serve", "add_serve_parsers"),
+    ("submit", "bridge.cli.serve", "add_serve_parsers"),
+    ("jobs", "bridge.cli.jobs", "add_jobs_parser"),
+    ("emulator", "bridge.cli.emulator", "add_emulator_parser"),
+    ("midi-learn", "bridge.cli.midi_learn", "add_midi_learn_parser"),
+    ("doctor", "bridge.cli.doctor", "add_doctor_parser"),
+    ("play", "bridge.cli.play", "add_play_parser"),
+)
 
-def build_parser() -> argparse.ArgumentParser:
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--version", action="version", version=f"producer-bridge {__version__}")
+    parser.add_argument("--config", type=Path, help="configuration file (TOML)")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="-v info, -vv debug")
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line; with `only`, the parsers of that command alone."""
     parser = argparse.ArgumentParser(
         prog="producer-bridge",
         description="Connects your DAW to the Producer music-generation API.",
     )
-    parser.add_argument("--version", action="version", version=f"producer-bridge {__version__}")
-    parser.add_argument("--config", type=Path, help="configuration file (TOML)")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="-v info, -vv debug")
+    _add_common(parser)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    run.add_run_parser(commands)
-    serve.add_serve_parsers(commands)
-    jobs.add_jobs_parser(commands)
-    emulator.add_emulator_parser(commands)
-    midi_learn.add_midi_learn_parser(commands)
-    doctor.add_doctor_parser(commands)
-    play.add_play_parser(commands)
-    config = commands.add_parser("config", help="show or check the configuration")
-    config.add_argument("what", choices=("show", "check"))
+    added: set[str] = set()
+    for name, module, adder in _COMMANDS:
+        if (only is None or name == only) and adder not in added:
+            getattr(importlib.import_module(module), adder)(commands)
+            added.add(adder)
+    if only is None or only == "config":
+        config = commands.add_parser("config", help="show or check the configuration")
+        config.add_argument("what", choices=("show", "check"))
+        config.set_defaults(func=_config)
     return parser
 
 
+def _command_named(argv: Sequence[str] | None) -> str | None:
+    """The command `argv` runs, read before any command module is loaded; `--version`
+    given before it answers here."""
+    known = {name for name, _, _ in _COMMANDS} | {"config"}
+    first = argparse.ArgumentParser(prog="producer-bridge", add_help=False, exit_on_error=False)
+    _add_common(first)
+    first.add_argument("command", nargs="?")
+    first.add_argument("rest", nargs=argparse.REMAINDER)
+    try:
+        found = first.parse_known_args(argv)[0].command
+    except argparse.ArgumentError:
+        return None  # the whole parser says what is wrong, in its own words
+    return found if found in known else None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser(_command_named(argv)).parse_args(argv)
+    from rich.console import Console
+
+    from bridge.errors import BridgeError, ConfigError, explain
+    from bridge.logs import setup_logging
+
     setup_logging(args.verbose)
     out, err = Console(soft_wrap=True), Console(stderr=True, soft_wrap=True)
+    command: Callable[[argparse.Namespace, Console, Console], int] = args.func
     try:
-        return _dispatch(args, out, err)
+        return command(args, out, err)
     except ConfigError as exc:
-        err.print(f"error: {exc.details()}", markup=False, highlight=False)
-        return 1
-    except SubmitUncertainError as exc:
-        err.print(f"error: {exc.message}", markup=False, highlight=False)
-        err.print(
-            "Look the task up before trying again; the service may bill a repeat.", markup=False
-        )
+        # A configuration file is fixed at leisure: every problem on a line of its own.
+        err.print(f"error: {explain(exc)}", markup=False, highlight=False)
         return 1
     except BridgeError as exc:
-        err.print(f"error: {exc.message}", markup=False, highlight=False)
+        err.print(f"error: {explain(exc, one_line=True)}", markup=False, highlight=False)
         return 1
     except KeyboardInterrupt:
         err.print(
@@ -65,35 +103,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _dispatch(args: argparse.Namespace, out: Console, err: Console) -> int:
-    if args.command == "doctor":
-        # The doctor runs with a broken configuration too: that is its first finding.
-        try:
-            found, error = load_config(args.config), None
-        except ConfigError as exc:
-            found, error = None, exc
-        return doctor.execute(args, found, error, out, err)
+def _config(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from bridge.config import check_report, load_config, render_toml
+
     loaded = load_config(args.config)
-    if args.command == "config":
-        if args.what == "show":
-            out.print(render_toml(loaded), markup=False, highlight=False, soft_wrap=True)
-        else:
-            out.print(check_report(loaded), markup=False, highlight=False, soft_wrap=True)
-        return 0
-    if args.command == "emulator":
-        return emulator.execute(args, loaded.config, out)
-    if args.command == "jobs":
-        return jobs.execute(args, loaded.config, out, err)
-    if args.command == "serve":
-        return serve.serve(args, loaded.config, err)
-    if args.command == "submit":
-        return serve.submit(args, loaded.config, out, err)
-    if args.command == "midi-learn":
-        return midi_learn.execute(args, loaded.config, out, err)
-    if args.command == "play":
-        return play.execute(args, loaded.config, err)
-    return run.execute(args, loaded.config, out, err)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    text = render_toml(loaded) if args.what == "show" else check_report(loaded)
+    out.print(text, markup=False, highlight=False, soft_wrap=True)
+    return 0

@@ -17,7 +17,7 @@ from typing import Any
 import mido
 from rich.console import Console
 
-from bridge.cli.args import seconds_arg
+from bridge.cli.args import load_settings, seconds_arg
 from bridge.config import Config
 from bridge.midi import MidiInputs, describe, probe_inputs
 
@@ -53,6 +53,7 @@ def add_midi_learn_parser(commands: Any) -> None:
         "stream of values prints once until another control is touched. Stops after --count "
         "lines, after --seconds, or on Ctrl-C.",
     )
+    learn.set_defaults(func=command)
     learn.add_argument(
         "--input",
         dest="inputs",
@@ -89,6 +90,10 @@ def _choose_inputs(given: Sequence[str] | None, config: Config) -> tuple[list[st
         return list(config.midi.inputs), None
     names, reason = probe_inputs()
     return names, reason or "no MIDI port found on this machine"
+
+
+def command(args: argparse.Namespace, out: Console, err: Console) -> int:
+    return execute(args, load_settings(args), out, err)
 
 
 def execute(args: argparse.Namespace, config: Config, out: Console, err: Console) -> int:

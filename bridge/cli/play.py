@@ -9,6 +9,8 @@ from typing import Any, Final, Protocol
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn
 
+from bridge.app import open_journal
+from bridge.audio.devices import probe_audio
 from bridge.audio.preview import (
     OPEN_TIMEOUT,
     STOP_TIMEOUT,
@@ -17,9 +19,7 @@ from bridge.audio.preview import (
     Player,
     SoundDeviceBackend,
 )
-from bridge.cli.args import seconds_arg
-from bridge.cli.backend import open_journal
-from bridge.cli.doctor import probe_audio
+from bridge.cli.args import load_settings, seconds_arg
 from bridge.config import Config
 from bridge.jobs.state import Job
 from bridge.project.playable import resolve_target
@@ -40,6 +40,7 @@ def add_play_parser(commands: Any) -> None:
         "one, else its first result), on an output device. A FILE that exists wins over a job "
         "id. Ctrl-C stops. Needs PortAudio (`producer-bridge doctor` checks it).",
     )
+    play.set_defaults(func=command)
     play.add_argument("target", metavar="JOB_ID|FILE", help="a job id (or its start), or a file")
     play.add_argument(
         "--device",
@@ -52,6 +53,10 @@ def add_play_parser(commands: Any) -> None:
         default=0.0,
         help="seconds into the file to start at (default 0)",
     )
+
+
+def command(args: argparse.Namespace, out: Console, err: Console) -> int:
+    return execute(args, load_settings(args), err)
 
 
 def execute(

@@ -9,8 +9,10 @@ from typing import Any
 
 from rich.console import Console
 
+from bridge.app import open_journal, open_runner
 from bridge.audio import probe
-from bridge.cli.backend import add_backend_options, open_journal, open_runner
+from bridge.cli.args import load_settings
+from bridge.cli.backend import add_backend_options, service_choice
 from bridge.cli.progress import make_progress
 from bridge.config import Config
 from bridge.daemon.intake import request_defaults
@@ -77,6 +79,7 @@ def add_run_parser(commands: Any) -> None:
         "sample rate with a manifest, and print the paths written. An interrupted run is "
         "picked up by `producer-bridge jobs resume`.",
     )
+    run.set_defaults(func=command)
     run.add_argument(
         "action",
         choices=JOB_ACTIONS,
@@ -268,6 +271,10 @@ def _source_issues(args: argparse.Namespace) -> list[Issue]:
     return []
 
 
+def command(args: argparse.Namespace, out: Console, err: Console) -> int:
+    return execute(args, load_settings(args), out, err)
+
+
 def execute(args: argparse.Namespace, config: Config, out: Console, err: Console) -> int:
     return run_here(build_request(args, config), args, config, out, err)
 
@@ -302,7 +309,7 @@ async def _execute(
 ) -> Job:
     with make_progress(err) as progress:
         async with open_runner(
-            args,
+            service_choice(args),
             config,
             err,
             journal=journal,

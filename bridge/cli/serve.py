@@ -11,7 +11,8 @@ from typing import Any
 
 from rich.console import Console
 
-from bridge.cli.backend import add_backend_options
+from bridge.cli.args import load_settings
+from bridge.cli.backend import add_backend_options, service_choice
 from bridge.cli.run import run_here
 from bridge.config import Config
 from bridge.daemon.client import DaemonClient, NoDaemon
@@ -28,6 +29,7 @@ def add_serve_parsers(commands: Any) -> None:
         "the drop folder, run them, write the results into the projects and tell the DAW. "
         "Unfinished jobs are resumed at start.",
     )
+    serve.set_defaults(func=serve_command)
     serve.add_argument("--port", type=int, help="OSC port (default osc.port)")
     serve.add_argument(
         "--allow-remote",
@@ -42,6 +44,7 @@ def add_serve_parsers(commands: Any) -> None:
         "daemon answering on osc.port, run it in this process. Relative paths in the file "
         "are taken from the current folder.",
     )
+    submit.set_defaults(func=submit_command)
     submit.add_argument("file", help="request JSON file, or - for standard input")
     submit.add_argument(
         "--no-wait", action="store_true", help="return once the daemon has accepted the job"
@@ -52,6 +55,14 @@ def add_serve_parsers(commands: Any) -> None:
     add_backend_options(submit)
 
 
+def serve_command(args: argparse.Namespace, out: Console, err: Console) -> int:
+    return serve(args, load_settings(args), err)
+
+
+def submit_command(args: argparse.Namespace, out: Console, err: Console) -> int:
+    return submit(args, load_settings(args), out, err)
+
+
 def serve(args: argparse.Namespace, config: Config, err: Console) -> int:
     from bridge.daemon.service import Daemon  # the inputs' libraries load only here
 
@@ -59,11 +70,11 @@ def serve(args: argparse.Namespace, config: Config, err: Console) -> int:
         config = config.model_copy(
             update={"osc": config.osc.model_copy(update={"port": args.port})}
         )
-    daemon = Daemon(config, err, allow_remote=args.allow_remote)
+    daemon = Daemon(config, err, service_choice(args), allow_remote=args.allow_remote)
 
     async def main() -> None:
         daemon.install_signal_handlers()
-        await daemon.run(args)
+        await daemon.run()
 
     asyncio.run(main())
     return 0

@@ -9,8 +9,7 @@ from typing import Any
 
 from rich.console import Console
 
-from bridge.daemon.feedback import ACCEPTED, DONE, FAILED, PROGRESS, REJECTED
-from bridge.daemon.osc_api import PONG
+from bridge.daemon.addresses import Osc
 from bridge.errors import BridgeError, Issue, RequestError
 from bridge.osc.transport import build, parse
 
@@ -51,20 +50,20 @@ class DaemonClient:
         return messages[0] if messages else None
 
     def ping(self) -> None:
-        self.send("/bridge/ping")
-        if self._wait_for({PONG}, PING_TIMEOUT) is None:
+        self.send(Osc.PING)
+        if self._wait_for({Osc.PONG}, PING_TIMEOUT) is None:
             raise NoDaemon(
                 f"no producer-bridge daemon answers on {self._target[0]}:{self._target[1]}"
             )
 
     def submit(self, request: dict[str, Any]) -> str:
         self.ping()
-        self.send("/bridge/job", json.dumps(request))
-        answer = self._wait_for({ACCEPTED, REJECTED}, 10.0)
+        self.send(Osc.JOB, json.dumps(request))
+        answer = self._wait_for({Osc.ACCEPTED, Osc.REJECTED}, 10.0)
         if answer is None:
             raise BridgeError("the daemon did not answer the request within 10 s")
         address, args = answer
-        if address == REJECTED:
+        if address == Osc.REJECTED:
             raise RequestError([Issue("request", f"the daemon refused it: {args[-1]}")])
         return str(args[0])
 
@@ -76,11 +75,11 @@ class DaemonClient:
             if message is None or not message[1] or message[1][0] != job_id:
                 continue
             address, args = message
-            if address == PROGRESS:
+            if address == Osc.PROGRESS:
                 err.print(f"[{job_id[:8]}] {args[1]} {args[2]:.0%}", markup=False, highlight=False)
-            elif address == DONE:
+            elif address == Osc.DONE:
                 return "done", str(args[1])
-            elif address == FAILED:
+            elif address == Osc.FAILED:
                 return str(args[1]), str(args[2])
         return "still running", f"no answer within {timeout:g} s; see producer-bridge jobs"
 

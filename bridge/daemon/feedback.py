@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from bridge.api.results import TaskStatus
+from bridge.daemon.addresses import Osc
 from bridge.daemon.board import StatusBoard
 from bridge.jobs.state import Job, JobStatus, plan
 
@@ -23,14 +24,6 @@ log = logging.getLogger(__name__)
 
 Address = tuple[str, int]
 Send = Callable[[Address, str, tuple[Any, ...]], None]
-
-ACCEPTED: Final = "/bridge/job/accepted"
-REJECTED: Final = "/bridge/rejected"
-OK: Final = "/bridge/ok"
-PROGRESS: Final = "/bridge/job/progress"
-DONE: Final = "/bridge/job/done"
-FAILED: Final = "/bridge/job/failed"
-STATUS: Final = "/bridge/job/status"
 
 # Share of a job's time each step takes, roughly; only the order and the sum matter.
 _WEIGHTS: Final = {
@@ -77,7 +70,7 @@ class Feedback:
 
     # Answers to one message -------------------------------------------------------------
 
-    def answer(self, origin: Origin, address: str, *args: Any) -> None:
+    def answer(self, origin: Origin, address: Osc, *args: Any) -> None:
         for target in {origin.reply, self._reply_to} - {None}:
             assert target is not None
             self._send(target, address, args)
@@ -85,7 +78,7 @@ class Feedback:
     def rejected(self, origin: Origin, what: str, reason: str) -> None:
         log.info("%s %s rejected: %s", origin.kind, what or "packet", reason)
         self._echo(f"rejected ({origin.kind} {origin.label}) {what}: {reason}")
-        self.answer(origin, REJECTED, what, reason)
+        self.answer(origin, Osc.REJECTED, what, reason)
 
     def accepted(self, origin: Origin, job: Job) -> None:
         log.info("job %s accepted from %s %s", job.short_id, origin.kind, origin.label)
@@ -96,19 +89,19 @@ class Feedback:
             self._followers[job.id] = origin.reply
         if self.board is not None:
             self.board.update(job)
-        self._to_job_listeners(job.id, ACCEPTED, job.id, job.request.action)
+        self._to_job_listeners(job.id, Osc.ACCEPTED, job.id, job.request.action)
 
     # Job events -------------------------------------------------------------------------
 
     def progress(self, job_id: str, step: str, fraction: float) -> None:
         if self.board is not None:
             self.board.progress(job_id, step, fraction)
-        self._to_job_listeners(job_id, PROGRESS, job_id, step, round(fraction, 4))
+        self._to_job_listeners(job_id, Osc.PROGRESS, job_id, step, round(fraction, 4))
 
     def notify_done(self, job: Job) -> None:
         """The notify step: the DAW hears of the files, and REAPER may import them."""
         manifest = str(Path(job.request.project) / job.facts.manifest) if job.facts.manifest else ""
-        self._to_job_listeners(job.id, DONE, job.id, manifest)
+        self._to_job_listeners(job.id, Osc.DONE, job.id, manifest)
         self._echo(f"job {job.short_id} done: {manifest}")
         if self._reaper is not None and self._import_action:
             self._send(self._reaper, f"/action/{self._import_action}", ())
@@ -120,11 +113,11 @@ class Feedback:
             self.board.update(job)
         if job.status != JobStatus.COMPLETED:
             message = job.error or job.status
-            self._to_job_listeners(job.id, FAILED, job.id, job.status, message)
+            self._to_job_listeners(job.id, Osc.FAILED, job.id, job.status, message)
             self._echo(f"job {job.short_id} {job.status}: {message}")
         self._followers.pop(job.id, None)
 
-    def _to_job_listeners(self, job_id: str, address: str, *args: Any) -> None:
+    def _to_job_listeners(self, job_id: str, address: Osc, *args: Any) -> None:
         targets = {self._followers.get(job_id), self._reply_to} - {None}
         for target in targets:
             assert target is not None

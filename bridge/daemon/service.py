@@ -8,35 +8,35 @@ and stops; unfinished jobs are resumed by the next start.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import logging
 import signal
 from collections.abc import Callable, Coroutine
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
-from bridge.ableton.live import AbletonLink
+from bridge.app import ServiceChoice, open_journal, open_runner
+from bridge.audio.devices import probe_audio
 from bridge.audio.preview import PreviewDesk, SoundDeviceBackend
-from bridge.cli.backend import open_journal, open_runner
-from bridge.cli.doctor import probe_audio
 from bridge.config import Config, split_endpoint
 from bridge.daemon.banner import Banner
 from bridge.daemon.board import StatusBoard
-from bridge.daemon.context import Context
 from bridge.daemon.feedback import Feedback, Origin
 from bridge.daemon.intake import Intake, request_defaults
+from bridge.daemon.live_reader import open_live
+from bridge.daemon.midi_api import MidiHandlers
 from bridge.daemon.osc_api import Handlers
-from bridge.errors import AbletonError, BridgeError, ConfigError, Issue
+from bridge.errors import ConfigError, Issue
 from bridge.jobs.state import Job
-from bridge.midi.mapping import Cancel, MidiMapping, SetParam, Trigger, parse_mapping
+from bridge.journal import Journal
+from bridge.midi.mapping import parse_mapping
 from bridge.midi.ports import MidiInputs
 from bridge.net import is_loopback
 from bridge.osc.transport import OscEndpoint
+from bridge.pipeline import JobRunner
 from bridge.watch.watcher import DropFolder
 
 log = logging.getLogger(__name__)
@@ -45,74 +45,92 @@ SUBMIT_TIMEOUT = 30.0  # seconds a drop-folder submit may wait for the loop
 
 
 class Daemon:
-    def __init__(self, config: Config, console: Console, *, allow_remote: bool = False) -> None:
+    def __init__(
+        self,
+        config: Config,
+        console: Console,
+        service: ServiceChoice,
+        *,
+        allow_remote: bool = False,
+    ) -> None:
         self.config = config
         self.console = console
+        self.service = service
         self.stop = asyncio.Event()
+        self.banner = Banner()
         self._allow_remote = allow_remote or config.osc.allow_remote
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
+        # Set once the runner is up; until then the edges drop what arrives.
         self._intake: Intake | None = None
-        self._midi_jobs: list[str] = []
-        self.banner = Banner()
+        self._osc: Handlers | None = None
+        self._midi: MidiHandlers | None = None
 
     # Running ----------------------------------------------------------------------------
 
-    async def run(self, args: argparse.Namespace) -> None:
+    async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self._check_hosts()
+        check_hosts(self.config, self._allow_remote, self.banner)
         mapping = parse_mapping(self.config.midi.map)
         endpoint = OscEndpoint(self.config.osc.host, self.config.osc.port, self._dispatch)
         async with endpoint, contextlib.AsyncExitStack() as stack:
             self.banner.osc(endpoint, self.config.osc)
-            board = StatusBoard(self._drop_root())
+            board = StatusBoard(self.config.drop.path())
             feedback = self._feedback(endpoint, board)
             with open_journal(self.config) as journal:
-                runner = await stack.enter_async_context(
-                    open_runner(
-                        args,
-                        self.config,
-                        self.console,
-                        journal=journal,
-                        stage=True,
-                        progress=feedback.progress_for,
-                        notify=_async(feedback.notify_done),
-                        on_finished=feedback.finished,
-                        keep_finished=False,
-                        on_backend=self.banner.backend,
-                        extra_roots=self._default_projects(),
-                    )
-                )
+                runner = await stack.enter_async_context(self._runner(journal, feedback))
                 board.service = self.banner.service
-                live = await self._open_live(stack)
-                self._intake = Intake(
+                intake = Intake(
                     runner,
                     feedback,
                     defaults=request_defaults(self.config),
-                    audio_roots=[*self.config.jobs.audio_root_paths(), self._drop_root()],
+                    audio_roots=[*self.config.jobs.audio_root_paths(), self.config.drop.path()],
                     presets=self.config.trigger.presets,
-                    live=live,
+                    live=await open_live(self.config.ableton, stack, self.banner),
                 )
                 backend = SoundDeviceBackend(probe=probe_audio)
-                previews = stack.enter_context(PreviewDesk(self._preview_roots(), backend=backend))
-                self._handlers = Handlers(self._intake, self.banner.service, self.spawn, previews)
-                with contextlib.ExitStack() as inputs:
-                    self._open_inputs(inputs, mapping)
-                    resumed = runner.resume()
-                    for job in resumed:
-                        board.update(job)
-                    self.banner.journal(journal.path, len(resumed))
-                    self.banner.show(self.console)
-                    board_task = asyncio.create_task(board.run())
-                    async with runner.serving():
-                        await self.stop.wait()
-                        self.console.print("stopping: unfinished jobs resume at the next start")
-                        # Inputs stop before the runner, so nothing is accepted that cannot start.
-                        # On a thread: the drop folder's worker may be waiting on this loop.
-                        await asyncio.to_thread(inputs.close)
-                        await self._drain_tasks()
-                    board_task.cancel()
-                    await asyncio.gather(board_task, return_exceptions=True)
+                roots = preview_roots(self.config)
+                previews = stack.enter_context(PreviewDesk(roots, backend=backend))
+                self._osc = Handlers(intake, self.banner.service, self.spawn, previews)
+                self._midi = MidiHandlers(intake, mapping, self.spawn)
+                self._intake = intake
+                await self._serve(runner, journal, board)
+
+    def _runner(
+        self, journal: Journal, feedback: Feedback
+    ) -> contextlib.AbstractAsyncContextManager[JobRunner]:
+        return open_runner(
+            self.service,
+            self.config,
+            self.console,
+            journal=journal,
+            stage=True,
+            progress=feedback.progress_for,
+            notify=_async(feedback.notify_done),
+            on_finished=feedback.finished,
+            keep_finished=False,
+            on_backend=self.banner.backend,
+            extra_roots=default_projects(self.config),
+        )
+
+    async def _serve(self, runner: JobRunner, journal: Journal, board: StatusBoard) -> None:
+        with contextlib.ExitStack() as inputs:
+            self._open_inputs(inputs)
+            resumed = runner.resume()
+            for job in resumed:
+                board.update(job)
+            self.banner.journal(journal.path, len(resumed))
+            self.banner.show(self.console)
+            board_task = asyncio.create_task(board.run())
+            async with runner.serving():
+                await self.stop.wait()
+                self.console.print("stopping: unfinished jobs resume at the next start")
+                # Inputs stop before the runner, so nothing is accepted that cannot start.
+                # On a thread: the drop folder's worker may be waiting on this loop.
+                await asyncio.to_thread(inputs.close)
+                await self._drain_tasks()
+            board_task.cancel()
+            await asyncio.gather(board_task, return_exceptions=True)
 
     def install_signal_handlers(self) -> None:
         loop = asyncio.get_running_loop()
@@ -132,32 +150,6 @@ class Daemon:
 
     # Pieces -----------------------------------------------------------------------------
 
-    def _check_hosts(self) -> None:
-        host = self.config.osc.host
-        if not is_loopback(host) and not self._allow_remote:
-            raise ConfigError(
-                [
-                    Issue(
-                        "osc.host",
-                        f"{host} lets other machines send jobs; set osc.allow_remote = true "
-                        "(or pass --allow-remote) if that is what you want",
-                    )
-                ]
-            )
-        if not is_loopback(host):
-            self.banner.warn(f"OSC listens on {host}: any machine that reaches it can run jobs")
-        staging = self.config.staging
-        if staging.kind == "local" and staging.public_base_url:
-            self.banner.warn(
-                f"clips are reachable at {staging.public_base_url} by anyone holding a clip's "
-                f"URL while it is staged (staging.ttl {staging.ttl:g} s)"
-            )
-        if not is_loopback(self.config.staging.host):
-            self.banner.warn(
-                f"the stager listens on {self.config.staging.host}: clips are reachable from "
-                "other machines while staged (their URLs expire)"
-            )
-
     def _feedback(self, endpoint: OscEndpoint, board: StatusBoard) -> Feedback:
         osc, reaper = self.config.osc, self.config.reaper
         feedback = Feedback(
@@ -171,56 +163,7 @@ class Daemon:
         self.banner.reaper(reaper)
         return feedback
 
-    def _default_projects(self) -> tuple[Path, ...]:
-        # The folders the configuration itself names for results are allowed as well.
-        folders = [self.config.output.dir, self.config.drop.project]
-        return tuple(Path(f).expanduser().resolve() for f in folders if f)
-
-    def _drop_root(self) -> Path:
-        return self.config.drop.path()
-
-    def _preview_roots(self) -> list[Path]:
-        # What requests may read, and where results may be written.
-        jobs, output = self.config.jobs, self.config.output
-        return [
-            *jobs.audio_root_paths(),
-            self._drop_root(),
-            *output.roots(),
-            *self._default_projects(),
-        ]
-
-    async def _open_live(self, stack: contextlib.AsyncExitStack) -> Any:
-        settings = self.config.ableton
-        if not settings.enabled:
-            self.banner.ableton(None)
-            return None
-        link = AbletonLink(
-            settings.host, settings.port, listen_port=settings.listen_port, timeout=settings.timeout
-        )
-        try:
-            await stack.enter_async_context(link)
-        except AbletonError as exc:
-            # The other inputs work without Live: say why, and refuse triggers with the same.
-            self.banner.warn(exc.message)
-            self.banner.ableton(settings)
-            return _unavailable(exc.message)
-        self.banner.ableton(settings)
-
-        async def read(context: Context) -> Context:
-            selection = await link.selection()
-            clip = context.clip
-            if selection.clip_path:
-                # Live gives no timeline position for a clip: it is taken to start at 0 s.
-                clip = {"path": selection.clip_path, "itemPosition": 0.0}
-            return replace(
-                context,
-                selection={"start": selection.start_seconds, "end": selection.end_seconds},
-                clip=clip,
-            )
-
-        return read
-
-    def _open_inputs(self, stack: contextlib.ExitStack, mapping: MidiMapping) -> None:
+    def _open_inputs(self, stack: contextlib.ExitStack) -> None:
         drop = self.config.drop
         if drop.enabled:
             folder = DropFolder(
@@ -234,7 +177,6 @@ class Daemon:
             self.banner.drop(folder)
         else:
             self.banner.drop(None)
-        self._mapping = mapping
         midi = MidiInputs(self.config.midi.inputs, self._midi_from_thread)
         stack.enter_context(midi)
         midi.open()
@@ -243,10 +185,9 @@ class Daemon:
     # Input edges ------------------------------------------------------------------------
 
     def _dispatch(self, address: str, values: list[Any], sender: tuple[str, int]) -> None:
-        handlers = getattr(self, "_handlers", None)
-        if handlers is None:
+        if self._osc is None:
             return  # still starting: the port is bound before anything can answer
-        handlers.handle(address, values, sender)
+        self._osc.handle(address, values, sender)
 
     def _submit_from_thread(self, data: dict[str, Any], source: Path) -> str:
         """The drop folder's worker thread hands a request to the loop and waits for it."""
@@ -271,50 +212,52 @@ class Daemon:
             )
 
     def _midi_from_thread(self, spec: str, message: Any) -> None:
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._midi, spec, message)
-
-    def _midi(self, spec: str, message: Any) -> None:
-        assert self._intake is not None
-        origin = Origin("midi", None, spec)
-        for command in self._mapping.handle(message):
-            try:
-                self._midi_command(command, origin)
-            except BridgeError as exc:
-                self._intake.feedback.rejected(origin, f"MIDI {message}", _text(exc))
-
-    def _midi_command(self, command: Trigger | SetParam | Cancel, origin: Origin) -> None:
-        assert self._intake is not None
-        intake = self._intake
-        if isinstance(command, SetParam):
-            intake.context.set_param(command.name, command.value)
-        elif isinstance(command, Cancel):
-            if self._midi_jobs:
-                intake.cancel(self._midi_jobs.pop())
-        else:
-            intake.context.request(command.name, intake.presets)  # unknown names fail here
-            self.spawn(self._midi_trigger(command.name, origin))
-
-    async def _midi_trigger(self, name: str, origin: Origin) -> None:
-        assert self._intake is not None
-        try:
-            job = await self._intake.trigger(name, origin)
-        except BridgeError as exc:
-            self._intake.feedback.rejected(origin, f"trigger {name}", _text(exc))
-            return
-        self._midi_jobs = [*self._midi_jobs[-15:], job.id]
+        if self._loop is not None and self._midi is not None:
+            self._loop.call_soon_threadsafe(self._midi.handle, spec, message)
 
 
-def _unavailable(reason: str) -> Any:
-    async def read(context: Context) -> Context:
-        raise AbletonError(f"Ableton Live cannot be reached: {reason}")
+def check_hosts(config: Config, allow_remote: bool, banner: Banner) -> None:
+    """Refuse an OSC host other machines reach unless allowed; warn of what is exposed."""
+    host = config.osc.host
+    if not is_loopback(host) and not allow_remote:
+        raise ConfigError(
+            [
+                Issue(
+                    "osc.host",
+                    f"{host} lets other machines send jobs; set osc.allow_remote = true "
+                    "(or pass --allow-remote) if that is what you want",
+                )
+            ]
+        )
+    if not is_loopback(host):
+        banner.warn(f"OSC listens on {host}: any machine that reaches it can run jobs")
+    staging = config.staging
+    if staging.kind == "local" and staging.public_base_url:
+        banner.warn(
+            f"clips are reachable at {staging.public_base_url} by anyone holding a clip's "
+            f"URL while it is staged (staging.ttl {staging.ttl:g} s)"
+        )
+    if not is_loopback(staging.host):
+        banner.warn(
+            f"the stager listens on {staging.host}: clips are reachable from "
+            "other machines while staged (their URLs expire)"
+        )
 
-    return read
+
+def default_projects(config: Config) -> tuple[Path, ...]:
+    # The folders the configuration itself names for results are allowed as well.
+    folders = [config.output.dir, config.drop.project]
+    return tuple(Path(f).expanduser().resolve() for f in folders if f)
 
 
-def _text(exc: BridgeError) -> str:
-    details = getattr(exc, "details", None)
-    return details() if callable(details) else exc.message
+def preview_roots(config: Config) -> list[Path]:
+    # What requests may read, and where results may be written.
+    return [
+        *config.jobs.audio_root_paths(),
+        config.drop.path(),
+        *config.output.roots(),
+        *default_projects(config),
+    ]
 
 
 def _async(function: Callable[[Job], None]) -> Callable[[Job], Coroutine[Any, Any, None]]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import errno
 import logging
 import os
 import socket
@@ -13,6 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Final
 
+from bridge.audio.devices import judge
 from bridge.config import (
     DropSettings,
     OscSettings,
@@ -22,7 +22,7 @@ from bridge.doctor.report import FAIL, OK, WARN, Check, merge
 from bridge.errors import (
     JournalError,
 )
-from bridge.net import is_loopback
+from bridge.net import address_in_use, is_loopback
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def check_osc(settings: OscSettings, ping: Callable[[str, int], bool]) -> Check:
     try:
         _bind_udp(host, port)
     except OSError as exc:
-        if exc.errno != errno.EADDRINUSE:
+        if not address_in_use(exc):
             return Check(
                 "osc",
                 FAIL,
@@ -154,32 +154,8 @@ def _probe_folder(path: Path) -> tuple[bool, str | None]:
 
 # audio output ---------------------------------------------------------------------------
 def check_audio(probe: Callable[[], dict[str, object]]) -> Check:
-    found = probe()
-    if "hung" in found or "crashed" in found:
-        return Check(
-            "audio output",
-            WARN,
-            str(found.get("hung") or found["crashed"]),
-            "check the sound server (PipeWire, PulseAudio, JACK); previews need it",
-        )
-    if "missing" in found:
-        return Check(
-            "audio output",
-            WARN,
-            f"PortAudio cannot be used ({found['missing']}): previews cannot play",
-            "install PortAudio: `apt install libportaudio2` (Debian, Ubuntu), "
-            "`brew install portaudio` (macOS)",
-        )
-    if found.get("default"):
-        return Check("audio output", OK, f"default output device: {found['default']}")
-    outputs = found.get("outputs") or []
-    return Check(
-        "audio output",
-        WARN,
-        f"no default output device ({len(outputs) if isinstance(outputs, list) else 0} "
-        "output(s) seen); previews need one",
-        "connect or enable an output device, or choose a default one in the system settings",
-    )
+    outputs = judge(probe())
+    return Check("audio output", OK if outputs.playable else WARN, outputs.detail, outputs.fix)
 
 
 # REAPER ---------------------------------------------------------------------------------

@@ -29,8 +29,9 @@
         └── DownloadError         a file could not be fetched whole
 
 Third-party errors (httpx, soundfile, OSError) are translated once, where they
-happen, with ``raise ... from exc``. Messages never contain the API key:
-``redact`` is applied to every message built from text that came from outside.
+happen, with ``raise ... from exc``. ``explain`` is the one place that turns an error into
+the words a person reads, whether on a terminal or in an OSC answer. Messages never contain
+the API key: ``redact`` is applied to every message built from text that came from outside.
 """
 
 from __future__ import annotations
@@ -133,6 +134,20 @@ class AbletonError(BridgeError):
 
 class InputError(BridgeError):
     pass
+
+
+_LOOK_IT_UP = "Look the task up before trying again; the service may bill a repeat."
+
+
+def explain(exc: BridgeError, *, one_line: bool = False) -> str:
+    """What a person reads of `exc`: the issues of an error that gathers them one per line
+    (on one line with `one_line`), otherwise its message; a create that may have been
+    billed says what to do before trying again."""
+    if isinstance(exc, _IssuesError) and not one_line:
+        return exc.details()
+    if isinstance(exc, SubmitUncertainError):
+        return f"{exc.message}\n{_LOOK_IT_UP}"
+    return exc.message
 
 
 class ApiError(BridgeError):

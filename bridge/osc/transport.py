@@ -17,6 +17,7 @@ from pythonosc.osc_message_builder import BuildError, OscMessageBuilder
 from pythonosc.osc_packet import OscPacket, ParseError
 
 from bridge.errors import InputError
+from bridge.net import address_in_use
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +123,7 @@ class OscEndpoint:
 
 
 def _bind_message(host: str, port: int, exc: OSError) -> str:
-    if exc.errno == errno.EADDRINUSE:
+    if address_in_use(exc):
         return (
             f"OSC port {port} on {host} is already in use, most likely by another "
             f"producer-bridge serve; stop it, or set osc.port to a free port"

@@ -1,0 +1,157 @@
+"""What runs jobs, built from the settings: the service (hosted, given, or an emulator
+started here), the stager, the journal, and the runner made of them.
+
+The command line and the daemon both start here; neither hands the other its arguments.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bridge.api import PollPlan, ProducerClient, RetryPolicy, make_http_client
+from bridge.config import Config
+from bridge.emulator.server import BANNER, EmulatorServer
+from bridge.errors import StagingError
+from bridge.jobs.state import Job
+from bridge.journal import Journal
+from bridge.pipeline import Deps, JobRunner, Progress
+from bridge.pipeline.output import Splicing
+from bridge.staging.factory import AnyStager, make_stager
+from bridge.staging.local import is_loopback_url
+from bridge.staging.s3 import S3Stager
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+@dataclass(frozen=True)
+class ServiceChoice:
+    """Which service jobs go to: `api_url` (or api.url), or the built-in emulator when
+    `emulator` is set or there is neither a key nor a URL."""
+
+    api_url: str | None = None
+    emulator: bool = False
+
+
+def open_journal(config: Config) -> Journal:
+    return Journal(config.jobs.journal_path())
+
+
+async def _no_notice(job: Job) -> None:
+    return None
+
+
+@contextlib.asynccontextmanager
+async def open_runner(
+    choice: ServiceChoice,
+    config: Config,
+    err: Console,
+    *,
+    journal: Journal,
+    stage: bool,
+    progress: Callable[[Job], Progress],
+    extra_roots: Sequence[Path] = (),
+    notify: Callable[[Job], Awaitable[None]] = _no_notice,
+    on_finished: Callable[[Job], None] | None = None,
+    keep_finished: bool = True,
+    on_backend: Callable[[str, AnyStager | None], None] | None = None,
+) -> AsyncIterator[JobRunner]:
+    """A runner on the chosen service; `stage` starts a stager for jobs with clips.
+
+    `on_backend(url, stager)` hears which service and stager were chosen (the banner)."""
+    with contextlib.ExitStack() as stack:
+        url, key = _backend(choice, config, stack, err)
+        stager: AnyStager | None = None
+        if stage:
+            stager = make_stager(config.staging)
+            stack.enter_context(stager)  # starts the local stager's server
+            _check_reachable(stager, url)
+        if on_backend is not None:
+            on_backend(url, stager)
+        api = config.api
+        async with make_http_client(
+            connect_timeout=api.connect_timeout,
+            read_timeout=api.read_timeout,
+            max_connections=api.max_connections,
+        ) as http:
+            client = ProducerClient(
+                http,
+                base_url=url,
+                api_key=key,
+                retry=RetryPolicy(api.max_attempts, api.retry_base, api.retry_cap),
+                poll_plan=PollPlan(**config.polling.model_dump()),
+            )
+            yield JobRunner(
+                _deps(config, client, journal, stager, extra_roots, notify),
+                max_running=config.jobs.max_running,
+                progress=progress,
+                on_finished=on_finished,
+                keep_finished=keep_finished,
+            )
+
+
+def _deps(
+    config: Config,
+    client: ProducerClient,
+    journal: Journal,
+    stager: AnyStager | None,
+    extra_roots: Sequence[Path],
+    notify: Callable[[Job], Awaitable[None]],
+) -> Deps:
+    return Deps(
+        client=client,
+        journal=journal,
+        stager=stager,
+        work_root=journal.path.parent / "work",
+        allowed_roots=(*config.output.roots(), *extra_roots),
+        results_folder=config.output.results_folder,
+        notify=notify,
+        upload_format=config.staging.upload_format,
+        context=config.audio.context_seconds(),
+        splicing=_splicing(config),
+    )
+
+
+def _backend(
+    choice: ServiceChoice, config: Config, stack: contextlib.ExitStack, err: Console
+) -> tuple[str, str]:
+    """(base URL, key): the hosted API, a given URL, or an emulator started here."""
+    key = config.api.key.get_secret_value()
+    if choice.emulator or (not key and not choice.api_url):
+        settings = config.emulator.model_copy(update={"port": 0, "host": "127.0.0.1"})
+        emulator = stack.enter_context(EmulatorServer(settings, models=config.models))
+        reason = "--emulator given" if choice.emulator else "no API key set"
+        err.print(
+            f"{reason}: using the built-in emulator at {emulator.url}", markup=False, soft_wrap=True
+        )
+        err.print(BANNER, markup=False, style="dim", soft_wrap=True)
+        return emulator.url, emulator.token
+    if choice.api_url and not key:
+        # A URL without a key is most likely a local `producer-bridge emulator`.
+        return choice.api_url, config.emulator.token
+    return choice.api_url or config.api.url, key
+
+
+def _check_reachable(stager: AnyStager, api_url: str) -> None:
+    if not stager.reachable_only_here or is_loopback_url(api_url):
+        return
+    if isinstance(stager, S3Stager):
+        fix = "set staging.s3.endpoint_url to an address the service can reach"
+    else:
+        fix = (
+            "expose the stager through a tunnel or reverse proxy and set "
+            'staging.public_base_url, or use staging.kind = "s3"'
+        )
+    raise StagingError(
+        f"the service at {api_url} cannot fetch clips from {stager.base_url} (this machine "
+        f"only): {fix}, or pass --audio-id for audio the service already has"
+    )
+
+
+def _splicing(config: Config) -> Splicing | None:
+    audio = config.audio
+    return Splicing(audio.crossfade, audio.match_loudness) if audio.splice else None

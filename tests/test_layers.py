@@ -1,0 +1,53 @@
+"""Which way the package's imports go: the command line on top, audio below the project and
+the doctor; and `--version` answering without the heavy part of the bridge."""
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "bridge"
+
+
+def imported_modules(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def importers_of(prefix: str) -> set[str]:
+    return {
+        str(path.relative_to(PACKAGE))
+        for path in PACKAGE.rglob("*.py")
+        if any(name == prefix or name.startswith(prefix + ".") for name in imported_modules(path))
+    }
+
+
+def test_only_the_entry_point_and_the_command_line_import_the_command_line() -> None:
+    outside = {name for name in importers_of("bridge.cli") if not name.startswith("cli/")}
+    assert outside == {"__main__.py"}
+
+
+@pytest.mark.parametrize("lower", ["bridge.doctor", "bridge.project", "bridge.cli"])
+def test_audio_imports_nothing_that_sits_above_it(lower: str) -> None:
+    assert not {name for name in importers_of(lower) if name.startswith("audio/")}
+
+
+def test_the_version_answers_without_loading_the_runner_or_the_audio_stack() -> None:
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "bridge", "--version"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.startswith("producer-bridge ")
+    loaded = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}
+    for heavy in ("bridge.pipeline", "bridge.config", "numpy", "httpx", "rich", "pydantic"):
+        assert heavy not in loaded
