@@ -6,9 +6,11 @@ once. Field names in messages are the API's own (camelCase), as in its documenta
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 from bridge.errors import Issue, RequestError
 
@@ -212,10 +214,11 @@ def _time_range_issues(action: str, where: str, sound: Sound) -> list[Issue]:
     if sound.time_start is None and sound.time_end is None:
         return []
     if action != CREATE:
+        given = {"timeStart": sound.time_start, "timeEnd": sound.time_end}
         return [
-            Issue(
-                f"{where}.timeStart", f"time ranges apply to create_music only (this is {action})"
-            )
+            Issue(f"{where}.{name}", f"time ranges apply to create_music only (this is {action})")
+            for name, value in given.items()
+            if value is not None
         ]
     found = _at_least(f"{where}.timeStart", sound.time_start, 0.0, inclusive=True)
     found += _at_least(f"{where}.timeEnd", sound.time_end, 0.0, inclusive=False)
@@ -268,7 +271,11 @@ def _num(value: float) -> str:
 
 
 def _is_http_url(value: str) -> bool:
-    return value.startswith(("http://", "https://")) and len(value) > len("https://")
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def check_choice(name: str, value: str, allowed: Iterable[str]) -> None:
@@ -353,12 +360,20 @@ def _typed(
     numeric = (
         kind in (int, float) and isinstance(value, int | float) and not isinstance(value, bool)
     )
-    if kind is int and numeric and float(value).is_integer():
+    if kind is int and numeric and (isinstance(value, int) or value.is_integer()):
         return int(value)
-    if kind is float and numeric:
+    if kind is float and numeric and _finite(value):
         return float(value)
     if kind in (str, bool) and isinstance(value, kind):
         return value
     names = {str: "a string", bool: "true or false", int: "a whole number", float: "a number"}
     found.append(Issue(label, f"must be {names[kind]} (got {value!r:.40})"))
     return None
+
+
+def _finite(value: float) -> bool:
+    """JSON has no NaN or Infinity, and an integer too large for a float is no number here."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
