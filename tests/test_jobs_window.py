@@ -168,7 +168,9 @@ def replaces(draw: st.DrawFn) -> tuple[JobRequest, float, int, float | None]:
     playrate = draw(st.sampled_from([0.5, 1.0, 1.25, 2.0]))
     visible = (source - take_offset) / playrate
     position = draw(st.floats(0.0, 600.0))
-    start = draw(st.floats(0.0, visible - 0.01))
+    # 0.02 s before the end, so that the 0.01 s shortest section fits whatever the rounding
+    # of `visible - start` (at 0.01 it could come out a hair under 0.01).
+    start = draw(st.floats(0.0, visible - 0.02))
     length = draw(st.floats(0.01, min(visible - start, MAX_UPLOAD_SECONDS / playrate)))
     context = draw(st.none() | st.floats(1.0, 300.0))
     clip = ClipPlacement(CLIP_PATH, position, take_offset, playrate)

@@ -12,7 +12,6 @@ from typing import Any, Final, Protocol
 from bridge.jobs.request import AudioRequest
 
 DOWNLOAD_FORMATS: Final = ("mp3", "m4a", "wav")
-VIDEO_PRESETS: Final = ("modern", "player", "simple")
 
 
 class Contract(Protocol):

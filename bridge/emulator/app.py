@@ -1,7 +1,8 @@
 """The emulator's HTTP routes: the Producer contract as PRODUCER_API.md documents it.
 
-Every POST answers 201 {"taskId"}; status by GET or POST /producer/tasks; errors
-are JSON {statusCode, message, error, field}. Faults are injected in a middleware
+Every POST answers 201 {"taskId"}; status by GET or POST /producer/tasks. A body the
+contract (`contract`) refuses is HTTP 400 {statusCode, message, error, field, issues}:
+`field` and `message` are its first problem, `issues` every one. Faults are injected in a middleware
 before the route runs (429, 5xx, dropped connection) and latency after it, so a
 slow answer still creates its task, as a slow real service would.
 """
@@ -17,13 +18,11 @@ from typing import Any
 
 from aiohttp import web
 
-from bridge.api.contract import DOWNLOAD_FORMATS, VIDEO_PRESETS
+from bridge.emulator import contract
 from bridge.emulator.engine import Engine
 from bridge.emulator.faults import FaultDice
 from bridge.emulator.tasks import TaskStore
 from bridge.errors import RequestError
-from bridge.jobs.request import AudioRequest
-from bridge.jobs.rules import validate_audio
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +45,13 @@ def error(status: int, message: str, field: str | None = None, **extra: Any) -> 
     if field is not None:
         body["field"] = field
     return web.json_response({**body, **extra}, status=status)
+
+
+def refusal(exc: RequestError) -> web.Response:
+    """HTTP 400 naming the first problem, with every problem under `issues`."""
+    first = exc.issues[0]
+    issues = [{"field": issue.field, "message": issue.message} for issue in exc.issues]
+    return error(400, first.message, first.field, issues=issues)
 
 
 class EmulatorApp:
@@ -118,63 +124,52 @@ class EmulatorApp:
         return web.json_response({"taskId": task.id}, status=201)
 
     async def _audios(self, request: web.Request) -> web.Response:
-        body = await _json(request)
         try:
-            audio_request = AudioRequest.from_json(body)
-            validate_audio(audio_request, self._models)
+            body = contract.audios(await _json(request), self._models)
         except RequestError as exc:
-            first = exc.issues[0]
-            issues = [{"field": i.field, "message": i.message} for i in exc.issues]
-            return error(400, first.message, first.field, issues=issues)
-        return self._start(
-            request, audio_request.action, lambda base: self.engine.generate(base, audio_request)
-        )
+            return refusal(exc)
+        return self._start(request, body.action, lambda base: self.engine.generate(base, body))
 
     async def _upload(self, request: web.Request) -> web.Response:
-        body = await _json(request)
-        url = body.get("audioUrl") if isinstance(body, dict) else None
-        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-            return error(400, "audioUrl must be the http(s) URL of an audio file", "audioUrl")
+        try:
+            url = contract.upload(await _json(request)).audio_url
+        except RequestError as exc:
+            return refusal(exc)
         return self._start(request, "upload", lambda base: self.engine.upload(base, url))
 
     async def _stems(self, request: web.Request) -> web.Response:
-        audio_id = _audio_id(await _json(request))
-        if audio_id is None:
-            return error(400, "audioId is required", "audioId")
+        try:
+            audio_id = contract.stems(await _json(request)).audio_id
+        except RequestError as exc:
+            return refusal(exc)
         return self._start(request, "stems", lambda base: self.engine.stems(base, audio_id))
 
     async def _download(self, request: web.Request) -> web.Response:
-        body = await _json(request)
-        audio_id = _audio_id(body)
-        fmt = body.get("format", "m4a") if isinstance(body, dict) else None
-        if audio_id is None:
-            return error(400, "audioId is required", "audioId")
-        if fmt not in DOWNLOAD_FORMATS:
-            return error(400, f"format must be one of {', '.join(DOWNLOAD_FORMATS)}", "format")
+        try:
+            body = contract.download(await _json(request))
+        except RequestError as exc:
+            return refusal(exc)
         return self._start(
-            request, "download", lambda base: self.engine.download(base, audio_id, fmt)
+            request, "download", lambda base: self.engine.download(base, body.audio_id, body.chosen)
         )
 
     async def _video(self, request: web.Request) -> web.Response:
-        body = await _json(request)
-        audio_id = _audio_id(body)
-        preset = body.get("preset", "modern") if isinstance(body, dict) else None
-        if audio_id is None:
-            return error(400, "audioId is required", "audioId")
-        if preset not in VIDEO_PRESETS:
-            return error(400, f"preset must be one of {', '.join(VIDEO_PRESETS)}", "preset")
+        try:
+            body = contract.video(await _json(request))
+        except RequestError as exc:
+            return refusal(exc)
         return self._start(
-            request, "download-video", lambda base: self.engine.video(base, audio_id, preset)
+            request,
+            "download-video",
+            lambda base: self.engine.video(base, body.audio_id, body.chosen),
         )
 
     async def _task(self, request: web.Request) -> web.Response:
-        if request.method == "POST":
-            body = await _json(request)
-            task_id = body.get("taskId") if isinstance(body, dict) else None
-        else:
-            task_id = request.query.get("taskId")
-        if not isinstance(task_id, str) or not task_id:
-            return error(400, "taskId is required", "taskId")
+        given = await _json(request) if request.method == "POST" else dict(request.query)
+        try:
+            task_id = contract.task_id(given)
+        except RequestError as exc:
+            return refusal(exc)
         task = self.tasks.get(task_id)
         if task is None:
             return error(404, f"task {task_id} not found")
@@ -227,8 +222,3 @@ async def _json(request: web.Request) -> Any:
             text='{"statusCode":400,"message":"the body must be JSON","error":"Bad Request"}',
             content_type="application/json",
         ) from None
-
-
-def _audio_id(body: Any) -> str | None:
-    value = body.get("audioId") if isinstance(body, dict) else None
-    return value if isinstance(value, str) and value else None

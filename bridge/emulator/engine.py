@@ -25,6 +25,8 @@ import soxr
 
 from bridge.config import EmulatorSettings
 from bridge.emulator import dsp
+from bridge.emulator.contract import CREATE
+from bridge.emulator.shapes import AudiosBody
 from bridge.emulator.tasks import (
     BAD_EXTENSION,
     BAD_PARAMETER,
@@ -34,7 +36,6 @@ from bridge.emulator.tasks import (
     TOO_LONG,
     TaskFailure,
 )
-from bridge.jobs.request import CREATE, AudioRequest
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +177,7 @@ class Engine:
             audio = soxr.resample(audio, rate, self.rate).astype(np.float32)
         return np.ascontiguousarray(audio, dtype=np.float32)
 
-    async def generate(self, base: str, request: AudioRequest) -> Any:
+    async def generate(self, base: str, request: AudiosBody) -> Any:
         seed = request.seed if request.seed is not None else self._seed(request)
         clips = []
         for index in range(self._clips):
@@ -196,27 +197,27 @@ class Engine:
             )
         return clips[0] if len(clips) == 1 else clips
 
-    def _seed(self, request: AudioRequest) -> int:
-        texts = [sound.text for sound in request.sounds]
+    def _seed(self, request: AudiosBody) -> int:
+        texts = [sound.text for sound in request.prompts]
         return dsp.seed_for(self.settings.seed, request.action, request.audio_id, texts)
 
-    def _render(self, request: AudioRequest, seed: int) -> dsp.Audio:
+    def _render(self, request: AudiosBody, seed: int) -> dsp.Audio:
         rate = self.rate
         longest = max(
             [self.settings.create_seconds]
-            + [s.time_end for s in request.sounds if s.time_end is not None]
+            + [s.time_end for s in request.prompts if s.time_end is not None]
             + [(request.continue_at or 0.0) + (request.extend_duration or 0.0)]
         )
         if longest > MAX_RENDER_SECONDS:
             limit = f"{MAX_RENDER_SECONDS:g}"
             raise ValueError(f"the emulator renders at most {limit} s of audio (asked {longest:g})")
         if request.action == CREATE:
-            ends = [s.time_end for s in request.sounds if s.time_end is not None]
+            ends = [s.time_end for s in request.prompts if s.time_end is not None]
             seconds = max([self.settings.create_seconds, *ends])
-            prompts = [(s.text, s.strength) for s in request.sounds]
+            prompts = [(s.text, s.strength) for s in request.prompts]
             return dsp.create(seconds, rate, seed, prompts)
         source = self._source(request.audio_id)
-        strength = request.sounds[0].strength if request.sounds else 0.5
+        strength = request.prompts[0].strength if request.prompts else 0.5
         match request.action:
             case "extend_music":
                 assert request.continue_at is not None

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from bridge.config import EmulatorSettings, ModelSettings
 from bridge.emulator.app import EmulatorApp
+from bridge.emulator.contract import known_models
 from bridge.emulator.engine import Engine
 from bridge.emulator.faults import FaultDice
 from bridge.emulator.tasks import TaskStore
@@ -91,7 +92,8 @@ class EmulatorServer:
             self.settings, self._fetcher, clips_per_result=self._clips, link_ttl=self._link_ttl
         )
         tasks = TaskStore(self.settings.task_seconds, dice)
-        self._app = EmulatorApp(engine, tasks, dice, self.settings.token, self._models.known())
+        models = known_models(self._models.extra)
+        self._app = EmulatorApp(engine, tasks, dice, self.settings.token, models)
         return self._app.build()
 
     def __enter__(self) -> EmulatorServer:

@@ -8,9 +8,9 @@ seed contract's (camelCase, PRODUCER_API.md), which is also how messages name th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal, get_args
+from typing import Annotated, Any, Final, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
 from bridge.errors import RequestError
 from bridge.errors.describe import describe_errors
@@ -43,8 +43,6 @@ ACTION_ALIASES: Final = {
 TITLE_MAX_CHARS: Final = 80
 # The longest audio `upload` accepts (PRODUCER_API.md: "At most 4 minutes").
 MAX_UPLOAD_SECONDS: Final = 240.0
-DOWNLOAD_FORMATS: Final = ("mp3", "m4a", "wav")
-VIDEO_PRESETS: Final = ("modern", "player", "simple")
 
 
 @dataclass(frozen=True)
@@ -140,8 +138,18 @@ class AudioRequest:
         )
 
 
+def _whole(value: Any) -> Any:
+    # JSON does not tell 7 from 7.0; a whole number written either way is the same seed.
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+# A whole number of any size (a seed), given as 7 or 7.0.
+WholeNumber = Annotated[int, BeforeValidator(_whole)]
+
+
 class SoundDocument(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    # JSON has no NaN or Infinity: a number that is not finite is no number here.
+    model_config = ConfigDict(extra="ignore", strict=True, allow_inf_nan=False)
 
     text: str
     strength: float
@@ -152,7 +160,7 @@ class SoundDocument(BaseModel):
 class AudioDocument(BaseModel):
     """`AudioRequest.to_json`'s document; fields the vocabulary does not know are kept."""
 
-    model_config = ConfigDict(extra="allow", strict=True)
+    model_config = ConfigDict(extra="allow", strict=True, allow_inf_nan=False)
 
     action: str
     model: str
@@ -162,7 +170,7 @@ class AudioDocument(BaseModel):
     title: str | None = None
     lyricsStrength: float | None = None
     weirdness: float | None = None
-    seed: int | None = None
+    seed: WholeNumber | None = None
     makeInstrumental: bool | None = None
     continueAt: float | None = None
     extendDuration: float | None = None

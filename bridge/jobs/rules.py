@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from typing import Final
+from urllib.parse import urlsplit
 
 from bridge.errors import Issue, RequestError
 from bridge.jobs.request import ACTIONS, CREATE, TITLE_MAX_CHARS, AudioRequest, Sound
@@ -123,10 +124,11 @@ def _time_range_issues(action: str, where: str, sound: Sound) -> list[Issue]:
     if sound.time_start is None and sound.time_end is None:
         return []
     if action != CREATE:
+        given = {"timeStart": sound.time_start, "timeEnd": sound.time_end}
         return [
-            Issue(
-                f"{where}.timeStart", f"time ranges apply to create_music only (this is {action})"
-            )
+            Issue(f"{where}.{name}", f"time ranges apply to create_music only (this is {action})")
+            for name, value in given.items()
+            if value is not None
         ]
     found = _at_least(f"{where}.timeStart", sound.time_start, 0.0, inclusive=True)
     found += _at_least(f"{where}.timeEnd", sound.time_end, 0.0, inclusive=False)
@@ -179,7 +181,11 @@ def _num(value: float) -> str:
 
 
 def _is_http_url(value: str) -> bool:
-    return value.startswith(("http://", "https://")) and len(value) > len("https://")
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def check_choice(name: str, value: str, allowed: Iterable[str]) -> None:
