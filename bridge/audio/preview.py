@@ -29,6 +29,7 @@ import soundfile as sf
 from bridge.audio.clips import probe
 from bridge.audio.devices import judge
 from bridge.errors import AudioError
+from bridge.resources import Closeable
 
 log = logging.getLogger(__name__)
 
@@ -240,7 +241,7 @@ class Player:
         return finished
 
 
-class Playback:
+class Playback(Closeable):
     """A `Player` on its own daemon thread: a stuck PortAudio call never holds a caller."""
 
     def __init__(
@@ -288,10 +289,8 @@ class Playback:
         if timeout is not None:
             self._ended.wait(timeout)
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
+    def close(self) -> None:
+        """Stop a playback that started and is not stuck in PortAudio."""
         if self._thread.ident is not None and not self.hung:
             self.stop(STOP_TIMEOUT)
 
@@ -299,7 +298,7 @@ class Playback:
 # The daemon's one preview at a time --------------------------------------------------------
 
 
-class PreviewDesk:
+class PreviewDesk(Closeable):
     """At most one preview playing; a new one stops the one before. `play` blocks up to
     `open_timeout` (call it from a worker thread); `stop` and `close` never wait long."""
 
@@ -351,12 +350,6 @@ class PreviewDesk:
         with self._state:
             self._closed = True
         self.stop(wait=STOP_TIMEOUT)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def _log_error(exc: AudioError) -> None:

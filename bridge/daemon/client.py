@@ -12,6 +12,7 @@ from rich.console import Console
 from bridge.daemon.addresses import Osc
 from bridge.errors import BridgeError, Issue, RequestError
 from bridge.osc.transport import build, parse
+from bridge.resources import Closeable
 
 PING_TIMEOUT = 0.5
 
@@ -20,7 +21,7 @@ class NoDaemon(BridgeError):
     """No daemon answered on the OSC port."""
 
 
-class DaemonClient:
+class DaemonClient(Closeable):
     def __init__(self, host: str, port: int) -> None:
         self._target = (host, port)
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -29,12 +30,6 @@ class DaemonClient:
 
     def close(self) -> None:
         self._sock.close()
-
-    def __enter__(self) -> DaemonClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def send(self, address: str, *args: Any) -> None:
         self._sock.sendto(build(address, args), self._target)

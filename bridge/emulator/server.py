@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import logging
-from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import httpx
 from aiohttp import web
@@ -16,6 +15,7 @@ from bridge.emulator.engine import Engine
 from bridge.emulator.faults import FaultDice
 from bridge.emulator.tasks import TaskStore
 from bridge.errors import EmulatorError
+from bridge.resources import Startable
 from bridge.serving import BackgroundServer
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,7 @@ BANNER = (
 )
 
 
-class EmulatorServer:
+class EmulatorServer(Startable):
     """`with EmulatorServer(settings) as emu:` serves the Producer API at `emu.url`."""
 
     def __init__(
@@ -59,7 +59,7 @@ class EmulatorServer:
     def token(self) -> str:
         return self.settings.token
 
-    def start(self) -> EmulatorServer:
+    def start(self) -> Self:
         self._server.start()
         log.info("emulator listening on %s", self.url)
         return self
@@ -96,13 +96,3 @@ class EmulatorServer:
         self._app = EmulatorApp(engine, tasks, dice, self.settings.token, models)
         return self._app.build()
 
-    def __enter__(self) -> EmulatorServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -33,6 +33,8 @@ from bridge.jobs.model import (
 from bridge.jobs.request import AudioRequest, Sound
 
 REQUEST_VERSION: Final = 1
+# The JSON Schema dialect of every schema the bridge publishes.
+JSON_SCHEMA_DIALECT: Final = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_ID: Final = "https://producer-bridge.invalid/schemas/request-v1.json"
 
 _Finite = Annotated[float, Field(allow_inf_nan=False)]
@@ -156,7 +158,7 @@ class Defaults:
 def request_schema() -> dict[str, Any]:
     """The JSON Schema of a version-1 request (what `request.schema.json` holds)."""
     schema = WireRequest.model_json_schema()
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
+    return {"$schema": JSON_SCHEMA_DIALECT, **schema}
 
 
 def parse_request(data: Any, defaults: Defaults) -> JobRequest:

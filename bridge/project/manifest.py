@@ -18,7 +18,7 @@ from bridge.errors import ProjectError
 from bridge.errors.describe import describe_errors
 from bridge.files import translate_os_error, write_bytes_atomic
 from bridge.jobs.model import ImportTarget
-from bridge.schemas import DIALECT
+from bridge.jobs.wire import JSON_SCHEMA_DIALECT
 
 MANIFEST_SCHEMA_VERSION: Final = 1
 MANIFEST_NAME: Final = "manifest.json"
@@ -331,4 +331,4 @@ class ManifestDocument(_Document):
 
 def schema() -> dict[str, Any]:
     """The manifest's JSON Schema (draft 2020-12), generated from `ManifestDocument`."""
-    return {"$schema": DIALECT, **ManifestDocument.model_json_schema()}
+    return {"$schema": JSON_SCHEMA_DIALECT, **ManifestDocument.model_json_schema()}

@@ -12,12 +12,12 @@ from typing import Any
 
 from pydantic import BaseModel
 
-DIALECT = "https://json-schema.org/draft/2020-12/schema"
+from bridge.jobs.wire import JSON_SCHEMA_DIALECT
 
 
 def schema_of(model: type[BaseModel]) -> dict[str, Any]:
     """The model's JSON Schema, as the shipped files hold it."""
-    return {"$schema": DIALECT, **model.model_json_schema()}
+    return {"$schema": JSON_SCHEMA_DIALECT, **model.model_json_schema()}
 
 
 def generated() -> dict[str, dict[str, Any]]:
