@@ -49,12 +49,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bridge.api import PollPlan, ProducerClient, TaskStatus, make_http_client
+from bridge.api import PollPlan, ProducerClient, make_http_client
 from bridge.config import BUILTIN_MODELS, EmulatorSettings
 from bridge.emulator.server import EmulatorServer
 from bridge.jobs import Job, JobRequest
 from bridge.jobs.model import validate_request
 from bridge.jobs.request import AudioRequest, Sound
+from bridge.jobs.results import TaskStatus
 from bridge.journal import Journal
 from bridge.pipeline import Deps, JobRunner
 

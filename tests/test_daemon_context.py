@@ -9,7 +9,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bridge.api.results import TaskStatus
 from bridge.config import Config, Preset
 from bridge.daemon.context import Context
 from bridge.daemon.feedback import Feedback, Origin
@@ -17,6 +16,7 @@ from bridge.daemon.osc_api import ROUTES, check_args, parse_signature
 from bridge.errors import RequestError
 from bridge.jobs import JobOptions, JobRequest, new_job
 from bridge.jobs.request import AudioRequest
+from bridge.jobs.results import TaskStatus
 from bridge.jobs.wire import Defaults, parse_request
 
 CONFIG = Config()

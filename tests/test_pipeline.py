@@ -14,13 +14,13 @@ import jsonschema
 import pytest
 import soundfile as sf
 
-from bridge.api.results import TaskStatus
 from bridge.daemon.feedback import Feedback, Origin
 from bridge.daemon.intake import Intake
 from bridge.emulator.server import EmulatorServer
 from bridge.errors import ProjectError
 from bridge.jobs import ClipPlacement, JobOptions, JobRequest, Selection, validate_request
 from bridge.jobs.request import ACTIONS, AudioRequest, Sound
+from bridge.jobs.results import TaskStatus
 from bridge.jobs.state import Job, JobStatus, lost_billed_create, plan
 from bridge.jobs.wire import Defaults, parse_request
 from bridge.journal import Journal

@@ -11,7 +11,7 @@ import pytest
 
 from bridge.api import PollPlan, ProducerClient, RetryPolicy
 from bridge.api.polling import poll
-from bridge.api.results import TaskStatus, parse_clips
+from bridge.api.results import parse_clips
 from bridge.api.retry import MAX_RETRY_AFTER, Retryable, parse_retry_after, with_retries
 from bridge.errors import (
     AuthError,
@@ -24,6 +24,7 @@ from bridge.errors import (
     TaskFailedError,
 )
 from bridge.jobs.request import AudioRequest, Sound
+from bridge.jobs.results import TaskStatus
 
 KEY = "sk-unit-test-key-0123456789"
 

@@ -6,9 +6,9 @@ import io
 
 from rich.console import Console
 
-from bridge.api.results import TaskStatus
 from bridge.cli.progress import LineProgress, RichProgress, make_progress
 from bridge.errors import register_secret
+from bridge.jobs.results import TaskStatus
 
 
 def play(progress: LineProgress | RichProgress) -> None:

@@ -20,11 +20,9 @@ from typing import Any
 
 import httpx
 
-from bridge.api import results
 from bridge.api.contract import DOWNLOAD_FORMATS, SEED, Contract
 from bridge.api.download import fetch_file
 from bridge.api.polling import Clock, PollPlan, Sleep, StatusCallback, poll
-from bridge.api.results import AudioClip, FileLink, TaskStatus, UploadResult
 from bridge.api.retry import Retryable, RetryPolicy, parse_retry_after, with_retries
 from bridge.errors import (
     ApiError,
@@ -40,6 +38,7 @@ from bridge.errors import (
     register_secret,
 )
 from bridge.jobs.request import AudioRequest
+from bridge.jobs.results import AudioClip, FileLink, TaskStatus, UploadResult
 from bridge.jobs.rules import check_choice
 
 log = logging.getLogger(__name__)
@@ -107,7 +106,7 @@ class ProducerClient:
                 self._status_method = "POST"
         else:
             data = await self._safe("POST", "tasks", body={"taskId": task_id}, task_id=task_id)
-        return TaskStatus.parse(data, task_id)
+        return self.contract.task_status(data, task_id)
 
     async def wait(self, task_id: str, on_status: StatusCallback | None = None) -> TaskStatus:
         """Poll until the task ends; raise TaskFailedError unless it completed."""
@@ -132,23 +131,23 @@ class ProducerClient:
     async def wait_clips(
         self, task_id: str, on_status: StatusCallback | None = None
     ) -> list[AudioClip]:
-        return results.parse_clips((await self.wait(task_id, on_status)).result, task_id)
+        return self.contract.clips((await self.wait(task_id, on_status)).result, task_id)
 
     async def wait_upload(
         self, task_id: str, on_status: StatusCallback | None = None
     ) -> UploadResult:
-        return results.parse_upload((await self.wait(task_id, on_status)).result, task_id)
+        return self.contract.upload((await self.wait(task_id, on_status)).result, task_id)
 
     async def wait_stems(
         self, task_id: str, on_status: StatusCallback | None = None
     ) -> dict[str, str]:
-        return results.parse_stems((await self.wait(task_id, on_status)).result, task_id)
+        return self.contract.stems((await self.wait(task_id, on_status)).result, task_id)
 
     async def wait_download(
         self, task_id: str, on_status: StatusCallback | None = None
     ) -> FileLink:
         result = (await self.wait(task_id, on_status)).result
-        return results.parse_file_link(result, task_id, ("url", "audioUrl"))
+        return self.contract.file_link(result, task_id)
 
     async def fetch(
         self, url: str, dest: Path, on_bytes: Callable[[int, int | None], None] | None = None

@@ -9,8 +9,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from bridge.api.results import TaskStatus
 from bridge.errors import PollDeadlineError
+from bridge.jobs.results import TaskStatus
 
 log = logging.getLogger(__name__)
 

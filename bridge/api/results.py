@@ -9,83 +9,42 @@ the bridge cannot do without is missing.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from typing import Any, Final
 
 from bridge.errors import UnexpectedResponse
+from bridge.jobs.results import TERMINAL, AudioClip, FileLink, TaskStatus, UploadResult
 
 log = logging.getLogger(__name__)
 
-TERMINAL: Final = frozenset({"completed", "failed", "cancelled", "timeout"})
-IN_PROGRESS: Final = frozenset({"pending", "ready", "assigned", "processing"})
 STEM_NAMES: Final = ("vocals", "drums", "bass", "other")
+# Statuses of a task still running, as the service names them.
+IN_PROGRESS: Final = frozenset({"pending", "ready", "assigned", "processing"})
 
 
-@dataclass(frozen=True)
-class TaskStatus:
-    task_id: str
-    status: str
-    result: Any = None
-    error_message: str | None = None
-    error_code: int | str | None = None
-    trace_id: str | None = None
-    created_at: str | None = None
-    finished_at: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def terminal(self) -> bool:
-        return self.status in TERMINAL
-
-    @classmethod
-    def parse(cls, data: Any, task_id: str) -> TaskStatus:
-        data = _unwrap(data)
-        if not isinstance(data, dict) or not isinstance(data.get("status"), str):
-            raise UnexpectedResponse(
-                f"task status without a 'status' field: {_preview(data)}", task_id=task_id
-            )
-        status = data["status"].strip().lower()
-        if status not in TERMINAL | IN_PROGRESS:
-            log.warning("task %s: unknown status %r, polling on", task_id, status)
-        known = {"taskId", "status", "result", "errorMessage", "errorCode", "traceId"}
-        return cls(
-            task_id=str(data.get("taskId") or task_id),
-            status=status,
-            result=data.get("result"),
-            error_message=_opt_str(data.get("errorMessage")),
-            error_code=data.get("errorCode"),
-            trace_id=_opt_str(data.get("traceId")),
-            created_at=_opt_str(data.get("createdAt")),
-            finished_at=_opt_str(data.get("finishedAt")),
-            extra={k: v for k, v in data.items() if k not in known | {"createdAt", "finishedAt"}},
+def parse_status(data: Any, task_id: str) -> TaskStatus:
+    """A task's status in any of the shapes the service answers."""
+    data = _unwrap(data)
+    if not isinstance(data, dict) or not isinstance(data.get("status"), str):
+        raise UnexpectedResponse(
+            f"task status without a 'status' field: {_preview(data)}", task_id=task_id
         )
+    status = data["status"].strip().lower()
+    if status not in TERMINAL | IN_PROGRESS:
+        log.warning("task %s: unknown status %r, polling on", task_id, status)
+    known = {"taskId", "status", "result", "errorMessage", "errorCode", "traceId"}
+    return TaskStatus(
+        task_id=str(data.get("taskId") or task_id),
+        status=status,
+        result=data.get("result"),
+        error_message=_opt_str(data.get("errorMessage")),
+        error_code=data.get("errorCode"),
+        trace_id=_opt_str(data.get("traceId")),
+        created_at=_opt_str(data.get("createdAt")),
+        finished_at=_opt_str(data.get("finishedAt")),
+        extra={k: v for k, v in data.items() if k not in known | {"createdAt", "finishedAt"}},
+    )
 
 
-@dataclass(frozen=True)
-class AudioClip:
-    audio_id: str
-    audio_url: str | None
-    duration: float | None
-    title: str | None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class UploadResult:
-    audio_id: str
-    url: str | None
-    lyrics: str | None
-    is_flagged: bool | None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class FileLink:
-    """A temporary URL from `download` or `download-video`."""
-
-    url: str
-    format: str | None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def parse_clips(result: Any, task_id: str) -> list[AudioClip]:

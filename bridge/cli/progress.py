@@ -15,8 +15,8 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from bridge.api.results import TaskStatus
 from bridge.errors import redact
+from bridge.jobs.results import TaskStatus
 
 
 class LineProgress:

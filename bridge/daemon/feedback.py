@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from bridge.api.results import TaskStatus
 from bridge.daemon.addresses import Osc
 from bridge.daemon.board import StatusBoard
+from bridge.jobs.results import TaskStatus
 from bridge.jobs.state import Job, JobStatus, plan
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from bridge.api.client import ProducerClient
-from bridge.api.results import TaskStatus
 from bridge.audio import AudioInfo, cut_clip, prepare_upload, probe
 from bridge.audio.clips import UploadFormat, upload_suffix
 from bridge.errors import (
@@ -31,6 +30,7 @@ from bridge.errors import (
 from bridge.files import remove_temporaries
 from bridge.jobs.model import STEMS_ONLY
 from bridge.jobs.placement import UploadSpan, time_issues, upload_request, upload_window
+from bridge.jobs.results import TaskStatus
 from bridge.jobs.state import BILLED, Event, EventKind, Job, Step, attention_for_lost_create
 from bridge.journal import Journal
 from bridge.pipeline.output import Splicing, write_results
