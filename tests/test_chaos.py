@@ -25,7 +25,8 @@ import soundfile as sf
 from bridge.emulator.server import EmulatorServer
 from bridge.jobs.state import COMPLETED, NEEDS_ATTENTION, lost_billed_create
 from bridge.journal import Journal
-from bridge.project import read_index, schema
+from bridge.project import INDEX_NAME, read_index, schema
+from bridge.project.index import INDEX_LOCK_NAME
 
 PROJECT_RATE = 48000  # the emulator renders at 44.1 kHz: the write step resamples
 STEM_NAMES = ("bass", "drums", "other", "vocals")
@@ -211,12 +212,13 @@ def assert_one_complete_set(project: Path, job_id: str) -> None:
     }
     found = {path.relative_to(folder).as_posix() for path in folder.rglob("*") if path.is_file()}
     assert found == expected
-    assert {path.name for path in results.iterdir()} == {folder.name, "index.jsonl"}
+    # Beside the job's folder only the index and the lock file its appends take.
+    assert {path.name for path in results.iterdir()} == {folder.name, INDEX_NAME, INDEX_LOCK_NAME}
     for item in manifest["files"]:
         info = sf.info(str(project / item["path"]))
         assert (info.frames, info.samplerate) == (item["lengthSamples"], PROJECT_RATE)
         assert item["position"] == {"seconds": 12.0, "samples": 12 * PROJECT_RATE}
-    hidden = [path for path in project.rglob(".*")]
+    hidden = [path for path in project.rglob(".*") if path.name != INDEX_LOCK_NAME]
     assert hidden == [], f"temporary files left: {hidden}"
 
 
