@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import uuid
@@ -201,7 +202,7 @@ def probe_audio(timeout: float = AUDIO_TIMEOUT) -> dict[str, object]:
     except subprocess.TimeoutExpired:
         return {"hung": f"PortAudio did not answer within {timeout:g} s"}
     lines = done.stdout.strip().splitlines()
-    if not lines and done.returncode < 0:
+    if not lines and _crashed(done.returncode):
         # Killed by a signal: PortAudio is there, and aborted while loading (libasound
         # asserts on some ALSA set-ups).
         return {"crashed": f"PortAudio crashed while loading (exit status {done.returncode})"}
@@ -209,3 +210,11 @@ def probe_audio(timeout: float = AUDIO_TIMEOUT) -> dict[str, object]:
         return {"missing": done.stderr.strip()[-300:] or f"exit status {done.returncode}"}
     found: dict[str, object] = json.loads(lines[-1])
     return found
+
+
+def _crashed(returncode: int) -> bool:
+    """A child that died of a crash: a negative status (the signal) on POSIX, an NTSTATUS
+    error code such as 0xC0000005 (access violation) on Windows, which has no signals."""
+    if os.name == "nt":
+        return returncode & 0xFFFFFFFF >= 0xC0000000
+    return returncode < 0
