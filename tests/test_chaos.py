@@ -27,6 +27,7 @@ from bridge.jobs.state import COMPLETED, NEEDS_ATTENTION, lost_billed_create
 from bridge.journal import Journal
 from bridge.project import INDEX_NAME, read_index, schema
 from bridge.project.index import INDEX_LOCK_NAME
+from tests.waiting import wait_until
 
 PROJECT_RATE = 48000  # the emulator renders at 44.1 kHz: the write step resamples
 STEM_NAMES = ("bass", "drums", "other", "vocals")
@@ -77,17 +78,24 @@ def kill_after(
 ) -> bool:
     """SIGKILL `process` as soon as its journal holds the event; False if it ended first."""
     kind, step, occurrence = point
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+
+    def outcome() -> str | None:
         if process.poll() is not None:
-            return False
+            return "ended"
         if journal.exists() and _count(journal, kind, step) >= occurrence:
-            process.send_signal(signal.SIGKILL)
-            process.wait()
-            return True
-        time.sleep(0.001)
-    process.kill()
-    raise AssertionError(f"{point} never happened")
+            return "reached"
+        return None
+
+    try:
+        seen = wait_until(outcome, within=60.0, interval=0.001, what=f"{point} to happen")
+    except AssertionError:
+        process.kill()
+        raise
+    if seen == "ended":
+        return False
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    return True
 
 
 def _count(journal: Path, kind: str, step: str) -> int:
