@@ -3,8 +3,9 @@
 Several bridge processes (and threads) may finish jobs at once, and a crash may cut a
 line short. Each append therefore takes an exclusive lock, skips a job already listed
 (a resumed job finishes twice), starts on a fresh line, and writes its line whole. The lock
-is a separate, hidden file beside the index (`filelock`: flock on Linux and macOS, a
-byte-range lock on Windows), so readers of the index never meet a locked file.
+is taken on a file of its own beside the index, `.index.jsonl.lock` (`filelock`: flock on
+Linux and macOS, a byte-range lock on Windows), so readers of the index never meet a
+locked file.
 """
 
 from __future__ import annotations
