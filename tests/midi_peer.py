@@ -21,7 +21,6 @@ class Peer:
     def wait_for_clients(self, count: int = 1) -> None:
         # PortServer.poll() would accept too, but then blocks for good once a client is
         # connected (MultiPort._receive asks for a blocking receive), so accept here.
-
         def connected() -> bool:
             client = self.server.accept(block=False)
             if client is not None:
