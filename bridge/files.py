@@ -32,7 +32,11 @@ _NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 
 def fsync_dir(folder: Path) -> None:
     """Flush a folder's entries to disk, so a published name survives a power cut."""
-    # Some filesystems (and some platforms) cannot open or fsync a folder: best effort.
+    if os.name == "nt":
+        # Windows cannot open a folder as a file, and NTFS journals its folder entries
+        # itself: nothing to do there.
+        return
+    # Some filesystems cannot open or fsync a folder: best effort.
     with contextlib.suppress(OSError):
         fd = os.open(folder, os.O_RDONLY)
         try:
@@ -147,7 +151,8 @@ def _write_new(path: Path, data: bytes) -> None:
 
 
 def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
+    # Opened for writing: Windows flushes only through a handle that may write.
+    fd = os.open(path, os.O_RDWR)
     try:
         os.fsync(fd)
     finally:

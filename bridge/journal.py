@@ -3,13 +3,13 @@
 Each event is stored together with the job snapshot it produced, in one
 transaction, so a crash leaves either both or neither. Jobs are claimed by the
 process that runs them; an owner is alive while it holds a lock on its own lock
-file, which the kernel releases when the process dies, even by SIGKILL.
+file (flock on Linux and macOS, a byte-range lock on Windows, both through `filelock`),
+which the operating system releases when the process dies, even when it is killed.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import logging
 import os
@@ -23,6 +23,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Annotated, Any, Self
 
+from filelock import FileLock, Timeout
 from pydantic import BaseModel, ConfigDict, Field, Json, ValidationError
 
 from bridge.errors import JobError, JournalError
@@ -89,35 +90,44 @@ class Owners:
         self._folder = folder
         folder.mkdir(parents=True, exist_ok=True)
         self.token = f"{os.getpid()}-{secrets.token_hex(4)}"
-        self._fd: int | None = os.open(self._path(self.token), os.O_CREAT | os.O_RDWR, 0o600)
-        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        # Not thread-local: the journal may be closed from another thread than opened it.
+        self._lock: FileLock | None = FileLock(
+            self._path(self.token), mode=0o600, thread_local=False
+        )
+        self._lock.acquire()
 
     def _path(self, token: str) -> Path:
         return self._folder / f"{token}.lock"
 
     def alive(self, token: str) -> bool:
         if token == self.token:
-            return self._fd is not None
-        try:
-            fd = os.open(self._path(token), os.O_RDWR)
-        except FileNotFoundError:
+            return self._lock is not None
+        path = self._path(token)
+        if not path.exists():
             return False
+        # A separate lock object opens the file anew, so an owner in this very process
+        # (another Journal) holds it against us just as another process would.
+        probe = FileLock(path, thread_local=False)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+            probe.acquire(blocking=False)
+        except Timeout:
             return True
-        finally:
-            os.close(fd)
-        with contextlib.suppress(FileNotFoundError):
-            self._path(token).unlink()
+        probe.release()
+        _remove(path)
         return False
 
     def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-            with contextlib.suppress(FileNotFoundError):
-                self._path(self.token).unlink()
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+            _remove(self._path(self.token))
+
+
+def _remove(path: Path) -> None:
+    # Another process may be probing the same file at this moment (Windows refuses to
+    # delete an open file): a lock file left behind is removed by the next probe.
+    with contextlib.suppress(OSError):
+        path.unlink()
 
 
 class Journal:

@@ -111,7 +111,10 @@ class BackgroundServer(Startable):
     async def _serve(self) -> None:
         runner = web.AppRunner(self._factory(), access_log=None, handle_signals=False)
         await runner.setup()
-        site = web.TCPSite(runner, self.host, self._requested_port, reuse_address=True)
+        # asyncio's default for address reuse: on POSIX a restart may bind a port still in
+        # TIME_WAIT; on Windows the same option would let two servers share a port, so it
+        # stays off there.
+        site = web.TCPSite(runner, self.host, self._requested_port)
         try:
             await site.start()
         except BaseException:

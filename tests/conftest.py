@@ -1,4 +1,5 @@
-"""Shared fixtures: a real emulator over loopback, fast polling, leak checks."""
+"""Shared fixtures: a real emulator over loopback, fast polling, leak checks; and the one
+polling wait of the tests (tests/waiting.py)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,12 @@ import ctypes.util
 import os
 import shutil
 import threading
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 import pytest
 import soundfile as sf
@@ -25,6 +26,7 @@ from bridge.pipeline import Deps, JobRunner
 from bridge.pipeline.output import Splicing
 from bridge.staging import LocalHttpStager
 from tests.daemon_harness import OscListener, free_udp_port
+from tests.waiting import wait_until
 
 FAST_POLL = PollPlan(interval=0.02, max_interval=0.1, backoff=1.5, deadline=20.0)
 FAST_RETRY = RetryPolicy(max_attempts=6, base=0.01, cap=0.05)
@@ -81,17 +83,20 @@ def no_leaks() -> Iterator[None]:
     threads = set(threading.enumerate())
     sockets = _open_sockets()
     yield
-    deadline = time.monotonic() + 2.0
-    while True:
-        extra_threads = [t for t in threading.enumerate() if t not in threads and t.is_alive()]
+
+    def extra_threads() -> list[threading.Thread]:
+        extra = [t for t in threading.enumerate() if t not in threads and t.is_alive()]
         # asyncio's default executor threads belong to a loop that pytest-asyncio closes later.
-        extra_threads = [t for t in extra_threads if not t.name.startswith("asyncio_")]
-        extra_sockets = _open_sockets() - sockets
-        if (not extra_threads and extra_sockets <= 0) or time.monotonic() > deadline:
-            break
-        time.sleep(0.02)
-    assert not extra_threads, f"threads left running: {extra_threads}"
-    assert extra_sockets <= 0, f"{extra_sockets} socket(s) left open"
+        return [t for t in extra if not t.name.startswith("asyncio_")]
+
+    wait_until(
+        lambda: not extra_threads() and _open_sockets() <= sockets,
+        within=2.0,
+        what=lambda: (
+            f"the test's threads and sockets to close; threads left running: "
+            f"{extra_threads()}, {_open_sockets() - sockets} socket(s) left open"
+        ),
+    )
 
 
 def emulator_settings(**faults: Any) -> EmulatorSettings:
@@ -122,6 +127,22 @@ def make_emulator() -> Iterator[Callable[..., EmulatorServer]]:
         server.close()
 
 
+class TaskPolls(httpx.AsyncBaseTransport):
+    """httpx's own transport, counting the task polls the client sends through it."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+        self._http = httpx.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/producer/tasks"):
+            self.sent += 1
+        return await self._http.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+
 @asynccontextmanager
 async def client_for(
     server: EmulatorServer,
@@ -130,8 +151,11 @@ async def client_for(
     read_timeout: float = 10.0,
     retry: RetryPolicy = FAST_RETRY,
     poll: PollPlan = FAST_POLL,
+    transport: httpx.AsyncBaseTransport | None = None,
 ) -> AsyncIterator[ProducerClient]:
-    async with make_http_client(read_timeout=read_timeout, connect_timeout=2.0) as http:
+    async with make_http_client(
+        read_timeout=read_timeout, connect_timeout=2.0, transport=transport
+    ) as http:
         yield ProducerClient(
             http,
             base_url=server.url,
@@ -190,15 +214,17 @@ async def pipeline_runner(
     max_running: int = 2,
     context: float | None = None,
     splicing: Splicing | None = Splicing(),  # noqa: B008 - frozen, shared safely
+    transport: httpx.AsyncBaseTransport | None = None,
     **options: Any,
 ) -> AsyncIterator[JobRunner]:
     """A real JobRunner on `server`, its journal and work folder under `tmp_path/data`;
-    the stager is a loopback one unless another is given (and then left to the caller)."""
+    the stager is a loopback one unless another is given (and then left to the caller);
+    `transport` carries the client's requests instead of httpx's own."""
     with contextlib.ExitStack() as stack:
         journal = stack.enter_context(Journal(tmp_path / "data" / "journal.sqlite3"))
         if stager is None:
             stager = stack.enter_context(LocalHttpStager())
-        async with client_for(server) as client:
+        async with client_for(server, transport=transport) as client:
             deps = Deps(
                 client=client,
                 journal=journal,

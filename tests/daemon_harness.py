@@ -16,6 +16,7 @@ from typing import Any
 from bridge.daemon.client import DaemonClient, NoDaemon
 from bridge.osc.transport import build, parse
 from tests.fake_live import free_udp_port
+from tests.waiting import wait_until
 
 __all__ = ["OscListener", "daemon_config", "free_udp_port", "running_daemon", "serve_command"]
 
@@ -30,7 +31,8 @@ class OscListener:
         self._sock.bind(("127.0.0.1", port))
         self._sock.settimeout(0.05)
         self.port = int(self._sock.getsockname()[1])
-        self.messages: list[Message] = []
+        self.messages: list[Message] = []  # everything heard, in order
+        self._unclaimed: list[Message] = []  # what no wait_for has returned yet
         self._changed = threading.Condition()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._read, name="osc-listener", daemon=True)
@@ -45,7 +47,9 @@ class OscListener:
             except OSError:
                 return
             with self._changed:
-                self.messages.extend(parse(data))
+                heard = parse(data)
+                self.messages.extend(heard)
+                self._unclaimed.extend(heard)
                 self._changed.notify_all()
 
     def send(self, port: int, address: str, *args: Any) -> None:
@@ -58,11 +62,15 @@ class OscListener:
         match: Callable[[list[Any]], bool] = lambda args: True,
         timeout: float = 30.0,
     ) -> list[Any]:
+        """The arguments of the oldest message to `address` that `match`es and that no
+        earlier wait_for returned: each message is returned once, so waiting twice for
+        `/bridge/ok` waits for two of them."""
         deadline = time.monotonic() + timeout
         with self._changed:
             while True:
-                for found, args in self.messages:
+                for index, (found, args) in enumerate(self._unclaimed):
                     if found == address and match(args):
+                        del self._unclaimed[index]
                         return args
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -119,18 +127,19 @@ def serve_command(config: Path, api_url: str, *args: str) -> list[str]:
 
 
 def wait_until_serving(served: Served, port: int, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
     with DaemonClient("127.0.0.1", port) as client:
-        while time.monotonic() < deadline:
+
+        def answering() -> bool:
             if served.process.poll() is not None:
                 served.stop()
                 raise AssertionError(f"serve exited with {served.process.returncode}: {served.err}")
             try:
                 client.ping()
-                return
             except NoDaemon:
-                continue
-    raise AssertionError("serve did not answer /bridge/ping within 20 s")
+                return False
+            return True
+
+        wait_until(answering, within=timeout, what="serve to answer /bridge/ping")
 
 
 class Served:

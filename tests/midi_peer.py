@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import time
-
 import mido
+
+from tests.waiting import wait_until
 
 WAIT = 5.0
 
@@ -21,15 +21,13 @@ class Peer:
     def wait_for_clients(self, count: int = 1) -> None:
         # PortServer.poll() would accept too, but then blocks for good once a client is
         # connected (MultiPort._receive asks for a blocking receive), so accept here.
-        deadline = time.monotonic() + WAIT
-        while len(self.server.ports) < count:
+        def connected() -> bool:
             client = self.server.accept(block=False)
             if client is not None:
                 self.server.ports.append(client)
-            elif time.monotonic() > deadline:
-                raise AssertionError(f"{count} client(s) did not connect to {self.spec}")
-            else:
-                time.sleep(0.01)
+            return len(self.server.ports) >= count
+
+        wait_until(connected, within=WAIT, what=f"{count} client(s) to connect to {self.spec}")
 
     def send(self, *messages: mido.Message) -> None:
         for msg in messages:

@@ -18,6 +18,7 @@ from bridge.ableton.live import FILE_PATH, IS_AUDIO_CLIP, LOOP_START, TEMPO, TES
 from bridge.errors import AbletonError, BridgeError
 from tests.conftest import need_tool
 from tests.fake_live import FakeLive, free_udp_port, osc
+from tests.waiting import wait_until_async
 
 CLIP_QUERIES = ("/live/clip_slot/get/has_clip", IS_AUDIO_CLIP, FILE_PATH)
 
@@ -32,11 +33,10 @@ def link_to(live: FakeLive, timeout: float = 1.0) -> AbletonLink:
     return AbletonLink(port=live.port, listen_port=live.reply_port, timeout=timeout)
 
 
-async def wait_for(live: FakeLive, address: str) -> None:
-    deadline = time.monotonic() + 2.0
-    while address not in live.addresses():
-        assert time.monotonic() < deadline, f"the fake Live never received {address}"
-        await asyncio.sleep(0.005)
+async def received(live: FakeLive, address: str) -> None:
+    await wait_until_async(
+        lambda: address in live.addresses(), what=f"the fake Live to receive {address}"
+    )
 
 
 def send_to(port: int, *datagrams: bytes) -> None:
@@ -222,7 +222,7 @@ async def test_closing_fails_a_waiting_query(live: FakeLive) -> None:
     live.silent = True
     async with link_to(live, timeout=5.0) as link:
         waiting = asyncio.create_task(link.query(TEMPO))
-        await wait_for(live, TEMPO)
+        await received(live, TEMPO)
         link.close()
         with pytest.raises(AbletonError, match="closed"):
             await waiting
@@ -249,7 +249,7 @@ async def test_oscsend_stray_is_ignored_and_its_reply_is_read(live: FakeLive) ->
         # A reply built by liblo rather than python-osc is read all the same.
         live.silent = True
         waiting = asyncio.create_task(link.query(TEST))
-        await wait_for(live, TEST)
+        await received(live, TEST)
         await run(port, TEST, "s", "ok")
         assert await waiting == ("ok",)
 

@@ -25,7 +25,9 @@ import soundfile as sf
 from bridge.emulator.server import EmulatorServer
 from bridge.jobs.state import JobStatus, lost_billed_create
 from bridge.journal import Journal
-from bridge.project import read_index, schema
+from bridge.project import INDEX_NAME, read_index, schema
+from bridge.project.index import INDEX_LOCK_NAME
+from tests.waiting import wait_until
 
 PROJECT_RATE = 48000  # the emulator renders at 44.1 kHz: the write step resamples
 STEM_NAMES = ("bass", "drums", "other", "vocals")
@@ -76,17 +78,24 @@ def kill_after(
 ) -> bool:
     """SIGKILL `process` as soon as its journal holds the event; False if it ended first."""
     kind, step, occurrence = point
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+
+    def outcome() -> str | None:
         if process.poll() is not None:
-            return False
+            return "ended"
         if journal.exists() and _count(journal, kind, step) >= occurrence:
-            process.send_signal(signal.SIGKILL)
-            process.wait()
-            return True
-        time.sleep(0.001)
-    process.kill()
-    raise AssertionError(f"{point} never happened")
+            return "reached"
+        return None
+
+    try:
+        seen = wait_until(outcome, within=60.0, interval=0.001, what=f"{point} to happen")
+    except AssertionError:
+        process.kill()
+        raise
+    if seen == "ended":
+        return False
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    return True
 
 
 def _count(journal: Path, kind: str, step: str) -> int:
@@ -211,12 +220,13 @@ def assert_one_complete_set(project: Path, job_id: str) -> None:
     }
     found = {path.relative_to(folder).as_posix() for path in folder.rglob("*") if path.is_file()}
     assert found == expected
-    assert {path.name for path in results.iterdir()} == {folder.name, "index.jsonl"}
+    # Beside the job's folder only the index and the lock file its appends take.
+    assert {path.name for path in results.iterdir()} == {folder.name, INDEX_NAME, INDEX_LOCK_NAME}
     for item in manifest["files"]:
         info = sf.info(str(project / item["path"]))
         assert (info.frames, info.samplerate) == (item["lengthSamples"], PROJECT_RATE)
         assert item["position"] == {"seconds": 12.0, "samples": 12 * PROJECT_RATE}
-    hidden = [path for path in project.rglob(".*")]
+    hidden = [path for path in project.rglob(".*") if path.name != INDEX_LOCK_NAME]
     assert hidden == [], f"temporary files left: {hidden}"
 
 

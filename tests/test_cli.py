@@ -279,7 +279,7 @@ def test_the_api_key_appears_in_no_log_progress_output_or_file(
     assert key not in captured.out + captured.err
     assert "********" in captured.out
     files = [path for path in out.rglob("*") if path.is_file()]
-    assert len(files) == 8  # result, spliced, four stems, manifest, index
+    assert len(files) == 9  # result, spliced, four stems, manifest, index and its lock file
     journal = [path for path in own_data_folder.rglob("*") if path.is_file()]
     assert any(path.name == "journal.sqlite3" for path in journal)
     assert all(key.encode() not in path.read_bytes() for path in files + journal)

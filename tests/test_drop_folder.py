@@ -23,20 +23,13 @@ import pytest
 from bridge.errors import Issue, RequestError
 from bridge.watch import DropFolder, pending
 from tests.conftest import write_tone
+from tests.waiting import wait_until
 
 SETTLE = 0.2
-TIMEOUT = 10.0
 # an en dash, a CJK name and a circled digit; written as an escape for the linter
 TAKE = "夏天 \u2013 take ①"
 NOTES = "夏天 \u2013 notes ①"
 BIG = 1 << 24  # above this, files are compared by size and first bytes, not read whole
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = TIMEOUT) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
 
 
 def fingerprint(path: Path) -> tuple[int, str]:
@@ -180,7 +173,7 @@ def test_a_slow_writer_is_submitted_once_when_complete(
             out.flush()
             time.sleep(0.1)
     inputs.expect(data)
-    wait_for(lambda: len(recorder.calls) == 1)
+    wait_until(lambda: len(recorder.calls) == 1)
     time.sleep(0.6)  # a second submit would have come by now
     assert len(recorder.calls) == 1
     call = recorder.calls[0]
@@ -197,7 +190,7 @@ def test_non_audio_and_empty_files_are_rejected(
     inputs.put("extend_music/notes.txt", b"remember the bridge")
     inputs.put("cover_music/empty.wav", b"")
     inputs.put("loose.wav", b"RIFF")
-    wait_for(lambda: len(recorder.rejected) == 3)
+    wait_until(lambda: len(recorder.rejected) == 3)
     failed = inputs.root / "failed"
     assert "not an audio file: notes.txt (expected .wav, " in error_text(inputs.root, "notes")
     assert "empty file: empty.wav has 0 bytes" in error_text(inputs.root, "empty")
@@ -221,7 +214,7 @@ def test_a_huge_sparse_wav_is_moved_without_being_read(
     inputs.moved[-1] = fingerprint(path)
     started = time.monotonic()
     watch()
-    wait_for(lambda: len(recorder.calls) == 1)
+    wait_until(lambda: len(recorder.calls) == 1)
     assert time.monotonic() - started < 3.0
     done = inputs.root / "done" / "huge.wav"
     assert recorder.calls[0].size == size
@@ -235,7 +228,7 @@ def test_non_ascii_names_work_everywhere(
     inputs.put(f"cover_music/{TAKE}.json", json.dumps({"lyrics": "夏天"}).encode())
     inputs.put(f"cover_music/{TAKE}.wav", wav)
     inputs.put(f"cover_music/{NOTES}.txt", "夏天".encode())
-    wait_for(lambda: len(recorder.calls) == 1 and len(recorder.rejected) == 1)
+    wait_until(lambda: len(recorder.calls) == 1 and len(recorder.rejected) == 1)
     call = recorder.calls[0]
     assert call.source.name == f"{TAKE}.wav"
     assert call.request["lyrics"] == "夏天"
@@ -256,7 +249,7 @@ def test_a_sidecar_is_merged_even_when_written_just_after_the_audio(
     inputs.put("replace_music/take.wav", wav)
     time.sleep(SETTLE / 3)
     inputs.put("replace_music/take.json", json.dumps(sidecar).encode())
-    wait_for(lambda: len(recorder.calls) == 1)
+    wait_until(lambda: len(recorder.calls) == 1)
     done = inputs.root / "done"
     assert recorder.calls[0].request == {
         **sidecar,
@@ -274,7 +267,7 @@ def test_a_sidecar_naming_another_action_is_rejected(
     watch()
     inputs.put("extend_music/take.json", b'{"action": "cover_music"}')
     inputs.put("extend_music/take.wav", wav)
-    wait_for(lambda: len(recorder.rejected) == 1)
+    wait_until(lambda: len(recorder.rejected) == 1)
     assert "the folder decides" in error_text(inputs.root, "take")
     assert (inputs.root / "failed" / "take.json").exists()
     assert recorder.calls == []
@@ -286,7 +279,7 @@ def test_a_sidecar_with_bad_json_is_rejected_with_its_position(
     watch()
     inputs.put("music_variation/take.json", b'{\n  "prompts": [}\n')
     inputs.put("music_variation/take.wav", wav)
-    wait_for(lambda: len(recorder.rejected) == 1)
+    wait_until(lambda: len(recorder.rejected) == 1)
     text = error_text(inputs.root, "take")
     assert "take.json is not valid JSON" in text
     assert "at line 2, column 15" in text
@@ -301,7 +294,7 @@ def test_files_present_before_start_are_processed(
     inputs.put("requests/early.json", b'{"version": 1, "action": "create_music"}')
     inputs.put("early.txt", b"in the wrong place")
     watch()
-    wait_for(lambda: len(recorder.calls) == 2 and len(recorder.rejected) == 1)
+    wait_until(lambda: len(recorder.calls) == 2 and len(recorder.rejected) == 1)
     assert sorted(recorder.names()) == ["early.json", "early.wav"]
 
 
@@ -316,7 +309,7 @@ def test_temporary_names_are_ignored_until_renamed(
     assert recorder.rejected == []
     part = inputs.root / "extend_music" / "take.wav.part"
     part.rename(part.with_name("take.wav"))
-    wait_for(lambda: len(recorder.calls) == 1)
+    wait_until(lambda: len(recorder.calls) == 1)
     assert recorder.names() == ["take.wav"]
 
 
@@ -330,7 +323,7 @@ def test_name_collisions_get_unique_names_and_nothing_is_overwritten(
     inputs.put("extend_music/take.json", b'{"lyrics": "new"}')
     inputs.put("extend_music/take.wav", wav)
     inputs.put("cover_music/notes.txt", b"new notes")
-    wait_for(lambda: len(recorder.calls) == 1 and len(recorder.rejected) == 1)
+    wait_until(lambda: len(recorder.calls) == 1 and len(recorder.rejected) == 1)
     done, failed = inputs.root / "done", inputs.root / "failed"
     assert (done / "take.wav").read_bytes() == b"an older take"
     assert (done / "take (2).json").read_bytes() == b'{"older": true}'
@@ -353,7 +346,7 @@ def test_request_files_are_passed_on_as_they_are(
     }
     watch()
     inputs.put("requests/from reaper.json", json.dumps(request).encode())
-    wait_for(lambda: len(recorder.calls) == 1)
+    wait_until(lambda: len(recorder.calls) == 1)
     assert recorder.calls[0].request == request
     assert recorder.calls[0].source == inputs.root / "done" / "from reaper.json"
 
@@ -372,7 +365,7 @@ def test_a_refused_submit_moves_the_input_to_failed(
     inputs.put("cover_music/bad.wav", wav)
     inputs.put("requests/bad job.json", b'{"version": 1, "action": "create_music"}')
     with caplog.at_level(logging.WARNING, logger="bridge.watch"):
-        wait_for(lambda: len(recorder.rejected) == 2)
+        wait_until(lambda: len(recorder.rejected) == 2)
     failed = inputs.root / "failed"
     for stem in ("bad", "bad job"):
         assert "prompts[0].strength: must be between 0.2 and 1 (got 5)" in error_text(
@@ -395,10 +388,10 @@ def test_an_unexpected_submit_error_is_reported_and_the_watcher_carries_on(
     recorder.errors["crash"] = ValueError("boom")
     watch()
     inputs.put("extend_music/crash.wav", wav)
-    wait_for(lambda: len(recorder.rejected) == 1)
+    wait_until(lambda: len(recorder.rejected) == 1)
     assert "internal error: ValueError: boom" in error_text(inputs.root, "crash")
     inputs.put("extend_music/after.wav", wav)
-    wait_for(lambda: "after.wav" in recorder.names())
+    wait_until(lambda: "after.wav" in recorder.names())
 
 
 def test_every_input_is_submitted_exactly_once(
@@ -408,7 +401,7 @@ def test_every_input_is_submitted_exactly_once(
     for index in range(12):
         path = inputs.put(f"music_variation/take {index}.wav", wav)
         os.utime(path)  # more events for the same files
-    wait_for(lambda: len(recorder.calls) == 12)
+    wait_until(lambda: len(recorder.calls) == 12)
     time.sleep(SETTLE * 2)
     assert sorted(recorder.names()) == sorted(f"take {index}.wav" for index in range(12))
 
@@ -446,7 +439,7 @@ def test_an_input_taken_just_before_a_stop_is_handed_over_at_the_next_start(
     inputs.expect(request)
     moved_request = taken_before_a_stop(inputs.root, "requests", "song.json", request)
     watch()
-    wait_for(lambda: len(recorder.calls) == 2)
+    wait_until(lambda: len(recorder.calls) == 2)
     by_source = {call.source: call.request for call in recorder.calls}
     assert by_source[moved]["clip"]["path"] == str(moved)
     assert by_source[moved]["prompts"] == [{"text": "bossa nova"}]
@@ -460,7 +453,7 @@ def test_a_marker_whose_input_never_moved_is_dropped_and_the_input_taken_as_usua
     dropped = inputs.put("music_variation/loop.wav", wav)
     pending.write(inputs.root / "done", dropped, kind="clip", folder="music_variation")
     watch()
-    wait_for(lambda: len(recorder.calls) == 1)
+    wait_until(lambda: len(recorder.calls) == 1)
     time.sleep(3 * SETTLE)
     assert recorder.names() == ["loop.wav"]  # once, from its own folder
     assert not [p for p in (inputs.root / "done").iterdir() if p.name.startswith(".pending")]
@@ -471,5 +464,5 @@ def test_a_normal_take_leaves_no_marker_behind(
 ) -> None:
     watch()
     inputs.put("extend_music/a.wav", wav)
-    wait_for(lambda: sorted(p.name for p in (inputs.root / "done").iterdir()) == ["a.wav"])
+    wait_until(lambda: sorted(p.name for p in (inputs.root / "done").iterdir()) == ["a.wav"])
     assert recorder.names() == ["a.wav"]

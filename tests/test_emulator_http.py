@@ -21,6 +21,7 @@ import soundfile as sf
 from bridge.config import EmulatorSettings
 from bridge.emulator.server import EmulatorServer
 from bridge.staging import LocalHttpStager
+from tests.waiting import wait_until
 
 MODEL = "FUZZ-2.0"
 RATE = 44100
@@ -58,17 +59,20 @@ def api(server: EmulatorServer, token: str | None = None, **kwargs: Any) -> Iter
 
 def wait(client: httpx.Client, task_id: str, seen: list[Any] | None = None) -> dict[str, Any]:
     """Poll the task every 20 ms (for at most 20 s) until it reaches a terminal status."""
-    deadline = time.monotonic() + 20.0
-    while True:
+    docs: list[dict[str, Any]] = [] if seen is None else seen
+
+    def finished() -> dict[str, Any] | None:
         response = client.get("/producer/tasks", params={"taskId": task_id})
         assert response.status_code == 200, response.text
-        doc: dict[str, Any] = response.json()
-        if seen is not None:
-            seen.append(doc)
-        if doc["status"] in TERMINAL:
-            return doc
-        assert time.monotonic() < deadline, f"task {task_id} still {doc['status']}"
-        time.sleep(0.02)
+        docs.append(response.json())
+        return docs[-1] if docs[-1]["status"] in TERMINAL else None
+
+    return wait_until(
+        finished,
+        within=20.0,
+        interval=0.02,
+        what=lambda: f"task {task_id} to finish (still {docs[-1]['status']})",
+    )
 
 
 def start(client: httpx.Client, endpoint: str, body: Any) -> str:

@@ -14,6 +14,7 @@ import pytest
 
 from bridge.midi import MidiInputs, Trigger, list_inputs, parse_mapping, probe_inputs
 from tests.midi_peer import WAIT, Peer
+from tests.waiting import wait_until
 
 
 class Inbox:
@@ -134,10 +135,9 @@ def test_a_peer_that_hangs_up_stops_only_its_own_input(
             leaving.wait_for_clients()
             staying.wait_for_clients()
             leaving.close()
-            deadline = time.monotonic() + WAIT
-            while not inputs.problems and time.monotonic() < deadline:
-                time.sleep(0.01)
-            (problem,) = inputs.problems
+            (problem,) = wait_until(
+                lambda: inputs.problems, within=WAIT, what="the hang-up to be noticed"
+            )
             assert leaving.spec in problem
             assert "disconnected" in problem
             staying.send(mido.Message("program_change", program=5))

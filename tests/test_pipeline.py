@@ -26,7 +26,8 @@ from bridge.jobs.wire import Defaults, parse_request
 from bridge.journal import Journal
 from bridge.pipeline import JobRunner
 from bridge.project import schema
-from tests.conftest import emulator_settings, pipeline_runner
+from tests.conftest import TaskPolls, emulator_settings, pipeline_runner
+from tests.waiting import wait_until_async
 
 MODELS = ("FUZZ-2.0",)
 EMULATOR_RATE = 44100
@@ -102,11 +103,9 @@ def create(project: Path, *, title: str = "song", selection: Selection | None = 
     )
 
 
-async def until(condition: Callable[[], bool]) -> None:
-    """Wait for a condition another task brings about (the journal is the only signal)."""
-    async with asyncio.timeout(10):
-        while not condition():  # noqa: ASYNC110 - the journal has no event to await
-            await asyncio.sleep(0.01)
+def journaled(runner: JobRunner, job: Job) -> Job:
+    """The job as its journal has it now (the journal is the only signal of a step)."""
+    return runner.deps.journal.get(job.id)
 
 
 def slow_emulator() -> EmulatorServer:
@@ -216,17 +215,19 @@ async def test_jobs_start_in_order_and_never_more_than_the_limit_at_once(
 
 async def test_cancel_stops_polling_and_keeps_the_job_for_a_retry(tmp_path: Path) -> None:
     slow = slow_emulator()
+    polls = TaskPolls()
     try:
-        async with runner_for(slow, tmp_path) as runner:
+        async with runner_for(slow, tmp_path, transport=polls) as runner:
             job = runner.submit(create(tmp_path / "song"))
             waiting = asyncio.create_task(runner.run_until_idle())
-            await until(lambda: "generate" in runner.deps.journal.get(job.id).facts.tasks)
+            await wait_until_async(lambda: "generate" in journaled(runner, job).facts.tasks)
+            # Whether a first poll was sent yet is up to the scheduler; none may follow.
             assert runner.cancel(job.id)
+            sent_before_cancel = polls.sent
             finished = (await waiting)[job.id]
-            await asyncio.sleep(0.2)  # a poll already on the wire may still reach the server
-            polls = slow.stats()["requests"]["tasks"]
-            await asyncio.sleep(0.3)
-            assert slow.stats()["requests"]["tasks"] == polls  # nothing polls any more
+            assert polls.sent == sent_before_cancel
+            # And nothing is left that could poll later: the runner's tasks have all ended.
+            assert asyncio.all_tasks() == {asyncio.current_task()}
     finally:
         slow.close()
     assert finished.status == JobStatus.CANCELLED
@@ -239,7 +240,7 @@ async def test_a_cancel_asked_by_another_process_stops_the_job(tmp_path: Path) -
         async with runner_for(slow, tmp_path) as runner:
             job = runner.submit(create(tmp_path / "song"))
             waiting = asyncio.create_task(runner.run_until_idle())
-            await until(lambda: runner.deps.journal.get(job.id).step == "generate")
+            await wait_until_async(lambda: journaled(runner, job).step == "generate")
             with Journal(tmp_path / "data" / "journal.sqlite3") as other:
                 assert other.running_elsewhere(job.id)
                 other.request_cancel(job.id)
@@ -300,7 +301,7 @@ async def test_a_stop_lets_a_create_in_flight_journal_its_answer_and_leaves_the_
     async with runner_for(slow, tmp_path, on_finished=finished.append) as runner:
         job = runner.submit(create(tmp_path / "song"))
         async with runner.serving(grace=5.0):
-            await until(lambda: "generate" in runner.deps.journal.get(job.id).facts.intents)
+            await wait_until_async(lambda: "generate" in journaled(runner, job).facts.intents)
         stopped = runner.deps.journal.get(job.id)
     # Not failed, not needs_attention: resumed at the next start.
     assert stopped.status == JobStatus.RUNNING
@@ -318,7 +319,7 @@ async def test_serving_runs_jobs_as_they_come_and_keeps_none_of_them(tmp_path: P
             async with runner.serving():
                 for title in ("one", "two", "three"):
                     runner.submit(create(tmp_path / "song", title=title))
-                await until(lambda: len(notices) == 3)
+                await wait_until_async(lambda: len(notices) == 3)
             assert runner.finished == {}
             assert runner.running == []
     finally:
@@ -332,7 +333,7 @@ async def test_a_cancel_while_a_billed_create_is_on_its_way_keeps_its_intent(
     async with runner_for(slow, tmp_path) as runner:
         job = runner.submit(create(tmp_path / "song"))
         waiting = asyncio.create_task(runner.run_until_idle())
-        await until(lambda: "generate" in runner.deps.journal.get(job.id).facts.intents)
+        await wait_until_async(lambda: "generate" in journaled(runner, job).facts.intents)
         assert runner.cancel(job.id)
         cancelled = (await waiting)[job.id]
     assert cancelled.status == JobStatus.CANCELLED

@@ -31,6 +31,7 @@ from tests.daemon_harness import (
     running_daemon,
     serve_command,
 )
+from tests.waiting import wait_until
 
 
 @pytest.fixture
@@ -66,10 +67,10 @@ def test_an_osc_request_ends_as_files_in_the_project_and_a_done_message(
         job_id, action = listener.wait_for("/bridge/job/accepted")
         assert action == "replace_music"
         _, manifest_path = listener.wait_for("/bridge/job/done", lambda a: a[0] == job_id)
-        deadline = time.monotonic() + 5
-        while '"completed"' not in (status.read_text() if status.exists() else ""):
-            assert time.monotonic() < deadline, "status.json never showed the job completed"
-            time.sleep(0.05)
+        wait_until(
+            lambda: status.exists() and '"completed"' in status.read_text(),
+            what="status.json to show the job completed",
+        )
     board = json.loads(status.read_text())
     assert board["daemon"]["running"] is False  # written once more at the stop
     (entry,) = board["jobs"]

@@ -4,7 +4,6 @@ that throws arbitrary OSC at a running daemon."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from bridge.emulator.server import EmulatorServer
 from tests.daemon_harness import OscListener, daemon_config, free_udp_port, running_daemon
 from tests.fake_live import FakeLive, LiveState
 from tests.midi_peer import Peer
+from tests.waiting import wait_until
 
 ANSWERS = {
     "/bridge/rejected",
@@ -143,12 +143,17 @@ def test_arbitrary_osc_never_stops_the_daemon_and_always_gets_an_answer(
         )
         @given(ADDRESSES, st.lists(OSC_ARG, max_size=5))
         def one_message(address: str, args: list[Any]) -> None:
-            before = sum(1 for found, _ in listener.messages if found in ANSWERS)
+            def answers() -> int:
+                return sum(1 for found, _ in listener.messages if found in ANSWERS)
+
+            before = answers()
             listener.send(port, address, *args)
-            deadline = time.monotonic() + 5
-            while sum(1 for found, _ in listener.messages if found in ANSWERS) == before:
-                assert time.monotonic() < deadline, f"no answer to {address} {args!r}"
-                time.sleep(0.002)
+            wait_until(
+                lambda: answers() > before,
+                within=5.0,
+                interval=0.002,
+                what=f"an answer to {address} {args!r}",
+            )
 
         one_message()
         listener.send(port, "/bridge/ping")

@@ -8,6 +8,7 @@ abort the process (libasound asserts on some ALSA set-ups); a child can hang or 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -48,7 +49,7 @@ def probe_audio(timeout: float = PROBE_TIMEOUT) -> dict[str, object]:
     except subprocess.TimeoutExpired:
         return {"hung": f"PortAudio did not answer within {timeout:g} s"}
     lines = done.stdout.strip().splitlines()
-    if not lines and done.returncode < 0:
+    if not lines and _crashed(done.returncode):
         # Killed by a signal: PortAudio is there, and aborted while loading (libasound
         # asserts on some ALSA set-ups).
         return {"crashed": f"PortAudio crashed while loading (exit status {done.returncode})"}
@@ -69,6 +70,14 @@ class Outputs:
     def sentence(self) -> str:
         return f"{self.detail}; fix: {self.fix}"
 
+
+
+def _crashed(returncode: int) -> bool:
+    """A child that died of a crash: a negative status (the signal) on POSIX, an NTSTATUS
+    error code such as 0xC0000005 (access violation) on Windows, which has no signals."""
+    if os.name == "nt":
+        return returncode & 0xFFFFFFFF >= 0xC0000000
+    return returncode < 0
 
 def judge(found: dict[str, object]) -> Outputs:
     """What a probe's answer (as `probe_audio` gives it) means for previews."""

@@ -80,6 +80,8 @@ def execute(args: argparse.Namespace, config: Config, out: Console) -> int:
         active = {k: v for k, v in settings.faults.model_dump().items() if v and k != "seed"}
         out.print(f"faults: {active or 'none'}", markup=False)
         out.print("Ctrl-C stops it.", markup=False)
-        stop.wait()
+        # A wait without a timeout cannot be interrupted by Ctrl-C on Windows.
+        while not stop.wait(0.5):
+            pass
     out.print("emulator stopped", markup=False)
     return 0

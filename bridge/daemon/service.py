@@ -135,8 +135,15 @@ class Daemon:
     def install_signal_handlers(self) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
+            try:
                 loop.add_signal_handler(sig, self.stop.set)
+            except NotImplementedError:
+                # Windows' event loops have no add_signal_handler: a plain handler, which
+                # runs between bytecodes of the main thread, wakes the loop instead.
+                with contextlib.suppress(ValueError):  # not the main thread
+                    signal.signal(sig, lambda *_: loop.call_soon_threadsafe(self.stop.set))
+            except RuntimeError:
+                continue
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.get_running_loop().create_task(coro)

@@ -2,12 +2,15 @@
 
 Several bridge processes (and threads) may finish jobs at once, and a crash may cut a
 line short. Each append therefore takes an exclusive lock, skips a job already listed
-(a resumed job finishes twice), starts on a fresh line, and writes its line whole.
+(a resumed job finishes twice), starts on a fresh line, and writes its line whole. The lock
+is taken on a file of its own beside the index, `.index.jsonl.lock` (`filelock`: flock on
+Linux and macOS, a byte-range lock on Windows), so readers of the index never meet a
+locked file.
 """
 
 from __future__ import annotations
 
-import fcntl
+import io
 import json
 import logging
 import os
@@ -15,6 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final, Literal
 
+from filelock import FileLock
 from pydantic import BaseModel, ConfigDict, Field
 
 from bridge.errors import ProjectError
@@ -23,6 +27,7 @@ from bridge.files import translate_os_error
 log = logging.getLogger(__name__)
 
 INDEX_NAME = "index.jsonl"
+INDEX_LOCK_NAME: Final = ".index.jsonl.lock"
 INDEX_SCHEMA_VERSION: Final = 1
 
 
@@ -69,20 +74,22 @@ def append_index(results_root: Path, entry: Mapping[str, Any]) -> bool:
     path = results_root / INDEX_NAME
     line = json.dumps(dict(entry), ensure_ascii=False, separators=(",", ":")) + "\n"
     try:
-        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
+        # The index is opened before the lock is taken: a missing results folder is an
+        # error here, not a folder the lock would create.
+        with (
+            open(path, "a+b", buffering=0, opener=_open_0644) as index,
+            FileLock(results_root / INDEX_LOCK_NAME),
+        ):
             # The lock covers read-check-write: two finishers of one job cannot both append.
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            existing = _read_all(fd)
+            index.seek(0)
+            existing = index.readall()
             if job_id in _job_ids(existing):
                 log.info("job %s is already in %s; not listed twice", job_id, path)
                 return False
             # A crash may have left a torn last line: start ours on a line of its own.
             prefix = b"\n" if existing and not existing.endswith(b"\n") else b""
-            _write_whole(fd, prefix + line.encode("utf-8"))
-            os.fsync(fd)
-        finally:
-            os.close(fd)  # closing releases the lock
+            _write_whole(index, prefix + line.encode("utf-8"))
+            os.fsync(index.fileno())
     except OSError as exc:
         raise translate_os_error(exc, results_root) from exc
     return True
@@ -111,17 +118,8 @@ def read_index(results_root: Path) -> list[dict[str, Any]]:
     return entries
 
 
-def _read_all(fd: int) -> bytes:
-    size = os.fstat(fd).st_size
-    chunks: list[bytes] = []
-    offset = 0
-    while offset < size:
-        chunk = os.pread(fd, size - offset, offset)
-        if not chunk:
-            break
-        chunks.append(chunk)
-        offset += len(chunk)
-    return b"".join(chunks)
+def _open_0644(path: str, flags: int) -> int:
+    return os.open(path, flags, 0o644)
 
 
 def _job_ids(raw: bytes) -> set[str]:
@@ -141,9 +139,10 @@ def _parse(text: bytes) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def _write_whole(fd: int, data: bytes) -> None:
+def _write_whole(index: io.FileIO, data: bytes) -> None:
     # One write is the normal case; a short write (disk filling up) continues under the
-    # same lock, so no other line can land in the middle of this one.
-    written = os.write(fd, data)
+    # same lock, so no other line can land in the middle of this one. The file is open
+    # for appending: every write goes to its end, wherever a read left the position.
+    written = index.write(data)
     while written < len(data):
-        written += os.write(fd, data[written:])
+        written += index.write(data[written:])

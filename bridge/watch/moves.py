@@ -50,6 +50,8 @@ def move_group(group: Group, folder: Path, *, stem: str, extra: Sequence[str] = 
         for parent in {path.parent for path in group.paths}:
             fsync_dir(parent)
         return Group(new_stem, tuple(current))
+    # The members moved before the last refusal wait in `folder`: bring them back too.
+    _put_back(current, group.paths)
     raise OSError(f"no free name for {group.paths[0].name} in {folder}")
 
 
