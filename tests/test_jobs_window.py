@@ -168,7 +168,8 @@ def replaces(draw: st.DrawFn) -> tuple[JobRequest, float, int, float | None]:
     playrate = draw(st.sampled_from([0.5, 1.0, 1.25, 2.0]))
     visible = (source - take_offset) / playrate
     position = draw(st.floats(0.0, 600.0))
-    start = draw(st.floats(0.0, visible - 0.01))
+    # Room for a 10 ms section after `start`, with a margin for the subtraction's rounding.
+    start = draw(st.floats(0.0, visible - 0.02))
     length = draw(st.floats(0.01, min(visible - start, MAX_UPLOAD_SECONDS / playrate)))
     context = draw(st.none() | st.floats(1.0, 300.0))
     clip = ClipPlacement(CLIP_PATH, position, take_offset, playrate)
