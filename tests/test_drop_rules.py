@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bridge.errors import BridgeError, Issue, RequestError
+from bridge.errors import BridgeError, Issue, RequestError, explain
 from bridge.watch.drop import (
     CLIP_ACTIONS,
     ERROR_SUFFIX,
@@ -20,7 +20,6 @@ from bridge.watch.drop import (
     check_sidecar,
     classify,
     clip_request,
-    describe,
     error_report,
     free_stem,
     parse_json_object,
@@ -181,11 +180,11 @@ def test_the_folder_decides_the_action() -> None:
     assert "move the clip and take.json into cover_music/" in caught.value.details()
 
 
-def test_describe_errors() -> None:
+def test_a_drop_folder_error_report_says_what_a_person_reads() -> None:
     issues = RequestError([Issue("prompts[0].strength", "must be at most 1 (got 5)")])
-    assert "prompts[0].strength: must be at most 1 (got 5)" in describe(issues)
-    assert describe(BridgeError("no project folder")) == "no project folder"
-    assert describe(ValueError("boom")) == "internal error: ValueError: boom"
+    assert "prompts[0].strength: must be at most 1 (got 5)" in explain(issues)
+    assert explain(BridgeError("no project folder")) == "no project folder"
+    assert explain(ValueError("boom")) == "internal error: ValueError: boom"
 
 
 def test_error_report_names_the_files_reason_and_fix() -> None:

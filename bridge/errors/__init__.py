@@ -139,10 +139,13 @@ class InputError(BridgeError):
 _LOOK_IT_UP = "Look the task up before trying again; the service may bill a repeat."
 
 
-def explain(exc: BridgeError, *, one_line: bool = False) -> str:
+def explain(exc: BaseException, *, one_line: bool = False) -> str:
     """What a person reads of `exc`: the issues of an error that gathers them one per line
     (on one line with `one_line`), otherwise its message; a create that may have been
-    billed says what to do before trying again."""
+    billed says what to do before trying again; anything the bridge did not raise on
+    purpose is named as an internal error."""
+    if not isinstance(exc, BridgeError):
+        return redact(f"internal error: {type(exc).__name__}: {exc}")
     if isinstance(exc, _IssuesError) and not one_line:
         return exc.details()
     if isinstance(exc, SubmitUncertainError):

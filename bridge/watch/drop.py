@@ -21,7 +21,7 @@ from enum import Enum, StrEnum
 from pathlib import Path, PurePath
 from typing import Any, Final
 
-from bridge.errors import BridgeError, Issue, RequestError
+from bridge.errors import Issue, RequestError
 from bridge.jobs.model import JOB_ACTIONS
 from bridge.jobs.request import CREATE
 
@@ -201,15 +201,6 @@ def clip_request(action: str, sidecar: Mapping[str, Any] | None, clip_path: str)
     request["action"] = action
     request["clip"] = {**(request.get("clip") or {}), "path": clip_path}
     return request
-
-
-def describe(exc: BaseException) -> str:
-    """The reason an input failed, as its error report states it."""
-    if isinstance(exc, RequestError):
-        return exc.details()
-    if isinstance(exc, BridgeError):
-        return exc.message
-    return f"internal error: {type(exc).__name__}: {exc}"
 
 
 def retry_hint(folder: str, name: str) -> str:

@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bridge.errors import BridgeError, RequestError
+from bridge.errors import BridgeError, RequestError, explain
 from bridge.files import write_bytes_atomic
 from bridge.watch import drop as rules
 from bridge.watch import pending
@@ -104,10 +104,10 @@ class Handover:
         try:
             job = self._submit(request, source)
         except BridgeError as exc:
-            reason = rules.describe(exc)
+            reason = explain(exc)
         except Exception as exc:
             log.exception("drop folder: submitting %s failed unexpectedly", source)
-            reason = rules.describe(exc)
+            reason = explain(exc)
         else:
             log.info("drop folder: %s submitted as job %s", source.name, job)
             return
