@@ -10,7 +10,7 @@ import json
 import signal
 import subprocess
 import sys
-import time
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -161,9 +161,10 @@ def test_ping_from_oscsend_is_answered_to_oscdump(
     dump = subprocess.Popen(
         [oscdump, "-L", str(dump_port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
+    heard = DumpLines(dump)
     try:
+        wait_until(lambda: udp_port_taken(dump_port), what="oscdump to bind its port")
         with running_daemon(config, emulator.url, port):
-            time.sleep(0.2)  # oscdump binds its port
             sent = subprocess.run(
                 [oscsend, "127.0.0.1", str(port), "/bridge/ping"], capture_output=True, timeout=10
             )
@@ -171,14 +172,55 @@ def test_ping_from_oscsend_is_answered_to_oscdump(
             subprocess.run(
                 [oscsend, "127.0.0.1", str(port), "/bridge/status", "s", "abc"], timeout=10
             )
-            time.sleep(0.5)
+            wait_until(
+                lambda: heard.has("/bridge/pong ss", "/bridge/rejected ss"),
+                what="oscdump to print the pong and the refusal",
+            )
     finally:
         dump.terminate()
-        out, _ = dump.communicate(timeout=10)
-    assert "/bridge/pong ss" in out
+        dump.wait(timeout=10)
+    out = heard.text()
     assert emulator.url in out
-    assert "/bridge/rejected ss" in out  # "abc" is too short for a job id: said so
-    assert "too short" in out
+    assert "too short" in out  # "abc" is too short for a job id: said so
+
+
+class DumpLines:
+    """What a running oscdump has printed so far, read on a thread as it comes."""
+
+    def __init__(self, dump: subprocess.Popen[str]) -> None:
+        self._lines: list[str] = []
+        self._lock = threading.Lock()
+        self._reader = threading.Thread(target=self._read, args=(dump,), daemon=True)
+        self._reader.start()
+
+    def _read(self, dump: subprocess.Popen[str]) -> None:
+        assert dump.stdout is not None
+        for line in dump.stdout:
+            with self._lock:
+                self._lines.append(line)
+
+    def text(self) -> str:
+        self._reader.join(timeout=10)
+        with self._lock:
+            return "".join(self._lines)
+
+    def has(self, *texts: str) -> bool:
+        with self._lock:
+            printed = "".join(self._lines)
+        return all(text in printed for text in texts)
+
+
+def udp_port_taken(port: int) -> bool:
+    """Whether some socket is bound to UDP `port`, read from the kernel's table (binding
+    the port to find out could take it from under oscdump)."""
+    tables = [Path("/proc/net/udp"), Path("/proc/net/udp6")]
+    rows = [
+        line.split()
+        for table in tables
+        if table.exists()
+        for line in table.read_text().splitlines()[1:]
+    ]
+    return any(int(row[1].rsplit(":", 1)[1], 16) == port for row in rows)
 
 
 def test_a_second_daemon_on_the_same_port_stops_at_once_naming_it(
