@@ -4,6 +4,7 @@ stay short, and remote senders cannot draw more than a few of them."""
 from __future__ import annotations
 
 import json
+import socket
 import struct
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
 from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.parsing.osc_types import write_string
 
@@ -196,3 +198,42 @@ def test_a_param_of_a_type_the_bridge_cannot_use_is_refused_and_the_context_stil
     assert "value: must be a string, number or true/false" in reason
     state = _one_answer(listener, daemon_port, packet("/bridge/context/get", []), "get")
     assert json.loads(state[0])["params"] == {}
+
+
+def _remote_address() -> str | None:
+    """This machine's address on its default route (no packet is sent), if it has one."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))
+        except OSError:
+            return None
+        host = str(probe.getsockname()[0])
+    return None if host.startswith("127.") or host == "0.0.0.0" else host  # noqa: S104
+
+
+def test_refusals_are_short_and_a_remote_sender_draws_only_a_few(
+    jobs_config: Path, tmp_path: Path, emulator: EmulatorServer
+) -> None:
+    host = _remote_address()
+    if host is None:
+        pytest.skip("this machine has no address but loopback")
+    port = free_udp_port()
+    osc = f'host = "0.0.0.0"\nport = {port}\nallow_remote = true'
+    config = daemon_config(jobs_config, tmp_path, port, osc=osc)
+    with running_daemon(config, emulator.url, port), OscListener(host=host) as remote:
+        tiny = b"/x\0\0,\0\0\0"
+        remote.send_packet(port, tiny)
+        remote.wait_for("/bridge/rejected")
+        assert remote.bytes_heard <= 12 * len(tiny)  # was 480 bytes
+        builder = OscBundleBuilder(IMMEDIATELY)
+        for n in range(80):
+            builder.add_content(OscMessageBuilder(f"/bridge/x{n:02}").build())
+        bundle = builder.build().dgram
+        before = remote.bytes_heard
+        remote.send_packet(port, bundle)
+        remote.send(port, "/bridge/ping")  # answers that are not refusals are never held back
+        remote.wait_for("/bridge/pong")
+        pong = len(packet("/bridge/pong", [("s", "0.1.0"), ("s", emulator.url)]))
+        drawn = remote.bytes_heard - before - pong
+    assert 1500 <= len(bundle) <= 1700
+    assert drawn <= len(bundle)  # was 96 KB for a bundle of this size
