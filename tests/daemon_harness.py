@@ -26,12 +26,13 @@ Message = tuple[str, list[Any]]
 class OscListener:
     """A real OSC receiver on a UDP port: records every message the daemon sends it."""
 
-    def __init__(self, port: int = 0) -> None:
+    def __init__(self, port: int = 0, host: str = "127.0.0.1") -> None:
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self._sock.bind(("127.0.0.1", port))
+        self._sock.bind((host, port))
         self._sock.settimeout(0.05)
         self.port = int(self._sock.getsockname()[1])
         self.messages: list[Message] = []  # everything heard, in order
+        self.bytes_heard = 0  # the size of every packet heard, added up
         self._unclaimed: list[Message] = []  # what no wait_for has returned yet
         self._changed = threading.Condition()
         self._stopping = threading.Event()
@@ -47,6 +48,7 @@ class OscListener:
             except OSError:
                 return
             with self._changed:
+                self.bytes_heard += len(data)
                 heard = parse(data)
                 self.messages.extend(heard)
                 self._unclaimed.extend(heard)
@@ -54,7 +56,11 @@ class OscListener:
 
     def send(self, port: int, address: str, *args: Any) -> None:
         """Send from this listener's own port, so that answers to the sender come back here."""
-        self._sock.sendto(build(address, args), ("127.0.0.1", port))
+        self.send_packet(port, build(address, args))
+
+    def send_packet(self, port: int, data: bytes) -> None:
+        """Send a packet as it is, from this listener's own port."""
+        self._sock.sendto(data, ("127.0.0.1", port))
 
     def wait_for(
         self,

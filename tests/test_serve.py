@@ -300,6 +300,17 @@ def test_listening_beyond_loopback_needs_an_explicit_option_and_warns(
     assert "warning: OSC listens on 0.0.0.0" in daemon.err
 
 
+def test_a_live_on_another_machine_is_a_warning_that_its_reply_port_listens_beyond_loopback(
+    jobs_config: Path, tmp_path: Path, port: int, emulator: EmulatorServer
+) -> None:
+    listen = free_udp_port()
+    live = f'enabled = true\nhost = "192.0.2.77"\nlisten_port = {listen}'
+    config = daemon_config(jobs_config, tmp_path, port, ableton=live)
+    with running_daemon(config, emulator.url, port) as daemon:
+        pass
+    assert f"warning: the Ableton Live reader listens on 0.0.0.0:{listen}" in daemon.err
+
+
 def test_the_banner_says_where_everything_listens(
     config: Path, tmp_path: Path, port: int, emulator: EmulatorServer
 ) -> None:

@@ -22,7 +22,9 @@ from bridge.daemon.context import ALIASES, Context
 from bridge.daemon.feedback import Origin
 from bridge.daemon.intake import Intake
 from bridge.daemon.osc_args import Arg, check_args, parse_signature
+from bridge.daemon.refusals import ADDRESS_MAX, RefusalBudget, cut, reason_limit
 from bridge.errors import AudioError, BridgeError, Issue, RequestError, explain
+from bridge.errors.describe import suggest
 from bridge.project.playable import resolve_target
 
 log = logging.getLogger(__name__)
@@ -57,21 +59,33 @@ class Handlers:
         self._service = service
         self._spawn = spawn  # starts a coroutine as a task the daemon keeps track of
         self._previews = previews
+        self._refusals = RefusalBudget()
 
     def handle(self, address: str, values: list[Any], sender: tuple[str, int]) -> None:
         origin = Origin("osc", sender, f"{sender[0]}:{sender[1]}")
+        limit = reason_limit(address, values)
         if not address:
-            self._feedback.rejected(origin, "", str(values[0]) if values else "malformed packet")
+            self._refuse(origin, "", str(values[0]) if values else "malformed packet", limit)
             return
         route = ROUTES_BY_ADDRESS.get(address)
         if route is None:
-            known = ", ".join(sorted(ROUTES_BY_ADDRESS))
-            self._feedback.rejected(origin, address, f"unknown address; known: {known}")
+            close = suggest(address, list(ROUTES_BY_ADDRESS))
+            hint = f" (did you mean {close}?)" if close else "; /bridge/ping answers"
+            self._refuse(origin, address, f"unknown address{hint}", limit)
             return
         try:
             route.handler(self, route, check_args(route, values), origin)
-        except BridgeError as exc:
-            self._feedback.rejected(origin, address, explain(exc))
+        except Exception as exc:  # every message is answered, even one the bridge did not foresee
+            if not isinstance(exc, BridgeError):
+                log.exception("OSC %s from %s: handler failed", address, origin.label)
+            self._refuse(origin, address, explain(exc), limit)
+
+    def _refuse(self, origin: Origin, address: str, reason: str, limit: int) -> None:
+        """A refusal, short and bounded, unless its remote host has drawn too many."""
+        if origin.reply is not None and not self._refusals.allow(origin.reply[0]):
+            log.debug("OSC %s from %s refused, not answered: %s", address, origin.label, reason)
+            return
+        self._feedback.rejected(origin, cut(address, ADDRESS_MAX), cut(reason, limit))
 
     def job(self, route: Route, args: dict[str, Any], origin: Origin) -> None:
         try:
@@ -142,8 +156,10 @@ class Handlers:
     async def _triggered(self, route: Route, name: str, origin: Origin) -> None:
         try:
             await self._intake.trigger(name, origin)
-        except BridgeError as exc:
-            self._feedback.rejected(origin, route.address, explain(exc))
+        except Exception as exc:
+            if not isinstance(exc, BridgeError):
+                log.exception("OSC %s: the trigger failed", route.address)
+            self._refuse(origin, route.address, explain(exc), reason_limit(name, ()))
 
     def cancel(self, route: Route, args: dict[str, Any], origin: Origin) -> None:
         job = self._intake.cancel(args["job"])
@@ -178,8 +194,10 @@ class Handlers:
         # Opening a stream loads PortAudio and may wait on the sound server: not on the loop.
         try:
             await asyncio.to_thread(self._desk().play, path, start)
-        except BridgeError as exc:
-            self._feedback.rejected(origin, route.address, explain(exc))
+        except Exception as exc:
+            if not isinstance(exc, BridgeError):
+                log.exception("OSC %s: the preview failed", route.address)
+            self._refuse(origin, route.address, explain(exc), reason_limit(str(path), ()))
             return
         self._feedback.answer(origin, Osc.OK, route.address, f"playing {path} from {start:g} s")
 

@@ -13,8 +13,15 @@ import numpy as np
 from bridge.errors import Issue, RequestError
 
 # OSC type letters as the table writes them: s string, f number, i whole number,
-# b true/false, * any of them.
-_KINDS: Final = {"s": "string", "f": "number", "i": "whole number", "b": "true or false", "*": ""}
+# b true/false, * any of them. Nothing else python-osc decodes (blob, time tag, nil, MIDI,
+# RGBA, array) means anything to the bridge: it is refused, named.
+_KINDS: Final = {
+    "s": "string",
+    "f": "number",
+    "i": "whole number",
+    "b": "true or false",
+    "*": "string, number or true/false",
+}
 
 
 @dataclass(frozen=True)
@@ -95,4 +102,6 @@ def _check(kind: str, value: Any) -> Any:
         if isinstance(value, bool) or value in (0, 1):
             return bool(value)
         return _WRONG
-    return value if value is not None else _WRONG
+    if isinstance(value, str | bool) or (number and math.isfinite(value)):
+        return value
+    return _WRONG

@@ -238,6 +238,13 @@ def check_hosts(config: Config, allow_remote: bool, banner: Banner) -> None:
         )
     if not is_loopback(host):
         banner.warn(f"OSC listens on {host}: any machine that reaches it can run jobs")
+    live = config.ableton
+    if live.enabled and not is_loopback(live.host):
+        # AbletonOSC answers to the host it is asked from, so its replies come from afar.
+        banner.warn(
+            f"the Ableton Live reader listens on 0.0.0.0:{live.listen_port} for replies from "
+            f"{live.host}: any machine that reaches it can send it answers"
+        )
     staging = config.staging
     if staging.kind == "local" and staging.public_base_url:
         banner.warn(

@@ -10,11 +10,13 @@ belong to one action) by `request_issues`, so every problem is reported in one p
 from __future__ import annotations
 
 import os
+import unicodedata
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic_core import PydanticCustomError
 
 from bridge.errors import Issue, RequestError
 from bridge.errors.describe import describe_errors
@@ -39,6 +41,19 @@ SCHEMA_ID: Final = "https://producer-bridge.invalid/schemas/request-v1.json"
 
 _Finite = Annotated[float, Field(allow_inf_nan=False)]
 _NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
+def _nameable(path: str) -> str:
+    # Judged at intake for every input: a NUL makes every os call raise, and a newline or
+    # an escape in a path is a mistake, not a file name anyone meant.
+    if any(unicodedata.category(char) == "Cc" for char in path):
+        raise PydanticCustomError(
+            "path_control", "a path cannot hold control characters (NUL, tab, newline...)"
+        )
+    return path
+
+
+_Path = Annotated[str, Field(min_length=1), AfterValidator(_nameable)]
 
 
 class _Wire(BaseModel):
@@ -74,7 +89,7 @@ class Params(_Wire):
 class Project(_Wire):
     """The project folder (absolute) and its sample rate (null: keep the result's rate)."""
 
-    folder: Annotated[str, Field(min_length=1)]
+    folder: _Path
     sampleRate: Annotated[int, Field(ge=8000, le=384000)] | None = None
 
 
@@ -82,7 +97,7 @@ class Clip(_Wire):
     """Where the clip sits: the source file, the item's timeline position, where in the
     file the item starts, its playrate, and its length on the timeline (null: to the end)."""
 
-    path: Annotated[str, Field(min_length=1)]
+    path: _Path
     itemPosition: _Finite = 0.0
     takeOffset: _Finite = 0.0
     playrate: _Finite = 1.0
