@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bridge.errors import BridgeError, Issue, RequestError, explain
+from bridge.jobs.wire import parse_json_object
 from bridge.watch.drop import (
     CLIP_ACTIONS,
     ERROR_SUFFIX,
@@ -22,7 +23,6 @@ from bridge.watch.drop import (
     clip_request,
     error_report,
     free_stem,
-    parse_json_object,
     sidecar_names,
     split_name,
 )

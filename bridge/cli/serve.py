@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
+import contextlib
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,7 @@ from bridge.config import Config
 from bridge.daemon.client import DaemonClient, NoDaemon
 from bridge.daemon.intake import request_defaults
 from bridge.errors import Issue, RequestError
-from bridge.jobs.wire import parse_request
+from bridge.jobs.wire import parse_json_object, parse_request
 
 
 def add_serve_parsers(commands: Any) -> None:
@@ -103,16 +103,13 @@ def submit(args: argparse.Namespace, config: Config, out: Console, err: Console)
     return 0
 
 
-def _read(name: str) -> Any:
+def _read(name: str) -> dict[str, Any]:
+    """The request in `name` (`-`: standard input), decoded as the drop folder decodes it."""
     try:
-        text = sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RequestError([Issue(name, f"cannot read: {exc}")]) from exc
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        message = f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        raise RequestError([Issue(name, message)]) from None
+        data = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
+    except OSError as exc:
+        raise RequestError([Issue(name, f"cannot read: {exc.strerror or exc}")]) from exc
+    return parse_json_object(data, "standard input" if name == "-" else name)
 
 
 def _absolute_paths(data: Any) -> Any:
@@ -122,5 +119,8 @@ def _absolute_paths(data: Any) -> Any:
     for key, field in (("project", "folder"), ("clip", "path")):
         part = data.get(key)
         if isinstance(part, dict) and isinstance(part.get(field), str):
-            data[key] = {**part, field: str(Path(part[field]).expanduser().resolve())}
+            # A path this system cannot hold stays as it is: the request schema names it.
+            with contextlib.suppress(ValueError, OSError):
+                data[key] = {**part, field: str(Path(part[field]).expanduser().resolve())}
+
     return data

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import time
-from typing import Any
+from typing import Any, Final
 
 from rich.console import Console
 
@@ -15,6 +15,18 @@ from bridge.osc.transport import build, parse
 from bridge.resources import Closeable
 
 PING_TIMEOUT = 0.5
+
+
+# The largest UDP datagram over IPv4: the request travels to the daemon in one OSC message.
+MAX_DATAGRAM: Final = 65507
+
+
+def too_big(size: int) -> str:
+    return (
+        f"is {size} bytes as an OSC message, and one goes to the daemon in a single UDP "
+        f"datagram of at most {MAX_DATAGRAM} bytes: drop the request file into the drop "
+        "folder's requests/ instead (it takes up to 1 MB), or shorten the lyrics"
+    )
 
 
 class NoDaemon(BridgeError):
@@ -52,8 +64,11 @@ class DaemonClient(Closeable):
             )
 
     def submit(self, request: dict[str, Any]) -> str:
-        self.ping()
-        self.send(Osc.JOB, json.dumps(request))
+        self.ping()  # NoDaemon first: without a daemon, submit runs the job itself, any size
+        packet = build(Osc.JOB, [json.dumps(request)])
+        if len(packet) > MAX_DATAGRAM:
+            raise RequestError([Issue("request", too_big(len(packet)))])
+        self._sock.sendto(packet, self._target)
         answer = self._wait_for({Osc.ACCEPTED, Osc.REJECTED}, 10.0)
         if answer is None:
             raise BridgeError("the daemon did not answer the request within 10 s")

@@ -9,6 +9,7 @@ belong to one action) by `request_issues`, so every problem is reported in one p
 
 from __future__ import annotations
 
+import json
 import os
 import unicodedata
 from dataclasses import dataclass
@@ -35,6 +36,8 @@ from bridge.jobs.model import (
 from bridge.jobs.request import AudioRequest, Sound
 
 REQUEST_VERSION: Final = 1
+# The largest request or sidecar file read; anything bigger is not a request.
+MAX_JSON_BYTES: Final = 1 << 20
 # The JSON Schema dialect of every schema the bridge publishes.
 JSON_SCHEMA_DIALECT: Final = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_ID: Final = "https://producer-bridge.invalid/schemas/request-v1.json"
@@ -269,3 +272,39 @@ def to_job_request(wire: WireRequest, defaults: Defaults) -> JobRequest:
             import_as=options.importAs or defaults.import_as,
         ),
     )
+
+
+def parse_json_object(data: bytes, name: str) -> dict[str, Any]:
+    """The JSON object in a request or sidecar, from its bytes, as every input reads it (the
+    drop folder and `submit`): UTF-8 with or without a BOM, or UTF-16/32 as `json` detects
+    them; RequestError says where it is broken."""
+    if len(data) > MAX_JSON_BYTES:
+        raise _unreadable(f"{name} is larger than {MAX_JSON_BYTES} bytes: not a request")
+    if not data.strip():
+        raise _unreadable(f"{name} is empty (expected a JSON object)")
+    try:
+        value = json.loads(data)
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno}, column {exc.colno}"
+        raise _unreadable(f"{name} is not valid JSON: {exc.msg} at {where}") from exc
+    except UnicodeDecodeError as exc:
+        raise _unreadable(f"{name} is not UTF-8 text (bad byte at offset {exc.start})") from exc
+    except RecursionError as exc:
+        raise _unreadable(f"{name} is nested too deeply to be a request") from exc
+    if not isinstance(value, dict):
+        raise _unreadable(f"{name} must hold one JSON object {{...}}, not {_json_type(value)}")
+    return value
+
+
+def _unreadable(message: str) -> RequestError:
+    return RequestError([Issue("", message)])
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, list):
+        return "a list [...]"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    return "a number" if isinstance(value, int | float) else "a string"

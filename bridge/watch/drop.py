@@ -13,7 +13,6 @@ here is tested without a disk, a clock or a thread.
 from __future__ import annotations
 
 import copy
-import json
 import re
 from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass
@@ -35,7 +34,6 @@ TEMP_SUFFIXES: Final = (".tmp", ".part", ".crdownload", ".download")
 # Files the desktop itself puts in any folder a user opens; they are nobody's input.
 SYSTEM_NAMES: Final = frozenset({"desktop.ini", "thumbs.db", "icon\r"})
 # A sidecar or request is a few hundred bytes; anything far larger was dropped by mistake.
-MAX_JSON_BYTES: Final = 1 << 20
 STATUS_FILE: Final = "status.json"  # written by the daemon into the drop folder's root
 NAME_MAX_BYTES: Final = 255  # the longest file name most filesystems take, in UTF-8 bytes
 
@@ -151,26 +149,6 @@ def free_stem(stem: str, suffixes: Sequence[str], taken: Container[str]) -> str:
         count += 1
         candidate = _fit(base, f" ({count})", longest)
     return candidate
-
-
-def parse_json_object(data: bytes, name: str) -> dict[str, Any]:
-    """The JSON object in a sidecar or request file; RequestError says where it is broken."""
-    if len(data) > MAX_JSON_BYTES:
-        raise _invalid(f"{name} is larger than {MAX_JSON_BYTES} bytes: not a request")
-    if not data.strip():
-        raise _invalid(f"{name} is empty (expected a JSON object)")
-    try:
-        value = json.loads(data)
-    except json.JSONDecodeError as exc:
-        where = f"line {exc.lineno}, column {exc.colno}"
-        raise _invalid(f"{name} is not valid JSON: {exc.msg} at {where}") from exc
-    except UnicodeDecodeError as exc:
-        raise _invalid(f"{name} is not UTF-8 text (bad byte at offset {exc.start})") from exc
-    except RecursionError as exc:
-        raise _invalid(f"{name} is nested too deeply to be a request") from exc
-    if not isinstance(value, dict):
-        raise _invalid(f"{name} must hold one JSON object {{...}}, not {_json_type(value)}")
-    return value
 
 
 def check_sidecar(action: str, sidecar: Mapping[str, Any], name: str) -> None:
@@ -341,16 +319,6 @@ def _le(at: float | None, now: float) -> bool:
 
 def _invalid(message: str) -> RequestError:
     return RequestError([Issue("", message)])
-
-
-def _json_type(value: Any) -> str:
-    if isinstance(value, list):
-        return "a list [...]"
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true/false"
-    return "a number" if isinstance(value, int | float) else "a string"
 
 
 def _action_list() -> str:

@@ -15,6 +15,7 @@ from typing import Any
 
 from bridge.errors import BridgeError, RequestError, explain
 from bridge.files import write_bytes_atomic
+from bridge.jobs.wire import parse_json_object
 from bridge.watch import drop as rules
 from bridge.watch import pending
 from bridge.watch.drop import Drop, Folder, Group, Kind, Settling
@@ -93,7 +94,7 @@ class Handover:
             if drop.kind is Kind.CLIP:
                 request = rules.clip_request(drop.action, item.sidecar, str(path))
             else:
-                request = rules.parse_json_object(read(path), path.name)
+                request = parse_json_object(read(path), path.name)
         except RequestError as exc:
             log.error("drop folder: %s cannot be handed over again: %s", path, exc.details())
             return

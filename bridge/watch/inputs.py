@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bridge.errors import RequestError
+from bridge.jobs.wire import parse_json_object
 from bridge.watch import drop as rules
 from bridge.watch.drop import Drop, Group, Settling, Signature
 from bridge.watch.handover import Handover
@@ -34,7 +35,7 @@ class ClipInput:
         try:
             data = None
             if sidecar is not None:
-                data = rules.parse_json_object(read(sidecar), sidecar.name)
+                data = parse_json_object(read(sidecar), sidecar.name)
                 rules.check_sidecar(drop.action, data, sidecar.name)
         except RequestError as exc:
             self._handover.reject(group, drop, exc.details())
@@ -66,7 +67,7 @@ class RequestInput:
     def take(self, group: Group, drop: Drop) -> None:
         path = group.paths[0]
         try:
-            data = rules.parse_json_object(read(path), path.name)
+            data = parse_json_object(read(path), path.name)
         except RequestError as exc:
             self._handover.reject(group, drop, exc.details())
             return

@@ -7,7 +7,8 @@ import stat
 from pathlib import Path
 
 from bridge.errors import Issue, RequestError
-from bridge.watch.drop import MAX_JSON_BYTES, Signature
+from bridge.jobs.wire import MAX_JSON_BYTES
+from bridge.watch.drop import Signature
 
 
 def signature(path: Path) -> Signature | None:
