@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bridge.errors import JournalError
+from bridge.errors import JournalError, SubmitUncertainError
 from bridge.jobs.model import ClipPlacement, JobOptions, JobRequest, Selection
 from bridge.jobs.request import AudioRequest, Sound
 from bridge.jobs.state import (
@@ -397,9 +397,20 @@ def test_the_attention_for_a_lost_create_names_its_cause() -> None:
     running = run(job(), Event("started", step="stems"), Event("intent", key="stems:1"))
     event = attention_for_lost_create(running, "stems:1", TimeoutError("no answer came back"))
     message = event.data["message"]
-    assert "the stems:1 request was sent but no answer came back" in message
+    assert "the stems:1 request could not be confirmed: no answer came back" in message
     assert "billed" in message
     assert "--force" in message
+
+
+def test_the_attention_for_a_lost_create_says_each_thing_once() -> None:
+    running = run(job(), Event("started", step="generate"), Event("intent", key="generate"))
+    cause = SubmitUncertainError(
+        "POST /producer/audios was sent but no answer came (ReadTimeout); the task may exist "
+        "and repeating it may pay twice, so it was not repeated"
+    )
+    message = attention_for_lost_create(running, "generate", cause).data["message"]
+    assert message.count("was sent") == 1
+    assert message.startswith("the generate request could not be confirmed: POST /producer/")
 
 
 # JSON round trip -----------------------------------------------------------------------
@@ -465,7 +476,7 @@ def test_a_job_with_every_kind_of_fact_survives_a_json_round_trip(request_: JobR
         updated_at=T0 + 12.25,
         status=JobStatus.NEEDS_ATTENTION,
         step="stems",
-        error="the stems:1 request was sent but ...",
+        error="the stems:1 request could not be confirmed: ...",
         done=("stage", "upload", "generate", "download"),
         facts=every_fact(),
     )

@@ -228,7 +228,8 @@ class ProducerClient:
         except httpx.TransportError as exc:
             if creates:
                 raise SubmitUncertainError(
-                    f"the request was sent but no answer came ({_describe(exc)}); the task may "
+                    f"{method} /producer/{endpoint} was sent but no answer came "
+                    f"({_describe(exc)}); the task may "
                     "exist and repeating it may pay twice, so it was not repeated",
                     **ids,
                 ) from exc

@@ -266,7 +266,7 @@ def lost_billed_create(job: Job) -> str | None:
 def attention_for_lost_create(job: Job, key: str, cause: Exception | None = None) -> Event:
     """Why a job stops instead of sending a create again."""
     what = (
-        f"the {key} request was sent but {cause}"
+        f"the {key} request could not be confirmed: {cause}"
         if cause is not None
         else f"the bridge stopped while the {key} request was being sent, before the "
         "service's answer was recorded"
