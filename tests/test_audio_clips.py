@@ -132,3 +132,10 @@ def test_a_lossy_source_is_copied_as_its_decoder_gives_it(tmp_path: Path) -> Non
     assert cut.path.suffix == ".wav"
     assert sf.info(str(cut.path)).subtype == "FLOAT"
     assert cut.frames == 22050
+
+
+def test_a_file_with_a_header_and_no_audio_says_so(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.wav"
+    sf.write(empty, np.zeros((0, 2), dtype=np.float32), 48000, subtype="PCM_24")
+    with pytest.raises(AudioError, match="holds no audio"):
+        probe(empty)

@@ -53,6 +53,8 @@ def probe(path: Path) -> AudioInfo:
             f"{path}: not an audio file this machine can decode (WAV, FLAC, OGG, MP3, AIFF...): "
             f"{exc}"
         ) from exc
+    if info.frames == 0:
+        raise AudioError(f"{path}: the file holds no audio (a header, 0 samples): render it again")
     return AudioInfo(
         path, int(info.samplerate), int(info.channels), int(info.frames), str(info.subtype)
     )
