@@ -46,7 +46,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     project TEXT NOT NULL,
     owner TEXT,
     cancel_requested INTEGER NOT NULL DEFAULT 0,
-    job TEXT NOT NULL
+    job TEXT NOT NULL,
+    set_aside TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, seq);
 CREATE TABLE IF NOT EXISTS events (
@@ -60,6 +61,19 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE INDEX IF NOT EXISTS events_job ON events (job_id, seq);
 """
+
+
+@dataclass(frozen=True)
+class SetAside:
+    """A job row this bridge cannot read: kept as it is, for a person, and skipped."""
+
+    id: str
+    status: str
+    reason: str
+
+    @property
+    def short_id(self) -> str:
+        return self.id[:8]
 
 
 @dataclass(frozen=True)
@@ -146,6 +160,7 @@ class Journal:
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.executescript(_SCHEMA)
+            _add_set_aside(self._db)
             self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except (sqlite3.Error, OSError) as exc:
             raise JournalError(f"cannot open the job journal {path}: {exc}") from exc
@@ -273,11 +288,11 @@ class Journal:
     def prune(self, before: float, statuses: Sequence[str]) -> list[Job]:
         """Delete jobs in `statuses` last changed before `before`; return them."""
         marks = ",".join("?" * len(statuses))
-        where = f"updated_at < ? AND status IN ({marks}) AND owner IS NULL"
-        rows = self._read(f"SELECT job FROM jobs WHERE {where}", (before, *statuses))  # noqa: S608
+        where = f"updated_at < ? AND status IN ({marks}) AND owner IS NULL AND set_aside IS NULL"
+        pruned = self._readable(f"WHERE {where}", (before, *statuses))
         with self._write() as db:
-            db.execute(f"DELETE FROM jobs WHERE {where}", (before, *statuses))  # noqa: S608
-        return [_job(row[0]) for row in rows]
+            db.executemany("DELETE FROM jobs WHERE id = ?", [(job.id,) for job in pruned])
+        return pruned
 
     # Reading --------------------------------------------------------------------
 
@@ -311,32 +326,81 @@ class Journal:
 
     def by_source(self, source: str) -> Job | None:
         """The job a source (a dropped file) became, if any."""
+        # json_valid first: one row that is not JSON must not stop every other lookup.
         rows = self._read(
-            "SELECT job FROM jobs WHERE json_extract(job, '$.request.source') = ? LIMIT 1",
+            "SELECT job FROM jobs WHERE CASE WHEN json_valid(job) "
+            "THEN json_extract(job, '$.request.source') END = ? LIMIT 1",
             (source,),
         )
         return _job(rows[0][0]) if rows else None
 
     def jobs(self, limit: int | None = None) -> list[Job]:
-        """Newest first."""
-        rows = self._read("SELECT job FROM jobs ORDER BY seq DESC LIMIT ?", (limit or -1,))
-        return [_job(row[0]) for row in rows]
+        """Newest first; rows this bridge cannot read are set aside (`set_aside`)."""
+        return self._readable("ORDER BY seq DESC LIMIT ?", (limit or -1,))
 
     def unfinished(self) -> list[Job]:
-        """Queued and running jobs, oldest first (the queue's order)."""
+        """Queued and running jobs, oldest first (the queue's order); rows this bridge
+        cannot read are set aside, so that one of them never stops the queue."""
         marks = ",".join("?" * len(UNFINISHED))
-        rows = self._read(
-            f"SELECT job FROM jobs WHERE status IN ({marks}) ORDER BY seq",  # noqa: S608
-            UNFINISHED,
+        return self._readable(
+            f"WHERE status IN ({marks}) AND set_aside IS NULL ORDER BY seq", UNFINISHED
         )
-        return [_job(row[0]) for row in rows]
+
+    def set_aside(self) -> list[SetAside]:
+        """The rows this bridge could not read, oldest first; their data is kept as it was."""
+        rows = self._read(
+            "SELECT id, status, set_aside FROM jobs WHERE set_aside IS NOT NULL ORDER BY seq"
+        )
+        return [SetAside(*row) for row in rows]
+
+    def _readable(self, where: str, args: tuple[Any, ...]) -> list[Job]:
+        """The jobs of the rows selected by `where` that can be read; the others are
+        reported and marked, and nothing else about them changes."""
+        rows = self._read(f"SELECT id, job, set_aside FROM jobs {where}", args)  # noqa: S608
+        jobs = []
+        for job_id, text, aside in rows:
+            try:
+                jobs.append(_job(text))
+            except JournalError as exc:
+                if aside is None:
+                    self._put_aside(job_id, exc.message)
+        return jobs
+
+    def _put_aside(self, job_id: str, reason: str) -> None:
+        log.error(
+            "job %s cannot be read by this version of producer-bridge, so it is set aside "
+            "(its row is kept in %s): %s",
+            job_id,
+            self.path,
+            reason,
+        )
+        try:
+            with self._write() as db:
+                db.execute("UPDATE jobs SET set_aside = ? WHERE id = ?", (reason, job_id))
+        except JournalError as exc:
+            log.error("job %s could not be marked as set aside: %s", job_id, exc.message)
+
+
+def _add_set_aside(db: sqlite3.Connection) -> None:
+    """Journals from before rows were set aside have no column for it."""
+    if _has_set_aside(db):
+        return
+    try:
+        db.execute("ALTER TABLE jobs ADD COLUMN set_aside TEXT")
+    except sqlite3.OperationalError:
+        if not _has_set_aside(db):  # else another process added it at the same moment
+            raise
+
+
+def _has_set_aside(db: sqlite3.Connection) -> bool:
+    return any(row[1] == "set_aside" for row in db.execute("PRAGMA table_info(jobs)"))
 
 
 def _job(text: str) -> Job:
     """A job snapshot from its row; JournalError (naming the field) if it cannot be read."""
     try:
         data = json.loads(text)
-    except json.JSONDecodeError as exc:
+    except (ValueError, TypeError, RecursionError) as exc:
         raise JournalError(f"a journaled job is not JSON: {exc}") from exc
     return Job.from_json(data)
 

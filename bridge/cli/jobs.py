@@ -87,6 +87,7 @@ def execute(args: argparse.Namespace, config: Config, out: Console, err: Console
         command = args.jobs_command or "list"
         if command == "list":
             _print_table(out, jobs_table(journal.jobs(getattr(args, "limit", 30)), time.time()))
+            _print_set_aside(journal, out)
             return 0
         if command == "show":
             show(journal, journal.get(args.id), out)
@@ -118,6 +119,18 @@ def jobs_table(jobs: list[Job], now: float) -> Table:
             job.request.project,
         )
     return table
+
+
+def _print_set_aside(journal: Journal, out: Console) -> None:
+    for row in journal.set_aside():
+        out.print(
+            f"job {row.short_id} ({row.status}) cannot be read by this version of "
+            f"producer-bridge, so it is set aside; its row is kept in {journal.path}: "
+            f"{row.reason}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def show(journal: Journal, job: Job, out: Console) -> None:

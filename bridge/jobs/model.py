@@ -38,6 +38,11 @@ FETCH_FORMATS: Final[tuple[str, ...]] = get_args(FetchFormat)
 # Where the importer puts results: new takes on the source item, new tracks, or nowhere.
 ImportTarget = Literal["takes", "tracks", "none"]
 IMPORT_TARGETS: Final[tuple[str, ...]] = get_args(ImportTarget)
+# The longest time a request may name, in seconds: a day. Beyond it is no song and no
+# project, and the arithmetic that places results would no longer be exact.
+MAX_SECONDS: Final = 86400.0
+# How much faster or slower than its source a take may play and still be placed exactly.
+PLAYRATES: Final = (0.01, 100.0)
 
 
 @dataclass(frozen=True)
@@ -252,6 +257,7 @@ def request_issues(request: JobRequest, known_models: Sequence[str]) -> list[Iss
     if request.sample_rate is not None and not 8000 <= request.sample_rate <= 384000:
         issues.append(Issue("sampleRate", f"must be 8000..384000 Hz (got {request.sample_rate})"))
     issues += placement or window_issues(replace(request, audio=audio))
+    issues += time_range_issues(request)
     if request.options.subtype not in SUBTYPES:
         issues.append(Issue("subtype", f"must be one of {', '.join(SUBTYPES)}"))
     if request.options.fetch_format not in FETCH_FORMATS:
@@ -271,6 +277,14 @@ def _clip_issues(clip: ClipPlacement | None, selection: Selection | None) -> lis
         issues.append(
             Issue("clip.playrate", "must be above 0; a reversed take cannot be mapped: glue it")
         )
+    elif not PLAYRATES[0] <= clip.playrate <= PLAYRATES[1]:
+        issues.append(
+            Issue(
+                "clip.playrate",
+                f"must be between {PLAYRATES[0]:g} and {PLAYRATES[1]:g} (got {clip.playrate:g}): "
+                "render the take at its speed first",
+            )
+        )
     if clip.take_offset < 0:
         issues.append(Issue("clip.takeOffset", "must be 0 or more"))
     if clip.length is not None and clip.length <= 0:
@@ -286,6 +300,36 @@ def _clip_issues(clip: ClipPlacement | None, selection: Selection | None) -> lis
                 )
             )
     return issues
+
+
+def time_range_issues(request: JobRequest) -> list[Issue]:
+    """Every time the request names is finite and within a day (either way: lower bounds
+    are each field's own rule), so that nothing paid for fails when results are placed."""
+    audio, clip, selection = request.audio, request.clip, request.selection
+    times: list[tuple[str, float | None]] = [
+        ("continueAt", audio.continue_at),
+        ("extendDuration", audio.extend_duration),
+        ("replaceStart", audio.replace_start),
+        ("replaceEnd", audio.replace_end),
+    ]
+    for index, sound in enumerate(audio.sounds):
+        times += [
+            (f"sounds[{index}].timeStart", sound.time_start),
+            (f"sounds[{index}].timeEnd", sound.time_end),
+        ]
+    if selection is not None:
+        times += [("selection.start", selection.start), ("selection.end", selection.end)]
+    if clip is not None:
+        times += [
+            ("clip.itemPosition", clip.item_position),
+            ("clip.takeOffset", clip.take_offset),
+            ("clip.length", clip.length),
+        ]
+    return [
+        Issue(name, f"must be within a day, at most {MAX_SECONDS:g} s (got {value:g} s)")
+        for name, value in times
+        if value is not None and not (math.isfinite(value) and abs(value) <= MAX_SECONDS)
+    ]
 
 
 def window_issues(request: JobRequest) -> list[Issue]:

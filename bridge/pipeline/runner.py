@@ -13,11 +13,12 @@ import logging
 import shutil
 from collections.abc import AsyncIterator, Callable
 
-from bridge.errors import BridgeError, JournalError
+from bridge.errors import BridgeError, JournalError, RequestError, explain
 from bridge.jobs.model import JobRequest
-from bridge.jobs.state import UNFINISHED, EventKind, Job, JobStatus
+from bridge.jobs.state import UNFINISHED, Event, EventKind, Job, JobStatus
 from bridge.pipeline.steps import Deps, JobRun, NeedsAttention, Progress
 from bridge.project import resolve_project
+from bridge.project.paths import writable_issues
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +55,13 @@ class JobRunner:
     def submit(self, request: JobRequest) -> Job:
         """Journal a new job, claimed by this process, and queue it.
 
-        A project outside the allowed roots is refused here, before anything is paid for."""
-        resolve_project(request.project, self.deps.allowed_roots)
+        A project outside the allowed roots, or where results could not be written (a
+        name or path too long, a results folder leading out of it), is refused here,
+        before anything is paid for."""
+        project = resolve_project(request.project, self.deps.allowed_roots)
+        issues = writable_issues(project, self.deps.results_folder)
+        if issues:
+            raise RequestError(issues)
         job = self._journal.create(request, owner=True)
         self._queue.put_nowait(job.id)
         return job
@@ -140,8 +146,27 @@ class JobRunner:
                 await self._run_one(job_id)
             except JournalError:
                 log.exception("job %s: the journal failed; the job resumes at next start", job_id)
+            except Exception as exc:
+                # A worker never dies: the job it held fails, saying why, and the queue goes on.
+                log.exception("job %s: unexpected error", job_id[:8])
+                self._fail(job_id, exc)
             finally:
                 self._queue.task_done()
+
+    def _fail(self, job_id: str, exc: Exception) -> None:
+        """Journal a job as failed after an error outside its steps (best effort: the
+        journal may be what failed)."""
+        try:
+            job = self._journal.get(job_id)
+            if job.status in UNFINISHED:
+                job = self._journal.record(
+                    job, Event(EventKind.FAILED, job.step, data={"message": explain(exc)})
+                )
+            self._journal.release(job_id)
+        except Exception:
+            log.exception("job %s: its failure could not be journaled", job_id[:8])
+            return
+        self._finished(job)
 
     async def _watch_cancels(self) -> None:
         """Cancels asked for by another process (`producer-bridge jobs cancel`)."""
@@ -167,10 +192,13 @@ class JobRunner:
             self._runs.pop(job_id, None)
             self._cancelling.discard(job_id)
         self._journal.release(job_id)
-        if self._keep_finished:
-            self.finished[job_id] = job
         if job.status == JobStatus.COMPLETED:
             shutil.rmtree(run.work, ignore_errors=True)
+        self._finished(job)
+
+    def _finished(self, job: Job) -> None:
+        if self._keep_finished:
+            self.finished[job.id] = job
         if self._on_finished is not None:
             try:
                 self._on_finished(job)

@@ -12,9 +12,15 @@ import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 
-from bridge.errors import ProjectError
+from bridge.errors import Issue, ProjectError
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
+# What a project's path may be at most, where the system does not say (bytes).
+_NAME_MAX, _PATH_MAX = 255, 4096
+# Room a job's files need below the results folder: a job folder
+# (`<stamp>_<action>_<title>_<id>`, at most 83 characters), `stems_N/`, a stem's name, and
+# the temporary name each file is written under before it is renamed.
+RESULTS_ROOM = 200
 
 
 def slug(text: str, limit: int = 40) -> str:
@@ -97,3 +103,59 @@ def child(base: Path, *names: str, what: str) -> Path:
             "remove or replace the link, then retry the job"
         )
     return path
+
+
+def writable_issues(project: Path, results_folder: str) -> list[Issue]:
+    """What would keep a job's results from being written under `project`, judged before
+    anything is paid for: a name or a path too long for its file system, or a results
+    folder that a symbolic link leads out of the project."""
+    name_max, path_max = _limits(project)
+    issues = [
+        Issue(
+            "project.folder",
+            f"the name {name[:40]!r}... is {_size(name)} bytes; this file system allows at "
+            f"most {name_max}: rename the folder",
+        )
+        for name in project.parts[1:]
+        if _size(name) > name_max
+    ]
+    longest = _size(str(project)) + 1 + _size(results_folder) + RESULTS_ROOM
+    if longest > path_max:
+        issues.append(
+            Issue(
+                "project.folder",
+                f"the path is {_size(str(project))} bytes, and results inside it need up to "
+                f"{longest - _size(str(project))} more; this system allows {path_max}: "
+                "move the project to a shorter path",
+            )
+        )
+    if issues:
+        return issues
+    results = project / results_folder
+    target = Path(os.path.realpath(results))
+    if not target.is_relative_to(os.path.realpath(project)):
+        issues.append(
+            Issue(
+                "project.folder",
+                f"its results folder {results} leads to {target}, outside the project "
+                "(through a symbolic link): remove or replace the link",
+            )
+        )
+    return issues
+
+
+def _size(name: str) -> int:
+    return len(os.fsencode(name))
+
+
+def _limits(path: Path) -> tuple[int, int]:
+    """The longest name and path the file system holding `path` (or its nearest existing
+    folder) allows."""
+    existing = next((folder for folder in (path, *path.parents) if os.path.isdir(folder)), path)
+    try:
+        return (
+            os.pathconf(existing, "PC_NAME_MAX"),
+            os.pathconf(existing, "PC_PATH_MAX"),
+        )
+    except (AttributeError, OSError, ValueError):  # no pathconf (Windows), or no answer
+        return _NAME_MAX, _PATH_MAX
