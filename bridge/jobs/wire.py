@@ -218,13 +218,6 @@ def _path_issues(request: JobRequest) -> list[Issue]:
         )
     if request.clip is not None and not PurePath(request.clip.path).is_absolute():
         issues.append(Issue("clip.path", f"must be an absolute path (got {request.clip.path!r})"))
-    given = [("project.folder", request.project)]
-    given += [("clip.path", request.clip.path)] if request.clip else []
-    issues += [
-        Issue(name, "contains a NUL character, which no file name can hold")
-        for name, path in given
-        if "\0" in path
-    ]
     return issues
 
 
