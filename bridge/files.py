@@ -308,6 +308,19 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
+def remove_leftovers(folder: Path, pattern: str) -> list[Path]:
+    """Remove the temporary files named like `pattern` (a glob, not recursive) that writes
+    cut short by a stop left in `folder`: only regular files, never a link's target."""
+    removed: list[Path] = []
+    for path in sorted(folder.glob(pattern)):
+        if path.suffix == TEMP_SUFFIX and path.is_file() and not path.is_symlink():
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                removed.append(path)
+                log.info("removed leftover temporary file %s", path)
+    return removed
+
+
 def translate_os_error(exc: OSError, folder: Path) -> ProjectError:
     """One ProjectError, saying what to do, for an OSError met while writing in `folder`."""
     if isinstance(exc, FileExistsError):
