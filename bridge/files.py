@@ -38,6 +38,9 @@ NOFOLLOW: Final = getattr(os, "O_NOFOLLOW", 0)
 _DIRECTORY: Final = getattr(os, "O_DIRECTORY", 0)
 _BINARY: Final = getattr(os, "O_BINARY", 0)
 _AT: Final = {os.open, os.link, os.mkdir, os.unlink} <= os.supports_dir_fd
+# Folders only passed through are opened for lookups alone (Linux): a folder one may enter
+# but not list still leads to the project, as it does for a path.
+_PASS: Final = getattr(os, "O_PATH", os.O_RDONLY)
 
 
 def fsync_dir(folder: Path) -> None:
@@ -155,17 +158,20 @@ class Folder:
     def open(cls, path: Path, *, create: bool = False) -> Folder:
         """The folder `path`, its missing folders made when `create`; ProjectError if any
         component is a link, OSError if the folder cannot be opened."""
-        folder = cls(Path(path.anchor), _open_dir(path.anchor, None) if _AT else None)
-        for name in path.relative_to(path.anchor).parts:
+        names = path.relative_to(path.anchor).parts
+        folder = cls(Path(path.anchor), _open_dir(path.anchor, None, _PASS) if _AT else None)
+        for number, name in enumerate(names, start=1):
             try:
-                inner = folder.sub(name, create=create)
+                inner = folder.sub(name, create=create, passing=number < len(names))
             finally:
                 folder.close()
             folder = inner
         return folder
 
-    def sub(self, name: str, *, create: bool = False) -> Folder:
-        """The folder `name` in this one, opened the same way; this one stays open."""
+    def sub(self, name: str, *, create: bool = False, passing: bool = False) -> Folder:
+        """The folder `name` in this one, opened the same way; this one stays open.
+        `passing`: only to go through (it then needs no read permission, where the OS
+        allows), not to write in."""
         path = self.path / name
         if create:
             with contextlib.suppress(FileExistsError):
@@ -176,9 +182,10 @@ class Folder:
                 raise NotADirectoryError(errno.ENOTDIR, "not a folder", str(path))
             return Folder(path, None)
         try:
-            return Folder(path, _open_dir(name, self._fd))
+            return Folder(path, _open_dir(name, self._fd, _PASS if passing else os.O_RDONLY))
         except OSError as exc:
-            if exc.errno == errno.ELOOP:
+            # A link put there since the check above: ELOOP, or ENOTDIR through O_PATH.
+            if exc.errno == errno.ELOOP or self.is_link(name):
                 raise link_refused(path) from exc
             raise
 
@@ -298,8 +305,8 @@ def write_new_in(dest: Path, data: bytes) -> None:
         folder.write_new(dest.name, data)
 
 
-def _open_dir(name: str, dir_fd: int | None) -> int:
-    return os.open(name, os.O_RDONLY | _DIRECTORY | NOFOLLOW, dir_fd=dir_fd)
+def _open_dir(name: str, dir_fd: int | None, access: int) -> int:
+    return os.open(name, access | _DIRECTORY | NOFOLLOW, dir_fd=dir_fd)
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -145,3 +145,18 @@ async def test_without_a_link_the_same_jobs_write_every_file_named_above(
     assert finished.status == JobStatus.COMPLETED, finished.error
     names = [where.replace(JOB, folder_name(job)) for where, _, maker in CASES if maker is make]
     assert all((project / name).exists() for name in names), names
+
+
+def test_a_folder_swapped_for_a_link_after_it_was_opened_still_gets_the_write(
+    tmp_path: Path,
+) -> None:
+    outside = tmp_path.parent / f"{tmp_path.name}-outside"
+    outside.mkdir()
+    results = tmp_path / "project" / "ProducerBridge"
+    with Folder.open(results, create=True) as folder:
+        # Swapped between the walk and the write: the write goes where the walk led.
+        results.rename(tmp_path / "moved")
+        results.symlink_to(outside, target_is_directory=True)
+        folder.write_new("manifest.json", b"{}")
+    assert os.listdir(outside) == []
+    assert (tmp_path / "moved" / "manifest.json").read_bytes() == b"{}"

@@ -66,7 +66,8 @@ def index_entry(
 
 
 def append_index(results_root: Path, entry: Mapping[str, Any]) -> bool:
-    """Append `entry` unless its jobId is listed already; True if it was appended."""
+    """Append `entry` unless its jobId is listed already; True if it was appended.
+    `results_root` is resolved: a link on its way, or at the index or its lock, is refused."""
     job_id = entry.get("jobId")
     if not isinstance(job_id, str) or not job_id:
         raise ProjectError(f"index entry without a jobId: {dict(entry)!r}")

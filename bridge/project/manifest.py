@@ -160,7 +160,8 @@ def _malformed(exc: ValidationError) -> ProjectError:
 
 
 def write_manifest(folder: Path, manifest: Manifest) -> Path:
-    """Write `manifest.json` into the results `folder`; never replaces an existing one."""
+    """Write `manifest.json` into the results `folder` (resolved: a link on its way is
+    refused); never replaces an existing one."""
     dest = folder / MANIFEST_NAME
     text = json.dumps(manifest.to_json(), indent=2, ensure_ascii=False) + "\n"
     try:
