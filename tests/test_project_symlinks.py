@@ -17,6 +17,7 @@ from bridge.jobs import ClipPlacement, JobOptions, JobRequest, Selection, valida
 from bridge.jobs.request import AudioRequest, Sound
 from bridge.jobs.state import JobStatus
 from bridge.pipeline.output import folder_name
+from bridge.project import append_index, index_entry
 from tests.conftest import pipeline_runner
 
 MODELS = ("FUZZ-2.0",)
@@ -98,9 +99,16 @@ async def test_a_link_planted_where_the_bridge_writes_is_refused_and_nothing_lan
     assert link.is_symlink()
 
 
+@pytest.fixture(params=[True, False], ids=["folder-descriptors", "paths"])
+def descriptors(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
+    """Folders opened as descriptors, or (as on Windows, which has none) by whole paths."""
+    monkeypatch.setattr("bridge.files._AT", request.param)
+    return bool(request.param)
+
+
 @pytest.mark.parametrize("dangling", [False, True], ids=["to-outside", "dangling"])
 def test_a_link_put_at_the_temporary_name_is_refused(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dangling: bool
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dangling: bool, descriptors: bool
 ) -> None:
     outside = tmp_path.parent / f"{tmp_path.name}-outside"
     outside.mkdir()
@@ -120,7 +128,7 @@ def test_a_link_put_at_the_temporary_name_is_refused(
 
 
 def test_a_folder_with_a_link_on_its_way_is_refused_and_nothing_is_made_through_it(
-    tmp_path: Path,
+    tmp_path: Path, descriptors: bool
 ) -> None:
     outside = tmp_path.parent / f"{tmp_path.name}-outside"
     outside.mkdir()
@@ -160,3 +168,21 @@ def test_a_folder_swapped_for_a_link_after_it_was_opened_still_gets_the_write(
         folder.write_new("manifest.json", b"{}")
     assert os.listdir(outside) == []
     assert (tmp_path / "moved" / "manifest.json").read_bytes() == b"{}"
+
+
+@pytest.mark.parametrize("name", ["index.jsonl", ".index.jsonl.lock"])
+def test_a_link_at_the_index_or_its_lock_is_refused_by_both_ways_of_opening(
+    tmp_path: Path, descriptors: bool, name: str
+) -> None:
+    outside = tmp_path.parent / f"{tmp_path.name}-outside"
+    outside.mkdir()
+    (outside / "target").write_bytes(b"precious")
+    results = tmp_path / "ProducerBridge"
+    results.mkdir()
+    (results / name).symlink_to(outside / "target")
+    with pytest.raises(ProjectError, match=f"{name} is a symbolic link"):
+        append_index(
+            results, index_entry(job_id="j", finished_at="t", action="a", title=None, manifest="m")
+        )
+    assert (outside / "target").read_bytes() == b"precious"
+    assert os.listdir(outside) == ["target"]
