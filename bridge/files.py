@@ -360,7 +360,7 @@ def _write_new(path: Path, data: bytes) -> None:
 
 def _fsync_file(path: Path) -> None:
     # Opened for writing: Windows flushes only through a handle that may write.
-    fd = os.open(path, os.O_RDWR)
+    fd = os.open(path, os.O_RDWR | NOFOLLOW)
     try:
         os.fsync(fd)
     finally:
