@@ -14,8 +14,12 @@ import errno
 import logging
 import os
 import secrets
-from collections.abc import Callable
+import stat
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import TracebackType
+from typing import Final, Self
 
 from bridge.errors import ProjectError
 
@@ -28,6 +32,15 @@ LEFTOVER_SUFFIXES = (TEMP_SUFFIX, ".part")
 _READ_ONLY = (errno.EROFS,)
 _NOT_WRITABLE = (errno.EACCES, errno.EPERM)
 _NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+
+# Where the OS lacks them (Windows) the folder walk checks each component itself.
+NOFOLLOW: Final = getattr(os, "O_NOFOLLOW", 0)
+_DIRECTORY: Final = getattr(os, "O_DIRECTORY", 0)
+_BINARY: Final = getattr(os, "O_BINARY", 0)
+_AT: Final = {os.open, os.link, os.mkdir, os.unlink} <= os.supports_dir_fd
+# Folders only passed through are opened for lookups alone (Linux): a folder one may enter
+# but not list still leads to the project, as it does for a path.
+_PASS: Final = getattr(os, "O_PATH", os.O_RDONLY)
 
 
 def fsync_dir(folder: Path) -> None:
@@ -120,6 +133,201 @@ def remove_temporaries(folder: Path) -> list[Path]:
     return removed
 
 
+def link_refused(path: Path) -> ProjectError:
+    """The refusal of a write that would go through the symbolic link at (or above) `path`."""
+    return ProjectError(
+        f"{path} is a symbolic link (or passes through one): the bridge writes in a project "
+        "only to real files and folders, so that nothing lands outside it; remove the link "
+        "(or put the real folder in its place), then retry the job"
+    )
+
+
+class Folder:
+    """A folder opened for writing, reached without following any symbolic link.
+
+    Open it with `Folder.open` on an absolute, resolved path (`os.path.realpath`), so that
+    any link met on the way was planted and is refused. Every file is then opened relative
+    to the open folder: what was checked is what is written. A context manager.
+    """
+
+    def __init__(self, path: Path, fd: int | None) -> None:
+        self.path = path
+        self._fd = fd
+
+    @classmethod
+    def open(cls, path: Path, *, create: bool = False) -> Folder:
+        """The folder `path`, its missing folders made when `create`; ProjectError if any
+        component is a link, OSError if the folder cannot be opened."""
+        names = path.relative_to(path.anchor).parts
+        folder = cls(Path(path.anchor), _open_dir(path.anchor, None, _PASS) if _AT else None)
+        for number, name in enumerate(names, start=1):
+            try:
+                inner = folder.sub(name, create=create, passing=number < len(names))
+            finally:
+                folder.close()
+            folder = inner
+        return folder
+
+    def sub(self, name: str, *, create: bool = False, passing: bool = False) -> Folder:
+        """The folder `name` in this one, opened the same way; this one stays open.
+        `passing`: only to go through (it then needs no read permission, where the OS
+        allows), not to write in."""
+        path = self.path / name
+        if create:
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(self._at(name), 0o777, dir_fd=self._fd)
+        self._refuse_link(name)
+        if self._fd is None:
+            if not path.is_dir():
+                raise NotADirectoryError(errno.ENOTDIR, "not a folder", str(path))
+            return Folder(path, None)
+        try:
+            return Folder(path, _open_dir(name, self._fd, _PASS if passing else os.O_RDONLY))
+        except OSError as exc:
+            # A link put there since the check above: ELOOP, or ENOTDIR through O_PATH.
+            if exc.errno == errno.ELOOP or self.is_link(name):
+                raise link_refused(path) from exc
+            raise
+
+    def open_file(self, name: str, flags: int, mode: int = 0o644) -> int:
+        """A descriptor for the file `name` in this folder, never opened through a link."""
+        self._refuse_link(name)
+        try:
+            return os.open(self._at(name), flags | NOFOLLOW | _BINARY, mode, dir_fd=self._fd)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP or (
+                isinstance(exc, FileExistsError) and self.is_link(name)
+            ):
+                raise link_refused(self.path / name) from exc
+            raise
+
+    def exists(self, name: str) -> bool:
+        """Whether `name` is in this folder; ProjectError if it is a link."""
+        self._refuse_link(name)
+        try:
+            os.stat(self._at(name), dir_fd=self._fd, follow_symlinks=False)
+        except FileNotFoundError:
+            return False
+        return True
+
+    def is_link(self, name: str) -> bool:
+        try:
+            st = os.stat(self._at(name), dir_fd=self._fd, follow_symlinks=False)
+        except FileNotFoundError:
+            return False
+        return stat.S_ISLNK(st.st_mode)
+
+    def write_new(self, name: str, data: bytes) -> None:
+        """`data` as the new file `name`: a temporary file, fsynced, then hard-linked to
+        `name`. FileExistsError if `name` exists; the temporary file is always removed."""
+        temp = temp_path(self.path / name).name
+        fd = self.open_file(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+        try:
+            try:
+                _write_all(fd, data)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            self._publish(temp, name)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self._at(temp), dir_fd=self._fd)
+        self.sync()
+
+    @contextlib.contextmanager
+    def locked(self, name: str) -> Iterator[None]:
+        """An exclusive lock, held while inside, on the file `name` (made if missing)."""
+        if sys.platform == "win32":
+            from filelock import FileLock  # Windows has no folder descriptors to lock through
+
+            self._refuse_link(name)
+            with FileLock(self.path / name):
+                yield
+            return
+        import fcntl
+
+        fd = self.open_file(name, os.O_RDWR | os.O_CREAT)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing the descriptor releases the lock
+
+    def sync(self) -> None:
+        """Flush this folder's entries to disk (best effort, as `fsync_dir`)."""
+        if self._fd is None:
+            fsync_dir(self.path)
+            return
+        with contextlib.suppress(OSError):
+            os.fsync(self._fd)
+
+    def close(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def _at(self, name: str) -> str:
+        # With a folder descriptor, names are relative to it; without one, whole paths.
+        return name if self._fd is not None else str(self.path / name)
+
+    def _refuse_link(self, name: str) -> None:
+        if self.is_link(name):
+            raise link_refused(self.path / name)
+
+    def _publish(self, temp: str, name: str) -> None:
+        fd = self._fd
+        try:
+            os.link(self._at(temp), self._at(name), src_dir_fd=fd, dst_dir_fd=fd)
+        except FileExistsError:
+            self._refuse_link(name)
+            raise
+        except OSError:
+            # Filesystems without hard links: rename, having checked just before.
+            if self.exists(name):
+                raise FileExistsError(
+                    errno.EEXIST, "already exists", str(self.path / name)
+                ) from None
+            os.rename(self._at(temp), self._at(name), src_dir_fd=fd, dst_dir_fd=fd)
+
+
+def write_new_in(dest: Path, data: bytes) -> None:
+    """Write the new file `dest` (an absolute, resolved path) through a `Folder`:
+    FileExistsError if it exists, ProjectError if a link is met on the way."""
+    with Folder.open(dest.parent) as folder:
+        folder.write_new(dest.name, data)
+
+
+def _open_dir(name: str, dir_fd: int | None, access: int) -> int:
+    return os.open(name, access | _DIRECTORY | NOFOLLOW, dir_fd=dir_fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def remove_leftovers(folder: Path, pattern: str) -> list[Path]:
+    """Remove the temporary files named like `pattern` (a glob, not recursive) that writes
+    cut short by a stop left in `folder`: only regular files, never a link's target."""
+    removed: list[Path] = []
+    for path in sorted(folder.glob(pattern)):
+        if path.suffix == TEMP_SUFFIX and path.is_file() and not path.is_symlink():
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                removed.append(path)
+                log.info("removed leftover temporary file %s", path)
+    return removed
+
+
 def translate_os_error(exc: OSError, folder: Path) -> ProjectError:
     """One ProjectError, saying what to do, for an OSError met while writing in `folder`."""
     if isinstance(exc, FileExistsError):
@@ -152,7 +360,7 @@ def _write_new(path: Path, data: bytes) -> None:
 
 def _fsync_file(path: Path) -> None:
     # Opened for writing: Windows flushes only through a handle that may write.
-    fd = os.open(path, os.O_RDWR)
+    fd = os.open(path, os.O_RDWR | NOFOLLOW)
     try:
         os.fsync(fd)
     finally:

@@ -27,6 +27,7 @@ from bridge.jobs.state import JobStatus, lost_billed_create
 from bridge.journal import Journal
 from bridge.project import INDEX_NAME, read_index, schema
 from bridge.project.index import INDEX_LOCK_NAME
+from tests.conftest import emulator_settings
 from tests.waiting import wait_until
 
 PROJECT_RATE = 48000  # the emulator renders at 44.1 kHz: the write step resamples
@@ -71,6 +72,32 @@ IN_FLIGHT_BILLED = {("intent", "generate", 1), ("intent", "stems", 1)}
 
 def bridge(config: Path, *args: str) -> list[str]:
     return [sys.executable, "-m", "bridge", "--config", str(config), *args]
+
+
+def replace_with_stems(
+    config: Path, clip: Path, project: Path, server: EmulatorServer
+) -> list[str]:
+    """`run` of a replace with stems: every step, a spliced file and four stems."""
+    return bridge(
+        config,
+        "run",
+        "replace_music",
+        "--clip",
+        str(clip),
+        "--position",
+        "12",
+        "--selection",
+        "13:15",
+        "--prompt",
+        "strings",
+        "--stems",
+        "--sample-rate",
+        str(PROJECT_RATE),
+        "--project",
+        str(project),
+        "--api-url",
+        server.url,
+    )
 
 
 def kill_after(
@@ -127,26 +154,7 @@ def test_a_job_killed_at_any_point_completes_once_with_one_complete_set_of_files
     clip = tone(6.0, rate=PROJECT_RATE)
     project = tmp_path / "project"
     journal = tmp_path / "data" / "journal.sqlite3"
-    run = bridge(
-        jobs_config,
-        "run",
-        "replace_music",
-        "--clip",
-        str(clip),
-        "--position",
-        "12",
-        "--selection",
-        "13:15",
-        "--prompt",
-        "strings",
-        "--stems",
-        "--sample-rate",
-        str(PROJECT_RATE),
-        "--project",
-        str(project),
-        "--api-url",
-        server.url,
-    )
+    run = replace_with_stems(jobs_config, clip, project, server)
     child = subprocess.Popen(run, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     assert kill_after(child, journal, point), "the run ended before the kill point"
     lost = lost_create(journal)
@@ -228,6 +236,51 @@ def assert_one_complete_set(project: Path, job_id: str) -> None:
         assert item["position"] == {"seconds": 12.0, "samples": 12 * PROJECT_RATE}
     hidden = [path for path in project.rglob(".*") if path.name != INDEX_LOCK_NAME]
     assert hidden == [], f"temporary files left: {hidden}"
+
+
+# Every event the stage and upload steps journal. The service fetches the staged clip a
+# while after the upload task is made (0.2 of a task's time), so a kill at any of these
+# lands before the fetch, and the URL it fetches dies with the killed process's stager.
+STAGE_AND_UPLOAD_POINTS = [
+    ("started", "stage", 1),
+    ("fact", "stage", 1),  # span and cut known
+    ("done", "stage", 1),
+    ("started", "upload", 1),
+    ("fact", "upload", 1),  # clip staged, upload not sent
+    ("intent", "upload", 1),  # upload POST in flight
+    ("submitted", "upload", 1),  # upload task known, its fetch not yet made
+    ("status", "upload", 1),  # the task is pending
+    ("status", "upload", 2),  # the task is fetching the clip
+    ("fact", "upload", 2),  # audioId known
+    ("done", "upload", 1),
+]
+
+
+@pytest.mark.parametrize("point", STAGE_AND_UPLOAD_POINTS, ids=lambda p: f"{p[0]}-{p[1]}-{p[2]}")
+def test_a_job_killed_while_its_clip_is_staged_or_uploaded_resumes_to_completed_paying_once(
+    point: tuple[str, str, int],
+    jobs_config: Path,
+    tmp_path: Path,
+    tone: Callable[..., Path],
+) -> None:
+    settings = emulator_settings(latency=0.03).model_copy(update={"task_seconds": 0.5})
+    journal = tmp_path / "data" / "journal.sqlite3"
+    project = tmp_path / "project"
+    with EmulatorServer(settings) as server:
+        run = replace_with_stems(jobs_config, tone(6.0, rate=PROJECT_RATE), project, server)
+        child = subprocess.Popen(run, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        assert kill_after(child, journal, point), "the run ended before the kill point"
+        resume = subprocess.run(
+            bridge(jobs_config, "jobs", "resume", "--api-url", server.url),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        job_id, status, error = the_job(journal)
+        assert (resume.returncode, status) == (0, JobStatus.COMPLETED), (error, resume.stderr)
+        assert server.created("replace_music") == 1
+        assert server.created("stems") == 1
+    assert_one_complete_set(project, job_id)
 
 
 def test_a_download_link_that_expired_while_the_bridge_was_down_is_asked_for_again(

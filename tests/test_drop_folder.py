@@ -459,6 +459,27 @@ def test_a_marker_whose_input_never_moved_is_dropped_and_the_input_taken_as_usua
     assert not [p for p in (inputs.root / "done").iterdir() if p.name.startswith(".pending")]
 
 
+def test_markers_and_reports_cut_short_by_a_stop_are_removed_at_start(
+    watch: Callable[..., DropFolder], inputs: Inputs, recorder: Recorder, wav: bytes
+) -> None:
+    done, failed = inputs.root / "done", inputs.root / "failed"
+    done.mkdir(parents=True)
+    failed.mkdir()
+    torn_marker = done / f".{pending.PREFIX}0123abcd.json.89abcdef.tmp"
+    torn_report = failed / ".song.error.txt.89abcdef.tmp"
+    torn_marker.write_bytes(b'{"kind": "cl')
+    torn_report.write_bytes(b"refused: ")
+    kept = [done / "take.wav", failed / "song.json", failed / "song.error.txt"]
+    for path in kept:
+        path.write_bytes(b"the user's")
+    dropped = inputs.put("music_variation/loop.wav", wav)  # the torn marker's input
+    watch()
+    wait_until(lambda: not torn_marker.exists() and not torn_report.exists())
+    wait_until(lambda: recorder.names() == ["loop.wav"])
+    assert not dropped.exists()
+    assert all(path.read_bytes() == b"the user's" for path in kept)
+
+
 def test_a_normal_take_leaves_no_marker_behind(
     watch: Callable[..., DropFolder], inputs: Inputs, recorder: Recorder, wav: bytes
 ) -> None:

@@ -294,6 +294,25 @@ async def test_listeners_are_told_once_the_files_are_written(
     assert (tmp_path / "song" / told.facts.manifest).is_file()
 
 
+async def test_a_resume_removes_the_work_folder_a_stop_left_after_its_job_completed(
+    make_emulator: Callable[..., EmulatorServer], tmp_path: Path
+) -> None:
+    server = make_emulator()
+    work = tmp_path / "data" / "work"
+    stranger = work / "not-a-job"
+    async with runner_for(server, tmp_path) as runner:
+        job = runner.submit(create(tmp_path / "song"))
+        await runner.run_until_idle()
+    # What a stop between the job's completion and the removal of its folder leaves.
+    (work / job.id).mkdir()
+    (work / job.id / "result_1.mp3").write_bytes(b"ID3")
+    stranger.mkdir()
+    async with runner_for(server, tmp_path) as runner:
+        assert runner.resume() == []
+    assert not (work / job.id).exists()
+    assert stranger.is_dir()
+
+
 async def test_a_stop_lets_a_create_in_flight_journal_its_answer_and_leaves_the_job_to_resume(
     tmp_path: Path, make_emulator: Callable[..., EmulatorServer]
 ) -> None:

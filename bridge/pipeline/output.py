@@ -16,7 +16,7 @@ from typing import Any
 
 from bridge.audio.clips import holding_subtype, probe, read_frames
 from bridge.errors import AudioError, ProjectError
-from bridge.files import remove_temporaries, translate_os_error
+from bridge.files import Folder, link_refused, remove_temporaries, translate_os_error
 from bridge.jobs.model import STEMS_ONLY
 from bridge.jobs.placement import (
     UploadSpan,
@@ -116,8 +116,7 @@ def write_results(
         shape = _write_one(job, planned, dest, splicing or Splicing())
         job = record({"written": {relative: _shape_json(planned, shape)}})
     manifest = _manifest(job, project)
-    path = folder / MANIFEST_NAME
-    if not path.exists():
+    if not _present(folder / MANIFEST_NAME):
         write_manifest(folder, manifest)
     results_root = folder.parent
     append_index(
@@ -134,14 +133,22 @@ def write_results(
 
 
 def _make_folder(folder: Path) -> None:
+    # Made through a Folder: a link planted at any folder on the way is refused.
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        Folder.open(folder, create=True).close()
     except OSError as exc:
         raise translate_os_error(exc, folder.parent) from exc
 
 
+def _present(path: Path) -> bool:
+    """Whether a finished file is at `path`; ProjectError if a link was put there."""
+    if path.is_symlink():
+        raise link_refused(path)
+    return path.exists()
+
+
 def _write_one(job: Job, planned: PlannedFile, dest: Path, splicing: Splicing) -> WavShape:
-    if dest.exists():
+    if _present(dest):
         # Only this job writes into its own folder, and only by rename of a finished
         # file: one found here was completed before an interruption.
         return read_shape(dest)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import shutil
 from collections.abc import AsyncIterator, Callable
 
@@ -74,7 +75,25 @@ class JobRunner:
                 log.info("resuming job %s (%s, %s)", job.short_id, job.status, job.step)
                 self._queue.put_nowait(job.id)
                 resumed.append(job)
+        self._remove_completed_work()
         return resumed
+
+    def _remove_completed_work(self) -> None:
+        """Remove the work folders of completed jobs: a stop between a job's completion
+        and the removal of its folder leaves one, and nothing else would remove it."""
+        root = self.deps.work_root
+        try:
+            names = [entry.name for entry in os.scandir(root) if entry.is_dir()]
+        except OSError:
+            return
+        for name in names:
+            try:
+                completed = self._journal.get(name).status == JobStatus.COMPLETED
+            except BridgeError:
+                continue  # not a job of this journal: not ours to remove
+            if completed:
+                log.info("removing the work folder left by completed job %s", name[:8])
+                shutil.rmtree(root / name, ignore_errors=True)
 
     def enqueue(self, job: Job) -> None:
         """Queue a job this process has claimed (after `jobs retry`)."""

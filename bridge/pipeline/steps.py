@@ -202,27 +202,44 @@ class JobRun:
         return cut_clip(info, start, duration, dest)
 
     async def _upload(self) -> None:
-        facts = self.job.facts
         self.progress.step("upload", "clip")
-        if "upload" not in facts.tasks:
-            stager = self.deps.stager
-            if stager is None:
-                raise StagingError("this job has a clip to upload but no stager is running")
-            upload = facts.work.get("upload")
-            if upload is None or not _is_file(upload):
-                raise StagingError("the staged clip is missing; retry the job to cut it again")
-            # A bucket upload takes a while: off the loop that answers the DAW.
-            staged = await asyncio.to_thread(stager.stage, Path(upload))
-            try:
-                self.facts({"staged_url": staged.url})
-                task_id = await self._create("upload", lambda: self.deps.client.upload(staged.url))
-                uploaded = await self._wait_upload(task_id)
-            finally:
-                await asyncio.shield(asyncio.to_thread(stager.unstage, staged))
-        else:
-            uploaded = await self._wait_upload(facts.tasks["upload"])
+        known = self.job.facts.tasks.get("upload")
+        uploaded = None if known is None else await self._resumed_upload(known)
+        if uploaded is None:
+            uploaded = await self._stage_and_upload()
         self.facts({"audio_ids": {"source": uploaded.audio_id}})
         self.progress.finished("upload", f"audioId {uploaded.audio_id}")
+
+    async def _resumed_upload(self, task_id: str) -> Any:
+        """The upload an earlier run sent, or None if it failed: the URL it fetches was
+        served by that run's stager, which may have stopped with it. An upload is not
+        billed, so the clip is then staged and uploaded again."""
+        try:
+            return await self._wait_upload(task_id)
+        except TaskFailedError as exc:
+            log.warning(
+                "job %s: the upload sent before the restart failed (%s); "
+                "staging the clip and uploading it again",
+                self.job.short_id,
+                exc,
+            )
+            return None
+
+    async def _stage_and_upload(self) -> Any:
+        stager = self.deps.stager
+        if stager is None:
+            raise StagingError("this job has a clip to upload but no stager is running")
+        upload = self.job.facts.work.get("upload")
+        if upload is None or not _is_file(upload):
+            raise StagingError("the staged clip is missing; retry the job to cut it again")
+        # A bucket upload takes a while: off the loop that answers the DAW.
+        staged = await asyncio.to_thread(stager.stage, Path(upload))
+        try:
+            self.facts({"staged_url": staged.url})
+            task_id = await self._create("upload", lambda: self.deps.client.upload(staged.url))
+            return await self._wait_upload(task_id)
+        finally:
+            await asyncio.shield(asyncio.to_thread(stager.unstage, staged))
 
     async def _wait_upload(self, task_id: str) -> Any:
         client, report = self.deps.client, self._on_status("upload", "upload")

@@ -18,11 +18,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from filelock import FileLock
 from pydantic import BaseModel, ConfigDict, Field
 
 from bridge.errors import ProjectError
-from bridge.files import translate_os_error
+from bridge.files import Folder, translate_os_error
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +66,8 @@ def index_entry(
 
 
 def append_index(results_root: Path, entry: Mapping[str, Any]) -> bool:
-    """Append `entry` unless its jobId is listed already; True if it was appended."""
+    """Append `entry` unless its jobId is listed already; True if it was appended.
+    `results_root` is resolved: a link on its way, or at the index or its lock, is refused."""
     job_id = entry.get("jobId")
     if not isinstance(job_id, str) or not job_id:
         raise ProjectError(f"index entry without a jobId: {dict(entry)!r}")
@@ -77,8 +77,9 @@ def append_index(results_root: Path, entry: Mapping[str, Any]) -> bool:
         # The index is opened before the lock is taken: a missing results folder is an
         # error here, not a folder the lock would create.
         with (
-            open(path, "a+b", buffering=0, opener=_open_0644) as index,
-            FileLock(results_root / INDEX_LOCK_NAME),
+            Folder.open(results_root) as folder,
+            open(_open_index(folder), "a+b", buffering=0) as index,
+            folder.locked(INDEX_LOCK_NAME),
         ):
             # The lock covers read-check-write: two finishers of one job cannot both append.
             index.seek(0)
@@ -118,8 +119,8 @@ def read_index(results_root: Path) -> list[dict[str, Any]]:
     return entries
 
 
-def _open_0644(path: str, flags: int) -> int:
-    return os.open(path, flags, 0o644)
+def _open_index(folder: Folder) -> int:
+    return folder.open_file(INDEX_NAME, os.O_RDWR | os.O_APPEND | os.O_CREAT)
 
 
 def _job_ids(raw: bytes) -> set[str]:

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bridge.errors import ProjectError
 from bridge.errors.describe import describe_errors
-from bridge.files import translate_os_error, write_bytes_atomic
+from bridge.files import translate_os_error, write_new_in
 from bridge.jobs.model import ImportTarget
 from bridge.jobs.wire import JSON_SCHEMA_DIALECT
 
@@ -160,11 +160,12 @@ def _malformed(exc: ValidationError) -> ProjectError:
 
 
 def write_manifest(folder: Path, manifest: Manifest) -> Path:
-    """Write `manifest.json` into the results `folder`; never replaces an existing one."""
+    """Write `manifest.json` into the results `folder` (resolved: a link on its way is
+    refused); never replaces an existing one."""
     dest = folder / MANIFEST_NAME
     text = json.dumps(manifest.to_json(), indent=2, ensure_ascii=False) + "\n"
     try:
-        write_bytes_atomic(dest, text.encode("utf-8"))
+        write_new_in(dest, text.encode("utf-8"))
     except FileExistsError as exc:
         raise ProjectError(
             f"{dest} already exists; results never overwrite a file: "

@@ -18,7 +18,7 @@ import soxr
 from bridge.audio.loudness import matching_gain
 from bridge.audio.splice import Samples, fit_length, match_channels, splice_after, splice_section
 from bridge.errors import ProjectError
-from bridge.files import translate_os_error, write_bytes_atomic
+from bridge.files import link_refused, translate_os_error, write_new_in
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +139,8 @@ def _check_subtype(subtype: str) -> None:
 
 
 def _check_free(dest: Path) -> None:
+    if dest.is_symlink():
+        raise link_refused(dest)
     if dest.exists():
         raise ProjectError(f"{dest} already exists; results never overwrite a file")
 
@@ -151,7 +153,7 @@ def _write(data: Samples, rate: int, subtype: str, dest: Path) -> WavShape:
         data = np.clip(data, -1.0, 1.0)
     encoded = _encode(data, rate, subtype, dest)
     try:
-        write_bytes_atomic(dest, encoded)
+        write_new_in(dest, encoded)
     except FileExistsError as exc:
         raise ProjectError(f"{dest} already exists; results never overwrite a file") from exc
     except OSError as exc:

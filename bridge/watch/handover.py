@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bridge.errors import BridgeError, RequestError, explain
-from bridge.files import write_bytes_atomic
+from bridge.files import TEMP_SUFFIX, remove_leftovers, write_bytes_atomic
 from bridge.jobs.wire import parse_json_object
 from bridge.watch import drop as rules
 from bridge.watch import pending
@@ -76,7 +76,11 @@ class Handover:
             self._report(failed, drop, reason)
 
     def recover(self) -> None:
-        """Hand over again what a stopped daemon took but may not have journaled."""
+        """Hand over again what a stopped daemon took but may not have journaled, and
+        remove the temporary files of markers and reports a stop cut short (a marker's
+        input never moved, so it is still where it was dropped and is taken as usual)."""
+        remove_leftovers(self._done, f".{pending.PREFIX}*{TEMP_SUFFIX}")
+        remove_leftovers(self._failed, f".*{rules.ERROR_SUFFIX}.*{TEMP_SUFFIX}")
         for item in pending.found(self._done):
             path = pending.locate(self._done, item)
             if path is not None:
