@@ -3,8 +3,8 @@
 Each event is stored together with the job snapshot it produced, in one
 transaction, so a crash leaves either both or neither. Jobs are claimed by the
 process that runs them; an owner is alive while it holds a lock on its own lock
-file (flock on Linux and macOS, a byte-range lock on Windows, both through `filelock`),
-which the operating system releases when the process dies, even when it is killed.
+file (`journal.owners`), which the operating system releases when the process dies, even
+when it is killed.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import secrets
 import sqlite3
 import threading
@@ -23,13 +22,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import Annotated, Any, Self
 
-from filelock import FileLock, Timeout
 from pydantic import BaseModel, ConfigDict, Field, Json, ValidationError
 
 from bridge.errors import JobError, JournalError
 from bridge.errors.describe import describe_errors
 from bridge.jobs.model import JobRequest
 from bridge.jobs.state import UNFINISHED, Event, EventKind, Job, Step, apply, new_job
+from bridge.journal.owners import Owners
 
 log = logging.getLogger(__name__)
 
@@ -95,53 +94,6 @@ class _EventRow(BaseModel):
     step: Annotated[Step, Field(strict=False)] | None
     key: str | None
     data: Json[dict[str, Any]]
-
-
-class Owners:
-    """Liveness of the processes that claim jobs, through lock files in one folder."""
-
-    def __init__(self, folder: Path) -> None:
-        self._folder = folder
-        folder.mkdir(parents=True, exist_ok=True)
-        self.token = f"{os.getpid()}-{secrets.token_hex(4)}"
-        # Not thread-local: the journal may be closed from another thread than opened it.
-        self._lock: FileLock | None = FileLock(
-            self._path(self.token), mode=0o600, thread_local=False
-        )
-        self._lock.acquire()
-
-    def _path(self, token: str) -> Path:
-        return self._folder / f"{token}.lock"
-
-    def alive(self, token: str) -> bool:
-        if token == self.token:
-            return self._lock is not None
-        path = self._path(token)
-        if not path.exists():
-            return False
-        # A separate lock object opens the file anew, so an owner in this very process
-        # (another Journal) holds it against us just as another process would.
-        probe = FileLock(path, thread_local=False)
-        try:
-            probe.acquire(blocking=False)
-        except Timeout:
-            return True
-        probe.release()
-        _remove(path)
-        return False
-
-    def close(self) -> None:
-        if self._lock is not None:
-            self._lock.release()
-            self._lock = None
-            _remove(self._path(self.token))
-
-
-def _remove(path: Path) -> None:
-    # Another process may be probing the same file at this moment (Windows refuses to
-    # delete an open file): a lock file left behind is removed by the next probe.
-    with contextlib.suppress(OSError):
-        path.unlink()
 
 
 class Journal:
