@@ -18,10 +18,10 @@ import stat
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import TracebackType
-from typing import Final, Self
+from typing import Final
 
 from bridge.errors import ProjectError
+from bridge.resources import Closeable
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +142,7 @@ def link_refused(path: Path) -> ProjectError:
     )
 
 
-class Folder:
+class Folder(Closeable):
     """A folder opened for writing, reached without following any symbolic link.
 
     Open it with `Folder.open` on an absolute, resolved path (`os.path.realpath`), so that
@@ -265,14 +265,6 @@ class Folder:
         fd, self._fd = self._fd, None
         if fd is not None:
             os.close(fd)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     def _at(self, name: str) -> str:
         # With a folder descriptor, names are relative to it; without one, whole paths.

@@ -19,8 +19,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
-from typing import Annotated, Any, Self
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, Json, ValidationError
 
@@ -29,6 +28,7 @@ from bridge.errors.describe import describe_errors
 from bridge.jobs.model import JobRequest
 from bridge.jobs.state import UNFINISHED, Event, EventKind, Job, Step, apply, new_job
 from bridge.journal.owners import Owners
+from bridge.resources import Closeable
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ class _EventRow(BaseModel):
     data: Json[dict[str, Any]]
 
 
-class Journal:
+class Journal(Closeable):
     """Every job and everything that happened to it. A context manager."""
 
     def __init__(self, path: Path, *, clock: Callable[[], float] = time.time) -> None:
@@ -119,14 +119,6 @@ class Journal:
         self.owners = Owners(path.parent / "owners")
         self._lock = threading.RLock()
         self._closed = False
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         if not self._closed:
