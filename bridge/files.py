@@ -15,7 +15,6 @@ import logging
 import os
 import secrets
 import stat
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Final
@@ -236,22 +235,15 @@ class Folder(Closeable):
 
     @contextlib.contextmanager
     def locked(self, name: str) -> Iterator[None]:
-        """An exclusive lock, held while inside, on the file `name` (made if missing)."""
-        if sys.platform == "win32":
-            from filelock import FileLock  # Windows has no folder descriptors to lock through
+        """An exclusive lock, held while inside, on the file `name` (made if missing).
 
-            self._refuse_link(name)
-            with FileLock(self.path / name):
-                yield
-            return
-        import fcntl
+        Through `filelock` on every system, which opens the lock file without following a
+        link at its name; a link there is refused first with the bridge's own message."""
+        from filelock import FileLock  # only the writers that lock pay for it
 
-        fd = self.open_file(name, os.O_RDWR | os.O_CREAT)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+        self._refuse_link(name)
+        with FileLock(self.path / name, thread_local=False):
             yield
-        finally:
-            os.close(fd)  # closing the descriptor releases the lock
 
     def sync(self) -> None:
         """Flush this folder's entries to disk (best effort, as `fsync_dir`)."""
