@@ -82,7 +82,12 @@ async def open_runner(
                 http,
                 base_url=url,
                 api_key=key,
-                retry=RetryPolicy(api.max_attempts, api.retry_base, api.retry_cap),
+                retry=RetryPolicy(
+                    api.max_attempts,
+                    api.retry_base,
+                    api.retry_cap,
+                    patience=config.polling.deadline,
+                ),
                 poll_plan=PollPlan(**config.polling.model_dump()),
             )
             yield JobRunner(

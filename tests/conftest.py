@@ -194,6 +194,9 @@ class Quiet:
     def transfer(self, step: str, done: int, total: int | None) -> None:
         return None
 
+    def waiting(self, step: str, seconds: float, reason: str) -> None:
+        return None
+
     def finished(self, step: str, detail: str) -> None:
         return None
 
@@ -215,6 +218,7 @@ async def pipeline_runner(
     context: float | None = None,
     splicing: Splicing | None = Splicing(),  # noqa: B008 - frozen, shared safely
     transport: httpx.AsyncBaseTransport | None = None,
+    retry: RetryPolicy = FAST_RETRY,
     **options: Any,
 ) -> AsyncIterator[JobRunner]:
     """A real JobRunner on `server`, its journal and work folder under `tmp_path/data`;
@@ -224,7 +228,7 @@ async def pipeline_runner(
         journal = stack.enter_context(Journal(tmp_path / "data" / "journal.sqlite3"))
         if stager is None:
             stager = stack.enter_context(LocalHttpStager())
-        async with client_for(server, transport=transport) as client:
+        async with client_for(server, transport=transport, retry=retry) as client:
             deps = Deps(
                 client=client,
                 journal=journal,

@@ -49,6 +49,9 @@ class Recorder:
     def transfer(self, step: str, done: int, total: int | None) -> None:
         return None
 
+    def waiting(self, step: str, seconds: float, reason: str) -> None:
+        return None
+
     def finished(self, step: str, detail: str) -> None:
         self._log.append((self._id, f"{step} done"))
 

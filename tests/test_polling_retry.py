@@ -12,7 +12,13 @@ import pytest
 from bridge.api import PollPlan, ProducerClient, RetryPolicy
 from bridge.api.polling import poll
 from bridge.api.results import parse_clips
-from bridge.api.retry import MAX_RETRY_AFTER, Retryable, parse_retry_after, with_retries
+from bridge.api.retry import (
+    MAX_RETRY_AFTER,
+    Retryable,
+    parse_retry_after,
+    reporting_waits,
+    with_retries,
+)
 from bridge.errors import (
     AuthError,
     BadRequestError,
@@ -164,7 +170,7 @@ def unit_client(handler: Handler, clock: FakeClock, attempts: int = 4) -> Produc
         http,
         base_url="https://api.example.test",
         api_key=KEY,
-        retry=RetryPolicy(max_attempts=attempts, base=1.0, cap=8.0),
+        retry=RetryPolicy(max_attempts=attempts, base=1.0, cap=8.0, patience=100.0),
         poll_plan=PollPlan(interval=1.0, max_interval=1.0, deadline=100.0),
         now=clock,
         sleep=clock.sleep,
@@ -191,14 +197,41 @@ async def test_a_429_storm_is_ridden_out_honouring_retry_after() -> None:
     assert all(r.headers["Authorization"] == f"Bearer {KEY}" for r in calls)
 
 
-async def test_rate_limiting_that_never_ends_is_reported_after_the_last_attempt() -> None:
+async def test_rate_limiting_is_waited_out_for_the_whole_patience_not_a_few_attempts() -> None:
     clock = FakeClock()
     client = unit_client(
         lambda r: httpx.Response(429, json={"message": "quota"}), clock, attempts=3
     )
-    with pytest.raises(RateLimitedError, match="quota"):
+    with pytest.raises(RateLimitedError, match=r"kept answering 429 .* for 100 s, 15 attempts"):
         await client.task("t1")
-    assert len(clock.sleeps) == 2
+    assert clock.sleeps == [1.0, 2.0, 4.0] + [8.0] * 11  # far more than 3 attempts
+    assert clock.now <= 100.0  # and never past the patience
+
+
+async def test_429s_do_not_use_up_the_attempts_other_failures_have() -> None:
+    clock, answers = FakeClock(), [429] * 5 + [503, 503, 200]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        code = answers.pop(0)
+        return httpx.Response(code, json={"taskId": "t1", "status": "pending", "message": "x"})
+
+    status = await unit_client(handler, clock, attempts=3).task("t1")
+    assert status.status == "pending"
+    assert answers == []
+
+
+async def test_each_wait_is_told_to_whoever_watches_the_job() -> None:
+    clock, answers = FakeClock(), [429, 429, 200]
+    told: list[tuple[float, str]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        code = answers.pop(0)
+        headers = {"Retry-After": "5"} if code == 429 else {}
+        return httpx.Response(code, headers=headers, json={"taskId": "t1", "status": "pending"})
+
+    with reporting_waits(lambda seconds, why: told.append((seconds, why))):
+        await unit_client(handler, clock).task("t1")
+    assert told == [(5.0, "GET /producer/tasks: the service asked to wait (429)")] * 2
 
 
 async def test_status_lookups_retry_5xx_but_creates_do_not() -> None:

@@ -90,6 +90,27 @@ def test_an_osc_request_ends_as_files_in_the_project_and_a_done_message(
     assert fractions[-1] <= 1.0
 
 
+def test_a_job_rate_limited_by_the_service_says_it_waits_and_still_completes(
+    config: Path,
+    tmp_path: Path,
+    port: int,
+    listener: OscListener,
+    make_emulator: Callable[..., EmulatorServer],
+    tone: Callable[..., Path],
+) -> None:
+    server = make_emulator(rate_429=0.8, retry_after=0.01, endpoints=["tasks"], seed=5)
+    with running_daemon(config, server.url, port):
+        listener.send(port, "/bridge/job", json.dumps(replace_request(tone(6.0), tmp_path / "p")))
+        job_id, _ = listener.wait_for("/bridge/job/accepted")
+        listener.wait_for("/bridge/job/done", lambda a: a[0] == job_id)
+    waits = [args for args in listener.of("/bridge/job/waiting") if args[0] == job_id]
+    assert len(waits) >= 3
+    for _, step, seconds, reason in waits:
+        assert step in ("upload", "generate", "download")
+        assert seconds >= 0.0099  # Retry-After is honoured (an OSC float has 24 bits)
+        assert reason == "GET /producer/tasks: the service asked to wait (429)"
+
+
 def test_every_message_gets_an_answer_and_bad_ones_say_why(
     config: Path, port: int, listener: OscListener, emulator: EmulatorServer
 ) -> None:

@@ -160,6 +160,7 @@ class ProducerClient:
             retry=self.retry,
             sleep=self._sleep,
             random=self._random,
+            now=self._now,
             on_bytes=on_bytes,
         )
 
@@ -205,7 +206,18 @@ class ProducerClient:
             what=f"{method} /producer/{endpoint}",
             sleep=self._sleep,
             random=self._random,
+            now=self._now,
+            gave_up=self._gave_up,
         )
+
+    def _gave_up(self, again: Retryable, attempts: int) -> Exception:
+        if not again.rate_limited:
+            return again.error
+        message = (
+            f"the service kept answering 429 (rate limited) for {self.retry.patience:g} s, "
+            f"{attempts} attempts; the job can be retried later"
+        )
+        return RateLimitedError(message, **_ids_of(again.error))
 
     async def _attempt(
         self,
@@ -259,7 +271,8 @@ def _interpret(response: httpx.Response, endpoint: str, task_id: str | None, cre
     }
     if code == 429:
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
-        raise Retryable(RateLimitedError(f"rate limited: {detail}", **ids), retry_after)
+        limited = RateLimitedError(f"rate limited: {detail}", **ids)
+        raise Retryable(limited, retry_after, rate_limited=True)
     if code >= 500:
         error = ServerError(f"service error: {detail}", **ids)
         if creates:
@@ -293,6 +306,13 @@ def _error_detail(response: httpx.Response) -> tuple[str, str | None]:
     trace = data.get("traceId")
     text = f"{where}: {message}" if where else str(message)
     return text, str(trace) if trace else None
+
+
+def _ids_of(error: Exception) -> dict[str, Any]:
+    if not isinstance(error, ApiError):
+        return {}
+    names = ("status_code", "endpoint", "task_id", "trace_id")
+    return {name: getattr(error, name, None) for name in names}
 
 
 def _describe(exc: httpx.HTTPError) -> str:

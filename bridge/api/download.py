@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from bridge.api.polling import Sleep
+from bridge.api.polling import Clock, Sleep
 from bridge.api.retry import Retryable, RetryPolicy, parse_retry_after, with_retries
 from bridge.errors import DownloadError
 from bridge.files import publish, temp_path
@@ -35,6 +35,7 @@ async def fetch_file(
     retry: RetryPolicy,
     sleep: Sleep,
     random: Callable[[], float],
+    now: Clock,
     on_bytes: ProgressFn | None = None,
 ) -> int:
     """Download `url` to `dest`; return the number of bytes written."""
@@ -51,6 +52,7 @@ async def fetch_file(
             what=f"download {_short(url)}",
             sleep=sleep,
             random=random,
+            now=now,
             gave_up=gave_up,
         )
         try:
@@ -102,7 +104,7 @@ def _check_status(response: httpx.Response, url: str) -> None:
         return
     if code == 429 or code >= 500:
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
-        raise Retryable(_Incomplete(f"HTTP {code}"), retry_after)
+        raise Retryable(_Incomplete(f"HTTP {code}"), retry_after, rate_limited=code == 429)
     hint = "; the link may have expired: ask for a new one" if code in (403, 404, 410) else ""
     raise DownloadError(f"HTTP {code} for {_short(url)}{hint}", status_code=code)
 

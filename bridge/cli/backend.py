@@ -45,5 +45,8 @@ class Prefixed:
     def transfer(self, step: str, done: int, total: int | None) -> None:
         self._inner.transfer(self._prefix + step, done, total)
 
+    def waiting(self, step: str, seconds: float, reason: str) -> None:
+        self._inner.waiting(self._prefix + step, seconds, reason)
+
     def finished(self, step: str, detail: str) -> None:
         self._inner.finished(self._prefix + step, detail)

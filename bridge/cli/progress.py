@@ -42,6 +42,9 @@ class LineProgress:
             self._last_percent[step] = percent
             self._print(f"[{step}] {percent}% of {total} bytes")
 
+    def waiting(self, step: str, seconds: float, reason: str) -> None:
+        self._print(f"[{step}] waits {seconds:.1f} s: {reason}")
+
     def finished(self, step: str, detail: str) -> None:
         elapsed = time.monotonic() - self._started.get(step, time.monotonic())
         self._print(f"[{step}] done in {elapsed:.1f} s: {detail}")
@@ -87,6 +90,9 @@ class RichProgress:
         if row is not None:
             size = f"{done / 1e6:.1f}/{total / 1e6:.1f} MB" if total else f"{done / 1e6:.1f} MB"
             self._progress.update(row, completed=done, total=total, state="downloading", size=size)
+
+    def waiting(self, step: str, seconds: float, reason: str) -> None:
+        self._update(step, state="waiting", detail=f"{seconds:.0f} s: {reason}")
 
     def finished(self, step: str, detail: str) -> None:
         row = self._rows.get(step)

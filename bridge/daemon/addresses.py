@@ -35,6 +35,7 @@ class Osc(StrEnum):
     REJECTED = "/bridge/rejected"
     OK = "/bridge/ok"
     PROGRESS = "/bridge/job/progress"
+    WAITING = "/bridge/job/waiting"
     DONE = "/bridge/job/done"
     FAILED = "/bridge/job/failed"
     JOB_STATUS = "/bridge/job/status"

@@ -87,6 +87,9 @@ class DaemonClient(Closeable):
             address, args = message
             if address == Osc.PROGRESS:
                 err.print(f"[{job_id[:8]}] {args[1]} {args[2]:.0%}", markup=False, highlight=False)
+            elif address == Osc.WAITING:
+                line = f"[{job_id[:8]}] {args[1]} waits {args[2]:.1f} s: {args[3]}"
+                err.print(line, markup=False, highlight=False)
             elif address == Osc.DONE:
                 return "done", str(args[1])
             elif address == Osc.FAILED:

@@ -98,6 +98,10 @@ class Feedback:
             self.board.progress(job_id, step, fraction)
         self._to_job_listeners(job_id, Osc.PROGRESS, job_id, step, round(fraction, 4))
 
+    def waiting(self, job_id: str, step: str, seconds: float, reason: str) -> None:
+        self._echo(f"job {job_id[:8]} waits {seconds:.1f} s: {reason}")
+        self._to_job_listeners(job_id, Osc.WAITING, job_id, step, round(seconds, 3), reason)
+
     def notify_done(self, job: Job) -> None:
         """The notify step: the DAW hears of the files, and REAPER may import them."""
         manifest = str(Path(job.request.project) / job.facts.manifest) if job.facts.manifest else ""
@@ -163,6 +167,9 @@ class JobFeed:
         if total and self._step in self._starts:
             share = min(done / total, 1.0)
             self._emit(self._starts[self._step] + self._widths[self._step] * share)
+
+    def waiting(self, step: str, seconds: float, reason: str) -> None:
+        self._feedback.waiting(self._id, step, seconds, reason)
 
     def finished(self, step: str, detail: str) -> None:
         if step in self._starts:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from bridge.api.client import ProducerClient
+from bridge.api.retry import reporting_waits
 from bridge.audio import AudioInfo, cut_clip, prepare_upload, probe
 from bridge.audio.clips import UploadFormat, upload_suffix
 from bridge.errors import (
@@ -49,6 +50,7 @@ class Progress(Protocol):
     def step(self, step: str, detail: str) -> None: ...
     def task(self, step: str, status: TaskStatus) -> None: ...
     def transfer(self, step: str, done: int, total: int | None) -> None: ...
+    def waiting(self, step: str, seconds: float, reason: str) -> None: ...
     def finished(self, step: str, detail: str) -> None: ...
 
 
@@ -108,11 +110,15 @@ class JobRun:
             Step.WRITE: self._write,
             Step.NOTIFY: self._notify,
         }
-        for step in self.job.remaining():
-            self.job = self.deps.journal.record(self.job, Event(EventKind.STARTED, step))
-            await steps[step]()
-            self.record(EventKind.DONE)
+        with reporting_waits(self._waiting):
+            for step in self.job.remaining():
+                self.job = self.deps.journal.record(self.job, Event(EventKind.STARTED, step))
+                await steps[step]()
+                self.record(EventKind.DONE)
         return self.record(EventKind.COMPLETED)
+
+    def _waiting(self, seconds: float, reason: str) -> None:
+        self.progress.waiting(self.job.step or "", seconds, reason)
 
     # Creating and waiting -----------------------------------------------------------
 
