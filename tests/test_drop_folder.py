@@ -287,6 +287,16 @@ def test_a_sidecar_with_bad_json_is_rejected_with_its_position(
     assert (inputs.root / "failed" / "take.json").exists()
 
 
+def test_a_request_holding_an_integer_of_thousands_of_digits_is_refused_by_name(
+    watch: Callable[..., DropFolder], inputs: Inputs, recorder: Recorder
+) -> None:
+    watch()
+    inputs.put("requests/seed.json", b'{"version": 1, "params": {"seed": 1' + b"0" * 5000 + b"}}")
+    wait_until(lambda: len(recorder.rejected) == 1)
+    assert "seed.json holds an integer of over 4300 digits" in error_text(inputs.root, "seed")
+    assert recorder.calls == []
+
+
 def test_files_present_before_start_are_processed(
     watch: Callable[..., DropFolder], inputs: Inputs, recorder: Recorder, wav: bytes
 ) -> None:

@@ -115,7 +115,8 @@ def test_every_message_gets_an_answer_and_bad_ones_say_why(
     config: Path, port: int, listener: OscListener, emulator: EmulatorServer
 ) -> None:
     sent = [
-        ("/bridge/job", ["{not json"], "not JSON"),
+        ("/bridge/job", ["{not json"], "not valid JSON"),
+        ("/bridge/job", ['{"params": {"seed": 1' + "0" * 5000 + "}}"], "over 4300 digits"),
         ("/bridge/nope", [1], "unknown address"),
         ("/bridge/replace", ["/x.wav"], "takes 4 argument(s)"),
         ("/bridge/job", [json.dumps({"version": 1, "action": "cover_music"})], "needs a clip"),

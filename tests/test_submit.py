@@ -53,6 +53,12 @@ def test_deeply_nested_json_is_one_clear_line(config: Path, tmp_path: Path) -> N
     assert "nested too deeply" in one_error_line(submit(config, request))
 
 
+def test_an_integer_of_thousands_of_digits_is_one_clear_line(config: Path, tmp_path: Path) -> None:
+    request = tmp_path / "seed.json"
+    request.write_text('{"version": 1, "params": {"seed": 1' + "0" * 5000 + "}}")
+    assert "holds an integer of over 4300 digits" in one_error_line(submit(config, request))
+
+
 def test_a_file_larger_than_any_request_is_refused_before_reading_it_as_json(
     config: Path, tmp_path: Path
 ) -> None:

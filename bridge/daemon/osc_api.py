@@ -25,6 +25,7 @@ from bridge.daemon.osc_args import Arg, check_args, parse_signature
 from bridge.daemon.refusals import ADDRESS_MAX, RefusalBudget, cut, reason_limit
 from bridge.errors import AudioError, BridgeError, Issue, RequestError, explain
 from bridge.errors.describe import suggest
+from bridge.jobs.wire import parse_json_object
 from bridge.project.playable import resolve_target
 
 log = logging.getLogger(__name__)
@@ -88,12 +89,7 @@ class Handlers:
         self._feedback.rejected(origin, cut(address, ADDRESS_MAX), cut(reason, limit))
 
     def job(self, route: Route, args: dict[str, Any], origin: Origin) -> None:
-        try:
-            data = json.loads(args["request"])
-        except json.JSONDecodeError as exc:
-            raise RequestError(
-                [Issue("request", f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")]
-            ) from None
+        data = parse_json_object(str(args["request"]).encode("utf-8", "surrogatepass"), "request")
         self._intake.submit(data, origin)
 
     def convenience(self, route: Route, args: dict[str, Any], origin: Origin) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import unicodedata
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -291,6 +292,11 @@ def parse_json_object(data: bytes, name: str) -> dict[str, Any]:
         raise _unreadable(f"{name} is not UTF-8 text (bad byte at offset {exc.start})") from exc
     except RecursionError as exc:
         raise _unreadable(f"{name} is nested too deeply to be a request") from exc
+    except ValueError as exc:  # json's own limit on the digits of an integer
+        raise _unreadable(
+            f"{name} holds an integer of over {sys.get_int_max_str_digits()} digits; "
+            "no field of a request takes one"
+        ) from exc
     if not isinstance(value, dict):
         raise _unreadable(f"{name} must hold one JSON object {{...}}, not {_json_type(value)}")
     return value
