@@ -139,3 +139,23 @@ def test_a_file_with_a_header_and_no_audio_says_so(tmp_path: Path) -> None:
     sf.write(empty, np.zeros((0, 2), dtype=np.float32), 48000, subtype="PCM_24")
     with pytest.raises(AudioError, match="holds no audio"):
         probe(empty)
+
+
+@pytest.mark.parametrize("claimed", [0xFFFFFFFF, 0xFFFFFFF0, 4800 * 4 + 2])
+def test_a_wav_whose_header_claims_another_length_is_cut_from_the_audio_it_holds(
+    tmp_path: Path, claimed: int
+) -> None:
+    # Writers that stream (ffmpeg to a pipe) or are still recording leave such sizes.
+    rng = np.random.default_rng(5)
+    source = tmp_path / "streamed.wav"
+    sf.write(str(source), rng.uniform(-0.5, 0.5, (4800, 2)), 48000, subtype="PCM_16")
+    data = bytearray(source.read_bytes())
+    size_at = data.index(b"data") + 4
+    data[size_at : size_at + 4] = claimed.to_bytes(4, "little")
+    source.write_bytes(bytes(data))
+    info = probe(source)
+    cut = cut_clip(info, 0.01, 0.05, tmp_path / "cut.wav")
+    expected, _ = sf.read(str(source), start=480, frames=2400, dtype="int16")
+    got, rate = sf.read(str(tmp_path / "cut.wav"), dtype="int16")
+    assert (cut.frames, rate) == (2400, 48000)
+    assert np.array_equal(got, expected)

@@ -8,6 +8,7 @@ Ogg) is copied as its decoder gives it, in 32-bit float WAV.
 
 from __future__ import annotations
 
+import struct
 import wave
 from dataclasses import dataclass
 from pathlib import Path
@@ -162,7 +163,9 @@ def _copy_pcm_bytes(info: AudioInfo, first: int, frames: int, dest: Path) -> boo
         return False  # float, extensible or compressed WAV, or not a WAV: libsndfile's turn
     try:
         with source, wave.open(str(dest), "wb") as out:
-            out.setparams(source.getparams())
+            # The header gets the count about to be written, never the source's own, which
+            # a writer still recording (or streaming: 0xFFFFFFFF) may have left untrue.
+            out.setparams(source.getparams()._replace(nframes=frames))
             source.setpos(first)
             left = frames
             while left > 0:
@@ -171,7 +174,7 @@ def _copy_pcm_bytes(info: AudioInfo, first: int, frames: int, dest: Path) -> boo
                     break
                 out.writeframesraw(chunk)
                 left -= len(chunk) // (source.getsampwidth() * source.getnchannels())
-    except (wave.Error, EOFError, OSError) as exc:
+    except (wave.Error, EOFError, OSError, struct.error) as exc:
         raise AudioError(f"cannot cut {info.path} for upload: {exc}") from exc
     return True
 
