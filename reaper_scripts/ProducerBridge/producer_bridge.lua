@@ -353,7 +353,7 @@ function lib.run_settings()
   reaper.Help_Set(TITLE .. ": settings saved", false)
 end
 
------------------------------------------------------------------------------- import, monitor
+------------------------------------------------------------------------------ import, monitor, install
 
 function lib.run_import()
   return dofile(HERE .. "importer.lua").run(lib)
@@ -361,6 +361,10 @@ end
 
 function lib.run_monitor()
   return dofile(HERE .. "monitor.lua").run(lib)
+end
+
+function lib.run_install_actions(folder)
+  return dofile(HERE .. "install.lua").run(lib, folder)
 end
 
 return lib

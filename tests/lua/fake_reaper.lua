@@ -79,6 +79,7 @@ function fake.new(scenario, null)
   fake.record, fake.new, fake.get, fake.check, fake.check_type = record, new, get, check,
     check_type
   media.install(fake)
+  dofile(HERE .. "fake_folders.lua")(fake, state)
   local project = new("ReaProject", { file = get(scenario, "project_file") or "" })
   local tracks = {}
   for _, track_spec in ipairs(get(scenario, "tracks") or {}) do
@@ -265,21 +266,6 @@ function fake.new(scenario, null)
       end
     end
     return true, table.concat(answer, separator):sub(1, fake.INPUTS_BUFFER - 1)
-  end)
-  record("RecursiveCreateDirectory", function(path, ignored)
-    check_type(ignored, "number", "RecursiveCreateDirectory", 2)
-    state.created_dirs[#state.created_dirs + 1] = path
-    return os.execute("mkdir -p '" .. path:gsub("'", "'\\''") .. "'") and 1 or 0
-  end)
-  record("EnumerateSubdirectories", function(path, index)
-    check_type(path, "string", "EnumerateSubdirectories", 1)
-    if index < 0 then return nil end
-    local quoted = "'" .. path:gsub("'", "'\\''") .. "'"
-    local listing = io.popen("find " .. quoted .. " -mindepth 1 -maxdepth 1 -type d | sort")
-    local names = {}
-    for line in listing:lines() do names[#names + 1] = line:match("([^/]+)$") end
-    listing:close()
-    return names[index + 1]
   end)
   record("time_precise", function() return os.clock() end)
 

@@ -138,6 +138,7 @@ print(json.encode({
   undo = list(state.undo),
   arrange_updates = state.arrange_updates,
   created_dirs = list(state.created_dirs),
+  registered = list(state.registered),
   globals = globals,
   frames = frames,
   drawn = drawn,
