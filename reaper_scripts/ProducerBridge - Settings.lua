@@ -1,6 +1,8 @@
 -- @description Producer Bridge: REAPER actions for the producer-bridge daemon
 -- @version 0.1.0
 -- @author producer-bridge
+-- @changelog
+--   First release: actions, import, monitor, settings, install actions
 -- @about
 --   # Producer Bridge
 --   Actions that send the selected item and time selection to the producer-bridge daemon
@@ -20,12 +22,14 @@
 --   [main] ProducerBridge - Create in time selection.lua
 --   [main] ProducerBridge - Import results.lua
 --   [main] ProducerBridge - Monitor.lua
+--   [main] ProducerBridge - Install actions.lua
 --   [nomain] ProducerBridge/producer_bridge.lua
 --   [nomain] ProducerBridge/json.lua
 --   [nomain] ProducerBridge/files.lua
 --   [nomain] ProducerBridge/context.lua
 --   [nomain] ProducerBridge/importer.lua
 --   [nomain] ProducerBridge/monitor.lua
+--   [nomain] ProducerBridge/install.lua
 
 local here = debug.getinfo(1, "S").source:match("^@?(.*[/\\])") or ""
 local bridge = dofile(here .. "ProducerBridge/producer_bridge.lua")

@@ -183,7 +183,42 @@ def test_a_finished_job_tells_its_sender_once_and_reaper_imports_completed_ones(
     feedback.notify_done(job)
     feedback.finished(job)
     addresses = [address for _, address, _ in recorder.sent]
-    assert addresses == ["/bridge/job/accepted", "/bridge/job/done", "/action/_RSabc"]
+    assert addresses == ["/bridge/job/accepted", "/bridge/job/done", "/action/str"]
+    assert recorder.sent[-1][2] == ("_RSabc",)
+
+
+# REAPER's default pattern file (OSC/Default.ReaperOSC) runs actions with this line: "i" an
+# integer argument, "s" a string argument, "t" a trigger whose "@" is the command number.
+DEFAULT_ACTION_PATTERNS = "ACTION i/action s/action/str t/action/@ f/action/@/cc"
+
+
+def command_reaper_runs(address: str, args: tuple[Any, ...]) -> str | None:
+    """The command REAPER's default ACTION patterns run for one message (None: no match)."""
+    for pattern in DEFAULT_ACTION_PATTERNS.split()[1:]:
+        kind, path = pattern[0], pattern[1:]
+        if kind == "i" and address == path and len(args) == 1 and isinstance(args[0], int):
+            return str(args[0])
+        if kind == "s" and address == path and len(args) == 1 and isinstance(args[0], str):
+            return args[0]
+        prefix = path.split("@")[0]
+        if kind == "t" and path.endswith("/@") and address.startswith(prefix) and not args:
+            number = address[len(prefix) :]
+            return number if number.isdigit() else None
+    return None
+
+
+@pytest.mark.parametrize("command_id", ["_RS7f3a9c0d1e", "40001"])
+def test_reaper_is_asked_to_import_in_a_form_its_default_patterns_run(command_id: str) -> None:
+    recorder = Recorder()
+    feedback = Feedback(recorder.send, reaper=("127.0.0.1", 8000), import_action=command_id)
+    feedback.notify_done(dataclasses.replace(a_job(), status="completed"))
+    ((target, address, args),) = recorder.sent
+    assert target == ("127.0.0.1", 8000)
+    assert command_reaper_runs(address, args) == command_id
+    # A named command in the number's place is not what the pattern file documents.
+    assert command_reaper_runs(f"/action/{command_id}", ()) == (
+        command_id if command_id.isdigit() else None
+    )
 
 
 def test_strings_holding_nul_still_make_a_readable_osc_message() -> None:

@@ -40,6 +40,13 @@ def test_audio_imports_nothing_that_sits_above_it(lower: str) -> None:
     assert not {name for name in importers_of(lower) if name.startswith("audio/")}
 
 
+def test_installing_scripts_needs_only_the_errors_and_the_file_primitives() -> None:
+    used = set()
+    for path in (PACKAGE / "install").glob("*.py"):
+        used |= {name for name in imported_modules(path) if name.startswith("bridge")}
+    assert {name.split(".")[1] for name in used} <= {"errors", "files", "install"}
+
+
 def test_the_version_answers_without_loading_the_runner_or_the_audio_stack() -> None:
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "bridge", "--version"],

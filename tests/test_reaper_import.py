@@ -103,9 +103,9 @@ async def test_a_replaced_section_comes_back_as_a_new_active_take_on_its_item(
 async def test_a_result_over_part_of_the_item_goes_on_a_track_of_its_own(
     studio: Studio, emulator: EmulatorServer
 ) -> None:
-    # A cover of a selection (sent over OSC or the drop folder: REAPER's Cover script covers
-    # the whole item) uploads the selection only: as a take, the rest of the item would
-    # play silence.
+    # A cover of a selection (from REAPER's Cover script with a time selection, OSC or the
+    # drop folder) uploads the selection only: as a take, the rest of the item would play
+    # silence.
     write_tone(studio.take, 10.0, rate=48000)
     items = [audio_item(studio.take, position=20.0, length=10.0, offset=0.0)]
     request = {

@@ -1,16 +1,14 @@
 """The REAPER scripts' library and packaging: the hand-written JSON module against Python's
 json, the ReaScript names the fake implements against the documented list, globals, and
-the ReaPack headers and index."""
+the ReaPack headers (the index is built from them: tests/test_reaper_install.py)."""
 
 from __future__ import annotations
 
 import json
 import re
 import subprocess
-import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 from hypothesis import given, settings
@@ -177,24 +175,6 @@ def test_the_package_provides_every_script_and_library_file() -> None:
     libraries = {f"ProducerBridge/{p.name}" for p in LIBRARY_FILES}
     assert {name for name, option in files.items() if option == "main"} == scripts
     assert {name for name, option in files.items() if option == "nomain"} == libraries
-
-
-def test_the_reapack_index_lists_the_same_files_at_their_urls() -> None:
-    root = ET.parse(SCRIPTS / "index.xml").getroot()  # noqa: S314 - our own file
-    assert (root.tag, root.get("version")) == ("index", "1")
-    (package,) = root.iter("reapack")
-    assert (package.get("name"), package.get("type")) == ("ProducerBridge - Settings.lua", "script")
-    (version,) = package.iter("version")
-    assert (version.get("name"), version.get("author")) == ("0.1.0", "producer-bridge")
-    base = "https://raw.githubusercontent.com/producer-bridge/producer-bridge/main/reaper_scripts/"
-    sources = {}
-    for source in version.iter("source"):
-        name = source.get("file") or package.get("name")
-        assert source.text == base + quote(name)
-        sources[name] = source.get("main")
-    expected = {name: ("main" if option == "main" else None) for name, option in provided().items()}
-    expected["ProducerBridge - Settings.lua"] = "main"
-    assert sources == expected
 
 
 def test_the_runner_reports_a_script_that_calls_an_unimplemented_function(tmp_path: Path) -> None:

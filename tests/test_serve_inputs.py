@@ -240,4 +240,4 @@ def test_a_finished_job_asks_reaper_to_run_the_import_script(
             listener.send(port, "/bridge/create", "warm synth pop")
             job_id, _ = listener.wait_for("/bridge/job/accepted")
             listener.wait_for("/bridge/job/done", lambda a: a[0] == job_id)
-            assert reaper.wait_for("/action/_RS7f3a9c") == []
+            assert reaper.wait_for("/action/str") == ["_RS7f3a9c"]

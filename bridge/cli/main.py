@@ -33,6 +33,8 @@ _COMMANDS: Final = (
     ("midi-learn", "bridge.cli.midi_learn", "add_midi_learn_parser"),
     ("doctor", "bridge.cli.doctor", "add_doctor_parser"),
     ("play", "bridge.cli.play", "add_play_parser"),
+    ("install", "bridge.cli.install", "add_install_parser"),
+    ("reapack-index", "bridge.cli.reapack", "add_reapack_parser"),
 )
 
 

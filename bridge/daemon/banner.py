@@ -8,6 +8,7 @@ from typing import Any
 from rich.console import Console
 
 from bridge.config import AbletonSettings, OscSettings, ReaperSettings
+from bridge.daemon.feedback import reaper_action
 from bridge.staging.factory import stager_base_url
 
 _ORDER = ("service", "stager", "OSC", "MIDI", "drop", "REAPER", "Ableton", "journal")
@@ -38,7 +39,9 @@ class Banner:
 
     def reaper(self, settings: ReaperSettings) -> None:
         if settings.osc and settings.import_action:
-            self.row("REAPER", f"auto-import: /action/{settings.import_action} to {settings.osc}")
+            address, args = reaper_action(settings.import_action)
+            message = " ".join((address, *args))
+            self.row("REAPER", f"auto-import: {message} to {settings.osc}")
         else:
             self.row("REAPER", "auto-import off (set reaper.osc and reaper.import_action)")
 

@@ -47,6 +47,15 @@ class Origin:
     label: str = ""
 
 
+def reaper_action(command_id: str) -> tuple[str, tuple[str, ...]]:
+    """The OSC message that runs `command_id` through REAPER's default pattern file
+    (`ACTION i/action s/action/str t/action/@ ...`): a number as `/action/40001`, a named
+    command (a script's "_RS...") as `/action/str` with the name as its string argument."""
+    if command_id.isdigit():
+        return f"/action/{command_id}", ()
+    return "/action/str", (command_id,)
+
+
 class Feedback:
     def __init__(
         self,
@@ -108,7 +117,8 @@ class Feedback:
         self._to_job_listeners(job.id, Osc.DONE, job.id, manifest)
         self._echo(f"job {job.short_id} done: {manifest}")
         if self._reaper is not None and self._import_action:
-            self._send(self._reaper, f"/action/{self._import_action}", ())
+            address, args = reaper_action(self._import_action)
+            self._send(self._reaper, address, args)
             log.info("job %s: asked REAPER to run %s", job.short_id, self._import_action)
 
     def finished(self, job: Job) -> None:

@@ -17,6 +17,9 @@ context.messages = {
   midi = "The selected item is MIDI; Producer Bridge works on audio. Render it to audio "
     .. "first (Item: Apply track/take FX to items as new take), then select the audio item.",
   no_file = "The selected take has no audio file behind it. " .. GLUE,
+  not_audio = "The selected take plays %s, not an audio file. " .. GLUE,
+  pitch_envelope = "The selected take has a pitch envelope, which a new take would not "
+    .. "follow. " .. GLUE,
   reversed = "The selected take is reversed, which the bridge cannot map onto the timeline. "
     .. GLUE,
   stretch = "The selected take has stretch markers, which the bridge cannot map onto the "
@@ -36,6 +39,12 @@ context.messages = {
   miss = "The time selection (%s..%s s) does not overlap the selected item (%s..%s s). Move "
     .. "the time selection onto the item, or select the item under it.",
   miss_extend = " To continue from the item's end instead, clear the time selection.",
+  lyrics_item = "Select the item whose notes hold the lyrics (Item notes...), then run this "
+    .. "action again.",
+  lyrics_notes = "The selected item has no notes. Write the lyrics in its notes (Item "
+    .. "notes...), or type @ and the name of a text file beside the project.",
+  lyrics_file = "Cannot read the lyrics file %s (%s). Put it beside the project and type @ "
+    .. "and its name, or type @notes to use the selected item's notes.",
 }
 
 -- Seconds as short text: 64, 1.5, 0.125.
@@ -58,7 +67,7 @@ function context.sample_rate(r)
   if r.GetSetProjectInfo(0, "PROJECT_SRATE_USE", 0, false) == 1 then
     rate = r.GetSetProjectInfo(0, "PROJECT_SRATE", 0, false)
   else
-    local ok, text = r.GetAudioDeviceInfo("SRATE", "")
+    local ok, text = r.GetAudioDeviceInfo("SRATE")
     rate = ok and tonumber(text) or nil
   end
   if not rate then return nil end
@@ -74,6 +83,23 @@ function context.selection(r)
   return nil
 end
 
+-- Source types (GetMediaSourceType) of the audio files the daemon reads.
+context.AUDIO_TYPES = { WAVE = true, FLAC = true, MP3 = true, VORBIS = true, OPUS = true }
+
+-- Why the file source `source` cannot be sent, or nil when it is an audio file.
+local function not_audio(r, source)
+  local kind = r.GetMediaSourceType(source)
+  if context.AUDIO_TYPES[kind] then return nil end
+  if kind == "MIDI" or kind == "MIDIPOOL" then return context.messages.midi end
+  local what = string.format("a %s source", kind)
+  if kind == "RPP_PROJECT" then
+    what = string.format("a subproject (%s)", files.basename(r.GetMediaSourceFileName(source)))
+  elseif kind == "VIDEO" then
+    what = "a video"
+  end
+  return string.format(context.messages.not_audio, what)
+end
+
 -- Follows section and reverse wrappers down to the file, moving the visible span
 -- [first, last] (seconds in the outermost source) into the file's time.
 local function file_source(r, source, first, last)
@@ -86,7 +112,15 @@ local function file_source(r, source, first, last)
     first, last = first + offset, last + offset
     source, parent = parent, r.GetMediaSourceParent(parent)
   end
+  local refused = not_audio(r, source)
+  if refused then return nil, refused end
   return source, first
+end
+
+-- Whether `take` has an envelope named `name` with points on it.
+local function has_envelope(r, take, name)
+  local envelope = r.GetTakeEnvelopeByName(take, name)
+  return envelope ~= nil and r.CountEnvelopePoints(envelope) > 0
 end
 
 -- The selected item as a clip {path, itemPosition, takeOffset, playrate, length} plus the
@@ -102,13 +136,14 @@ function context.clip(r)
     return nil, string.format(context.messages.playrate, context.seconds(playrate))
   end
   if r.GetTakeNumStretchMarkers(take) > 0 then return nil, context.messages.stretch end
+  if has_envelope(r, take, "Pitch") then return nil, context.messages.pitch_envelope end
   local position = r.GetMediaItemInfo_Value(item, "D_POSITION")
   local length = r.GetMediaItemInfo_Value(item, "D_LENGTH")
   local offset = r.GetMediaItemTakeInfo_Value(take, "D_STARTOFFS")
   local source, file_offset = file_source(r, r.GetMediaItemTake_Source(take), offset,
     offset + length * playrate)
   if not source then return nil, file_offset end
-  local path = r.GetMediaSourceFileName(source, "")
+  local path = r.GetMediaSourceFileName(source)
   if path == nil or path == "" then return nil, context.messages.no_file end
   if file_offset < -1e-9 then
     return nil, string.format(context.messages.before_source, context.seconds(-file_offset))
@@ -120,6 +155,27 @@ function context.clip(r)
     playrate = playrate,
     length = length,
   }, item
+end
+
+-- Lyrics from the dialog's answer: "@notes" reads the selected item's notes, "@NAME" the
+-- text file NAME (beside the project, or absolute), anything else is the lyrics as typed.
+-- Line breaks are kept (as "\n"). Returns the text, or nil and a message.
+function context.lyrics(r, answer, folder)
+  local name = answer:match("^@(.+)$")
+  if not name then return answer end
+  local text, err
+  if name == "notes" then
+    local item = r.GetSelectedMediaItem(0, 0)
+    if not item then return nil, context.messages.lyrics_item end
+    local _
+    _, text = r.GetSetMediaItemInfo_String(item, "P_NOTES", "", false)
+    if text == "" then return nil, context.messages.lyrics_notes end
+  else
+    local path = files.is_absolute(name) and name or files.join(folder, name)
+    text, err = files.read(path)
+    if not text then return nil, string.format(context.messages.lyrics_file, path, err) end
+  end
+  return (text:gsub("\r\n?", "\n"))
 end
 
 -- The part of `selection` over the clip, or nil and a message when they do not overlap.

@@ -13,6 +13,10 @@
 --   create: items on a new track at the selection start;
 --   stems: a folder track with one child track per stem;
 --   importAs "none": nothing is placed.
+-- New tracks go right below the source track, beside it: in the folder it is in, never in
+-- a folder it opens, and every folder keeps the tracks it had. Each new take plays like the
+-- source take (rate, preserve pitch, pitch, pitch mode, channel mode), and the peaks of
+-- every new source are built so that its waveform draws.
 -- A job placed once is marked in the project's ExtState and never placed again.
 
 local HERE = debug.getinfo(1, "S").source:match("^@?(.*[/\\])") or ""
@@ -76,10 +80,11 @@ local function take_file(take)
   if not source then return nil end
   local parent = reaper.GetMediaSourceParent(source)
   while parent do source, parent = parent, reaper.GetMediaSourceParent(parent) end
-  return reaper.GetMediaSourceFileName(source, "")
+  return reaper.GetMediaSourceFileName(source)
 end
 
--- The item the job's clip came from: at the same position, with a take on the same file.
+-- The item the job's clip came from (at the same position, with a take on the same file),
+-- and that take.
 local function find_source_item(clip)
   for i = 0, reaper.CountMediaItems(0) - 1 do
     local item = reaper.GetMediaItem(0, i)
@@ -87,7 +92,7 @@ local function find_source_item(clip)
     if math.abs(position - clip.itemPosition) < EPSILON then
       for t = 0, reaper.CountTakes(item) - 1 do
         local take = reaper.GetTake(item, t)
-        if take and take_file(take) == clip.path then return item end
+        if take and take_file(take) == clip.path then return item, take end
       end
     end
   end
@@ -98,22 +103,41 @@ local function seconds_of(entry)
   return entry.lengthSamples / entry.sampleRate / entry.playrate
 end
 
--- A take playing `path` from `offset` (source seconds) at the entry's playrate.
-local function add_take(item, path, entry, offset, name)
+-- What makes a take sound as it does besides its source and rate: copied from the source
+-- take to every new take.
+local SOUND = { "B_PPITCH", "D_PITCH", "I_PITCHMODE", "I_CHANMODE" }
+
+-- Builds the peaks of `source` (the waveform REAPER draws), to the end.
+local function build_peaks(source)
+  if reaper.PCM_Source_BuildPeaks(source, 0) == 0 then return end
+  while reaper.PCM_Source_BuildPeaks(source, 1) > 0 do end
+  reaper.PCM_Source_BuildPeaks(source, 2)
+end
+
+-- A take playing `path` from `offset` (source seconds) at the entry's playrate, sounding
+-- like `like` (the source take, when there is one).
+local function add_take(item, path, entry, offset, name, like)
   local take = reaper.AddTakeToMediaItem(item)
-  reaper.SetMediaItemTake_Source(take, reaper.PCM_Source_CreateFromFile(path))
+  local source = reaper.PCM_Source_CreateFromFile(path)
+  reaper.SetMediaItemTake_Source(take, source)
   reaper.SetMediaItemTakeInfo_Value(take, "D_STARTOFFS", offset)
   reaper.SetMediaItemTakeInfo_Value(take, "D_PLAYRATE", entry.playrate)
+  if like then
+    for _, parm in ipairs(SOUND) do
+      reaper.SetMediaItemTakeInfo_Value(take, parm, reaper.GetMediaItemTakeInfo_Value(like, parm))
+    end
+  end
   reaper.GetSetMediaItemTakeInfo_String(take, "P_NAME", name, true)
   reaper.SetActiveTake(take)
+  build_peaks(source)
   return take
 end
 
-local function add_item(track, path, entry, position, length, offset, name)
+local function add_item(track, path, entry, position, length, offset, name, like)
   local item = reaper.AddMediaItemToTrack(track)
   reaper.SetMediaItemInfo_Value(item, "D_POSITION", position)
   reaper.SetMediaItemInfo_Value(item, "D_LENGTH", length)
-  add_take(item, path, entry, offset, name)
+  add_take(item, path, entry, offset, name, like)
   return item
 end
 
@@ -124,12 +148,49 @@ local function covers(item, start, length)
   return start <= position + EPSILON and start + length >= item_end - EPSILON
 end
 
-local function insert_track(index, name, depth)
-  reaper.InsertTrackAtIndex(index, true)
-  local track = reaper.GetTrack(0, index)
+local function depth_of(track)
+  return math.tointeger(reaper.GetMediaTrackInfo_Value(track, "I_FOLDERDEPTH")) or 0
+end
+
+-- Where new tracks go: beside `source_track` (below it, or below the folder it opens), or
+-- at the end of the project. `closer` is the track that ends what the source track is,
+-- `excess` the folders it closes besides its own, which the last new track closes instead.
+local function track_slot(source_track)
+  local count = reaper.CountTracks(0)
+  if not source_track then return { index = count, new = {}, excess = 0 } end
+  local first = math.tointeger(reaper.GetMediaTrackInfo_Value(source_track, "IP_TRACKNUMBER")) - 1
+  local level = 0 -- how many folders the source track is in
+  for i = 0, first - 1 do level = level + depth_of(reaper.GetTrack(0, i)) end
+  local last, after = first, level + depth_of(source_track)
+  while after > level and last + 1 < count do
+    last = last + 1
+    after = after + depth_of(reaper.GetTrack(0, last))
+  end
+  local closer = reaper.GetTrack(0, last)
+  return { index = last + 1, new = {}, closer = closer, closer_depth = depth_of(closer),
+    excess = math.max(level - after, 0) }
+end
+
+local function insert_track(slot, name, depth)
+  reaper.InsertTrackAtIndex(slot.index, true)
+  local track = reaper.GetTrack(0, slot.index)
   reaper.GetSetMediaTrackInfo_String(track, "P_NAME", name, true)
-  if depth ~= 0 then reaper.SetMediaTrackInfo_Value(track, "I_FOLDERDEPTH", depth) end
+  slot.index = slot.index + 1
+  slot.new[#slot.new + 1] = { track = track, depth = depth }
   return track
+end
+
+-- Sets every depth the new tracks need (all of them, so that how REAPER treated the
+-- neighbours of an inserted track does not matter).
+local function close_slot(slot)
+  if #slot.new == 0 then return end
+  if slot.closer then
+    reaper.SetMediaTrackInfo_Value(slot.closer, "I_FOLDERDEPTH", slot.closer_depth + slot.excess)
+  end
+  slot.new[#slot.new].depth = slot.new[#slot.new].depth - slot.excess
+  for _, new in ipairs(slot.new) do
+    reaper.SetMediaTrackInfo_Value(new.track, "I_FOLDERDEPTH", new.depth)
+  end
 end
 
 -- Places one job; returns true, or nil and why (nothing is placed then). `placed_kind`:
@@ -152,19 +213,12 @@ local function place(manifest, folder, placed_kind)
   end
   table.sort(clips)
   local clip = value(manifest.clip)
-  local source_item = clip and find_source_item(clip) or nil
+  local source_item, like
+  if clip then source_item, like = find_source_item(clip) end
   local label = value(manifest.title) or manifest.action
   label = label .. " " .. manifest.jobId:sub(1, 8)
-  local next_index = reaper.CountTracks(0)
-  if source_item then
-    local track = reaper.GetMediaItem_Track(source_item)
-    next_index = math.tointeger(reaper.GetMediaTrackInfo_Value(track, "IP_TRACKNUMBER"))
-  end
-  local function new_track(name, depth)
-    local track = insert_track(next_index, name, depth)
-    next_index = next_index + 1
-    return track
-  end
+  local slot = track_slot(source_item and reaper.GetMediaItem_Track(source_item))
+  local function new_track(name, depth) return insert_track(slot, name, depth) end
 
   for _, k in ipairs(clips) do
     local entry = results[k]
@@ -185,15 +239,15 @@ local function place(manifest, folder, placed_kind)
         end
       end
       track = track or new_track(name, 0)
-      add_item(track, entry.file, entry, start + skip, length - skip, continue_at, name)
+      add_item(track, entry.file, entry, start + skip, length - skip, continue_at, name, like)
     elseif target == "takes" and source_item and covers(source_item, start, length) then
       local offset = (reaper.GetMediaItemInfo_Value(source_item, "D_POSITION") - start)
         * entry.playrate
-      add_take(source_item, entry.file, entry, offset, name)
+      add_take(source_item, entry.file, entry, offset, name, like)
     else
       -- A result over part of the item only (a selection, or the window of a long item)
       -- would leave the rest of a take silent: it goes on a track of its own instead.
-      add_item(new_track(name, 0), entry.file, entry, start, length, 0, name)
+      add_item(new_track(name, 0), entry.file, entry, start, length, 0, name, like)
     end
     ::next_clip::
   end
@@ -204,10 +258,12 @@ local function place(manifest, folder, placed_kind)
       new_track((#clips > 1 and (label .. " #" .. k) or label) .. " stems", 1)
       for i, entry in ipairs(group) do
         local track = new_track(entry.kind, i == #group and -1 or 0)
-        add_item(track, entry.file, entry, entry.position.seconds, seconds_of(entry), 0, entry.kind)
+        add_item(track, entry.file, entry, entry.position.seconds, seconds_of(entry), 0,
+          entry.kind, like)
       end
     end
   end
+  close_slot(slot)
   return true
 end
 

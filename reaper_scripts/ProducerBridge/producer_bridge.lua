@@ -83,9 +83,16 @@ end
 
 ------------------------------------------------------------------------------ dialogs
 
+-- GetUserInputs gives its answers back through a buffer of this many bytes (its last one
+-- the terminating zero): answers that fill it may have been cut.
+lib.INPUTS_BUFFER = 1024
+lib.TOO_LONG = "The answers are too long for REAPER's dialog, which gives back at most %d "
+  .. "characters. Put long lyrics in the selected item's notes (Item notes...) and type "
+  .. "@notes, or in a text file beside the project and type @ and its name."
+
 -- Asks for `fields` ({caption, key, default}) with defaults the last values used, which
--- are kept per action. Returns {key = text}, or nil when cancelled. The separator is a
--- newline, so answers may contain commas.
+-- are kept per action. Returns {key = text}; nil when cancelled; nil and a message when
+-- the answers may have been cut. The separator is a newline, so answers may contain commas.
 function lib.ask(title, action, fields)
   local captions, defaults = {}, {}
   for i, field in ipairs(fields) do
@@ -98,6 +105,9 @@ function lib.ask(title, action, fields)
   local ok, answer = reaper.GetUserInputs(title, #fields, table.concat(captions, ","),
     table.concat(defaults, "\n"))
   if not ok then return nil end
+  if #answer >= lib.INPUTS_BUFFER - 1 then
+    return nil, string.format(lib.TOO_LONG, lib.INPUTS_BUFFER - 1)
+  end
   local values, i = {}, 0
   for value in (answer .. "\n"):gmatch("([^\n]*)\n") do
     i = i + 1
@@ -135,21 +145,23 @@ lib.ACTIONS = {
     fields = { PROMPT, STRENGTH_EDIT,
       { caption = "Seconds to add", key = "seconds", default = "30", low = 1, high = 600 },
       PRESET } },
-  swap_music_vocals = { title = "Swap vocals", clip = true,
+  swap_music_vocals = { title = "Swap vocals", clip = true, selection = "optional",
     fields = { PROMPT, STRENGTH_EDIT, PRESET } },
-  swap_music_sound = { title = "Swap instrumental", clip = true,
+  swap_music_sound = { title = "Swap instrumental", clip = true, selection = "optional",
     fields = { PROMPT, STRENGTH_EDIT, PRESET } },
-  cover_music = { title = "Cover", clip = true,
+  cover_music = { title = "Cover", clip = true, selection = "optional",
     fields = { PROMPT, STRENGTH_EDIT,
       { caption = "Cover strength (0 to 1)", key = "cover", default = "0.6", low = 0, high = 1 },
       PRESET } },
-  music_variation = { title = "Variation", clip = true, empty_prompt = true,
-    fields = { PROMPT, STRENGTH_EDIT, PRESET } },
-  stems_only = { title = "Stems only", clip = true, no_prompt = true, fields = {} },
+  music_variation = { title = "Variation", clip = true, selection = "optional",
+    empty_prompt = true, fields = { PROMPT, STRENGTH_EDIT, PRESET } },
+  stems_only = { title = "Stems only", clip = true, selection = "optional", no_prompt = true,
+    fields = {} },
   create_music = { title = "Create in time selection", clip = false, selection = "required",
     fields = { PROMPT,
       { caption = "Strength (-1 to 1)", key = "strength", default = "0.5", low = -1, high = 1 },
-      { caption = "Lyrics (optional)", key = "lyrics", default = "" }, PRESET } },
+      { caption = "Lyrics (text or @notes or @file.txt)", key = "lyrics", default = "" },
+      PRESET } },
 }
 
 -- The prompt {text, strength} from the answers, resolving "@name" presets; or nil, message.
@@ -203,7 +215,11 @@ function lib.build_request(action, values, ctx)
       request.params = { [name] = value }
     end
   end
-  if values.lyrics and values.lyrics ~= "" then request.lyrics = values.lyrics end
+  if values.lyrics and values.lyrics ~= "" then
+    local lyrics, problem = context.lyrics(reaper, values.lyrics, ctx.project.folder)
+    if not lyrics then return nil, problem end
+    request.lyrics = lyrics
+  end
   return request
 end
 
@@ -270,7 +286,8 @@ function lib.run_action(action)
   if not ctx then return lib.message(err) end
   local values = {}
   if #spec.fields > 0 then
-    values = lib.ask(TITLE .. ": " .. spec.title, action, spec.fields)
+    values, err = lib.ask(TITLE .. ": " .. spec.title, action, spec.fields)
+    if err then return lib.message(err) end
     if not values then return end -- cancelled
   end
   local request
@@ -336,7 +353,7 @@ function lib.run_settings()
   reaper.Help_Set(TITLE .. ": settings saved", false)
 end
 
------------------------------------------------------------------------------- import, monitor
+------------------------------------------------------------------------------ import, monitor, install
 
 function lib.run_import()
   return dofile(HERE .. "importer.lua").run(lib)
@@ -344,6 +361,10 @@ end
 
 function lib.run_monitor()
   return dofile(HERE .. "monitor.lua").run(lib)
+end
+
+function lib.run_install_actions(folder)
+  return dofile(HERE .. "install.lua").run(lib, folder)
 end
 
 return lib

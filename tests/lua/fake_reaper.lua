@@ -8,7 +8,21 @@
 -- gfx.X raises an error, so a script that strays from the list fails its test.
 
 local HERE = debug.getinfo(1, "S").source:match("^@?(.*[/\\])") or "./"
+local media = dofile(HERE .. "fake_media.lua")
 local fake = {}
+
+-- The documented number of arguments: REAPER's Lua functions take no buffer arguments.
+function fake.arity(fn, count, ...)
+  local given = select("#", ...)
+  if given ~= count then
+    error(string.format("fake REAPER: %s takes %d argument(s), got %d", fn, count, given), 3)
+  end
+end
+
+-- GetUserInputs: "Maximum fields is 16"; the answer comes back through a buffer of this
+-- size in Lua (longer answers are cut), and every field is a single-line edit box.
+fake.MAX_INPUT_FIELDS = 16
+fake.INPUTS_BUFFER = 1024
 
 local function strict(name, t)
   return setmetatable(t, {
@@ -55,30 +69,30 @@ function fake.new(scenario, null)
     fields.kind, fields.id = kind, state.next_id
     return fields
   end
-  local function source_from(spec)
-    if spec == nil then return nil end
-    return new("PCM_source", {
-      file = get(spec, "file") or "",
-      section = get(spec, "section"),
-      parent = source_from(get(spec, "parent")),
-    })
+  local r = {}
+  local function record(name, fn)
+    r[name] = function(...)
+      state.calls[#state.calls + 1] = { name = name, args = table.pack(...) }
+      return fn(...)
+    end
   end
+  fake.record, fake.new, fake.get, fake.check, fake.check_type = record, new, get, check,
+    check_type
+  media.install(fake)
+  dofile(HERE .. "fake_folders.lua")(fake, state)
   local project = new("ReaProject", { file = get(scenario, "project_file") or "" })
   local tracks = {}
   for _, track_spec in ipairs(get(scenario, "tracks") or {}) do
-    local track = new("MediaTrack", { name = get(track_spec, "name") or "", depth = 0, items = {} })
+    local track = new("MediaTrack", { name = get(track_spec, "name") or "",
+      depth = get(track_spec, "depth") or 0, items = {} })
     for _, item_spec in ipairs(get(track_spec, "items") or {}) do
       local item = new("MediaItem", {
         track = track, takes = {}, position = item_spec.position, length = item_spec.length,
         selected = get(item_spec, "selected") == true, active = get(item_spec, "active") or 1,
+        notes = get(item_spec, "notes") or "",
       })
       for _, take_spec in ipairs(get(item_spec, "takes") or {}) do
-        item.takes[#item.takes + 1] = new("MediaItem_Take", {
-          item = item, name = get(take_spec, "name") or "",
-          offset = get(take_spec, "offset") or 0, playrate = get(take_spec, "playrate") or 1,
-          midi = get(take_spec, "midi") == true, stretch = get(take_spec, "stretch_markers") or 0,
-          source = source_from(get(take_spec, "source")),
-        })
+        item.takes[#item.takes + 1] = media.take_from(item, take_spec)
       end
       track.items[#track.items + 1] = item
     end
@@ -95,13 +109,6 @@ function fake.new(scenario, null)
     return list
   end
 
-  local r = {}
-  local function record(name, fn)
-    r[name] = function(...)
-      state.calls[#state.calls + 1] = { name = name, args = table.pack(...) }
-      return fn(...)
-    end
-  end
 
   -- Project and context ------------------------------------------------------------
   record("GetOS", function() return get(scenario, "os") or "Other" end)
@@ -117,8 +124,10 @@ function fake.new(scenario, null)
     if desc == "PROJECT_SRATE_USE" then return get(scenario, "project_srate_use") or 0 end
     error("fake REAPER: GetSetProjectInfo " .. tostring(desc) .. " is not faked", 2)
   end)
-  record("GetAudioDeviceInfo", function(attribute, desc)
-    check_type(desc, "string", "GetAudioDeviceInfo", 2)
+  record("GetAudioDeviceInfo", function(...)
+    fake.arity("GetAudioDeviceInfo", 1, ...)
+    local attribute = ...
+    check_type(attribute, "string", "GetAudioDeviceInfo", 1)
     local rate = get(scenario, "device_srate")
     if attribute ~= "SRATE" or rate == nil then return false, "" end
     return true, tostring(rate)
@@ -155,7 +164,6 @@ function fake.new(scenario, null)
     return take.stretch
   end)
   local ITEM_VALUES = { D_POSITION = "position", D_LENGTH = "length" }
-  local TAKE_VALUES = { D_STARTOFFS = "offset", D_PLAYRATE = "playrate" }
   record("GetMediaItemInfo_Value", function(item, parm)
     check(item, "MediaItem", "GetMediaItemInfo_Value", 1)
     if not ITEM_VALUES[parm] then error("fake REAPER: item value " .. tostring(parm), 2) end
@@ -168,17 +176,12 @@ function fake.new(scenario, null)
     item[ITEM_VALUES[parm]] = value
     return true
   end)
-  record("GetMediaItemTakeInfo_Value", function(take, parm)
-    check(take, "MediaItem_Take", "GetMediaItemTakeInfo_Value", 1)
-    if not TAKE_VALUES[parm] then error("fake REAPER: take value " .. tostring(parm), 2) end
-    return take[TAKE_VALUES[parm]] + 0.0
-  end)
-  record("SetMediaItemTakeInfo_Value", function(take, parm, value)
-    check(take, "MediaItem_Take", "SetMediaItemTakeInfo_Value", 1)
-    check_type(value, "number", "SetMediaItemTakeInfo_Value", 3)
-    if not TAKE_VALUES[parm] then error("fake REAPER: take value " .. tostring(parm), 2) end
-    take[TAKE_VALUES[parm]] = value
-    return true
+  record("GetSetMediaItemInfo_String", function(item, parm, value, set)
+    check(item, "MediaItem", "GetSetMediaItemInfo_String", 1)
+    check_type(set, "boolean", "GetSetMediaItemInfo_String", 4)
+    if parm ~= "P_NOTES" then error("fake REAPER: item string " .. tostring(parm), 2) end
+    if set then item.notes = value end
+    return true, item.notes
   end)
   record("GetMediaItemTake_Source", function(take)
     check(take, "MediaItem_Take", "GetMediaItemTake_Source", 1)
@@ -193,11 +196,6 @@ function fake.new(scenario, null)
     local section = source.section
     if not section then return false, 0.0, 0.0, false end
     return true, section.offs + 0.0, section.len + 0.0, section.rev == true
-  end)
-  record("GetMediaSourceFileName", function(source, buf)
-    check(source, "PCM_source", "GetMediaSourceFileName", 1)
-    check_type(buf, "string", "GetMediaSourceFileName", 2)
-    return source.file
   end)
 
   -- State, dialogs and feedback ---------------------------------------------------------
@@ -246,6 +244,10 @@ function fake.new(scenario, null)
       error(string.format("fake REAPER: GetUserInputs has %d captions for %d fields", #captions,
         count), 2)
     end
+    if count > fake.MAX_INPUT_FIELDS then
+      error(string.format("fake REAPER: GetUserInputs has %d fields; the maximum is %d", count,
+        fake.MAX_INPUT_FIELDS), 2)
+    end
     local defaults = {}
     for value in (defaults_csv .. separator):gmatch("(.-)" .. separator:gsub("%p", "%%%0")) do
       defaults[#defaults + 1] = value
@@ -259,23 +261,11 @@ function fake.new(scenario, null)
     if #answer ~= count then error("fake REAPER: scripted answer has the wrong field count", 2) end
     for _, value in ipairs(answer) do
       if value:find(separator, 1, true) then error("fake REAPER: answer holds the separator", 2) end
+      if value:find("[\r\n]") then
+        error("fake REAPER: a GetUserInputs field is one line; the answer holds a line break", 2)
+      end
     end
-    return true, table.concat(answer, separator)
-  end)
-  record("RecursiveCreateDirectory", function(path, ignored)
-    check_type(ignored, "number", "RecursiveCreateDirectory", 2)
-    state.created_dirs[#state.created_dirs + 1] = path
-    return os.execute("mkdir -p '" .. path:gsub("'", "'\\''") .. "'") and 1 or 0
-  end)
-  record("EnumerateSubdirectories", function(path, index)
-    check_type(path, "string", "EnumerateSubdirectories", 1)
-    if index < 0 then return nil end
-    local quoted = "'" .. path:gsub("'", "'\\''") .. "'"
-    local listing = io.popen("find " .. quoted .. " -mindepth 1 -maxdepth 1 -type d | sort")
-    local names = {}
-    for line in listing:lines() do names[#names + 1] = line:match("([^/]+)$") end
-    listing:close()
-    return names[index + 1]
+    return true, table.concat(answer, separator):sub(1, fake.INPUTS_BUFFER - 1)
   end)
   record("time_precise", function() return os.clock() end)
 
@@ -287,6 +277,8 @@ function fake.new(scenario, null)
   end)
   record("InsertTrackAtIndex", function(index, defaults)
     check_type(defaults, "boolean", "InsertTrackAtIndex", 2)
+    -- A new track changes no other track's depth: which folder it is in follows from the
+    -- depths of the tracks above it (I_FOLDERDEPTH).
     index = math.max(0, math.min(index, #tracks))
     table.insert(tracks, index + 1, new("MediaTrack", { name = "", depth = 0, items = {} }))
   end)
@@ -300,6 +292,7 @@ function fake.new(scenario, null)
   record("SetMediaTrackInfo_Value", function(track, parm, value)
     check(track, "MediaTrack", "SetMediaTrackInfo_Value", 1)
     if parm ~= "I_FOLDERDEPTH" then error("fake REAPER: track value " .. tostring(parm), 2) end
+    check_type(math.tointeger(value), "number", "SetMediaTrackInfo_Value", 3)
     track.depth = value
     return true
   end)
@@ -338,8 +331,7 @@ function fake.new(scenario, null)
   end)
   record("AddTakeToMediaItem", function(item)
     check(item, "MediaItem", "AddTakeToMediaItem", 1)
-    local take = new("MediaItem_Take", { item = item, name = "", offset = 0, playrate = 1,
-      midi = false, stretch = 0 })
+    local take = media.take_from(item, {})
     item.takes[#item.takes + 1] = take
     return take
   end)
@@ -352,10 +344,6 @@ function fake.new(scenario, null)
     if parm ~= "P_NAME" then error("fake REAPER: take string " .. tostring(parm), 2) end
     if set then take.name = value end
     return true, take.name
-  end)
-  record("PCM_Source_CreateFromFile", function(filename)
-    check_type(filename, "string", "PCM_Source_CreateFromFile", 1)
-    return new("PCM_source", { file = filename })
   end)
   record("SetMediaItemTake_Source", function(take, source)
     check(take, "MediaItem_Take", "SetMediaItemTake_Source", 1)

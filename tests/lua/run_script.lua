@@ -78,15 +78,29 @@ local function track_dump(track)
   for _, item in ipairs(track.items) do
     local takes = json.array()
     for _, take in ipairs(item.takes) do
+      local source = take.source or {}
       takes[#takes + 1] = {
         name = take.name, offset = take.offset, playrate = take.playrate,
-        file = take.source and take.source.file or json.null,
+        preserve_pitch = take.preserve_pitch, pitch = take.pitch, pitch_mode = take.pitch_mode,
+        chan_mode = take.chan_mode, file = source.file or json.null,
+        peaks = source.peaks or json.null,
       }
     end
     items[#items + 1] = { position = item.position, length = item.length, active = item.active,
       takes = takes }
   end
   return { name = track.name, depth = track.depth, items = items }
+end
+
+-- The folder of each track, by name, from the depths above it (nil: at the top level).
+local function folders(tracks)
+  local open, parents = {}, {}
+  for i, track in ipairs(tracks) do
+    parents[i] = open[#open] and open[#open].name or json.null
+    if track.depth > 0 then open[#open + 1] = track end
+    for _ = 1, -math.min(track.depth, 0) do open[#open] = nil end
+  end
+  return parents
 end
 
 local calls = json.array()
@@ -96,7 +110,11 @@ for i, call in ipairs(state.calls) do
   calls[i] = { name = call.name, args = args }
 end
 local tracks = json.array()
-for i, track in ipairs(state.tracks) do tracks[i] = track_dump(track) end
+local parents = folders(state.tracks)
+for i, track in ipairs(state.tracks) do
+  tracks[i] = track_dump(track)
+  tracks[i].folder = parents[i]
+end
 local globals = json.array()
 for name in pairs(_G) do if not before[name] then globals[#globals + 1] = name end end
 table.sort(globals)
@@ -120,6 +138,7 @@ print(json.encode({
   undo = list(state.undo),
   arrange_updates = state.arrange_updates,
   created_dirs = list(state.created_dirs),
+  registered = list(state.registered),
   globals = globals,
   frames = frames,
   drawn = drawn,
