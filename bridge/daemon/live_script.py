@@ -1,0 +1,101 @@
+"""Ableton Live through our own remote script: a trigger reads the clip in view and the loop
+brace and maps them (bridge.ableton.window); a finished job's results go back onto Live's
+timeline at the beat they belong to, or stay in their folder when Live cannot take them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from bridge.ableton.script_link import RemoteScriptLink
+from bridge.ableton.window import LiveWindow, live_window
+from bridge.daemon.context import Context
+from bridge.errors import AbletonError, BridgeError
+from bridge.jobs.state import Job
+from bridge.project.manifest import FileEntry, Manifest
+
+log = logging.getLogger(__name__)
+
+_Key = tuple[str, float, float]
+
+
+@dataclass(frozen=True)
+class Placement:
+    """What became of a job's results in Live: "arrangement" or "folder", and why."""
+
+    placed: str
+    message: str
+
+
+@dataclass(frozen=True)
+class _Read:
+    window: LiveWindow
+    track: int  # the selected track's index: new tracks go right after it
+
+
+class ScriptInput:
+    def __init__(self, link: RemoteScriptLink) -> None:
+        self._link = link
+        # What each trigger read, by the clip it put in its request (kept until placed).
+        self._reads: dict[_Key, _Read] = {}
+
+    async def read(self, context: Context) -> Context:
+        snapshot = await self._link.read()
+        window = live_window(snapshot)
+        track = snapshot.track.index if snapshot.track is not None else -1
+        self._reads[(window.path, window.timeline_start, window.source_start)] = _Read(
+            window, track
+        )
+        return replace(context, clip=window.clip(), selection=window.selection())
+
+    async def place(self, job: Job) -> Placement | None:
+        """Put a finished job's results into Live; None for a job Live did not start."""
+        clip = job.request.clip
+        if clip is None or not job.facts.manifest:
+            return None
+        read = self._reads.pop((clip.path, clip.item_position, clip.take_offset), None)
+        if read is None:
+            return None
+        manifest_path = Path(job.request.project) / job.facts.manifest
+        folder = str(manifest_path.parent)
+        if read.window.start_beat is None:
+            return Placement("folder", f"a Session clip has no place on the timeline: {folder}")
+        try:
+            manifest = await asyncio.to_thread(_manifest, manifest_path)
+            clips = [_clip(read.window, manifest, entry) for entry in manifest.files]
+            placed = await self._link.place(folder, [c for c in clips if c], read.track)
+        except BridgeError as exc:
+            log.warning("job %s: results not placed in Live: %s", job.short_id, exc.message)
+            return Placement("folder", f"{exc.message}; the results are in {folder}")
+        log.info("job %s: %s in Live (%s)", job.short_id, placed.placed, placed.message)
+        return Placement(placed.placed, placed.message)
+
+
+def _manifest(path: Path) -> Manifest:
+    try:
+        return Manifest.from_json(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError) as exc:
+        raise AbletonError(f"cannot read {path}: {exc}") from exc
+
+
+def _clip(window: LiveWindow, manifest: Manifest, entry: FileEntry) -> dict[str, Any] | None:
+    """One result for Live: its file, its track's name, its beat and how it plays in time."""
+    beat = window.beat_of(entry.position_seconds)
+    if entry.kind == "spliced" or beat is None:
+        return None  # the original with the result inside: the result itself is placed
+    name = manifest.action if entry.kind == "result" else f"{manifest.action} {entry.kind}"
+    if entry.clip > 1:
+        name = f"{name} {entry.clip}"
+    straight = not window.warped and abs(window.playrate - 1.0) < 1e-9
+    return {
+        "path": str(Path(manifest.project_folder) / entry.path),
+        "track": name,
+        "beat": beat,
+        "warping": not straight,
+        "markers": [[m.beat, m.seconds] for m in window.markers],
+    }
