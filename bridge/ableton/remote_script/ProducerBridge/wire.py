@@ -18,12 +18,12 @@ Handler = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 class Endpoint:
-    def __init__(self, handle: Handler, host: str = HOST, port: int = PORT) -> None:
+    def __init__(self, handle: Handler, port: int | None = None) -> None:
         self._handle = handle
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
             self._socket.setblocking(False)
-            self._socket.bind((host, port))
+            self._socket.bind((HOST, PORT if port is None else port))
         except OSError:
             self._socket.close()
             raise
@@ -53,7 +53,7 @@ class Endpoint:
             return
         try:
             reply = {"ok": True, **self._handle(message)}
-        except Exception as exc:
+        except Exception as exc:  # Live's thread must never see one
             reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
         reply.update(v=VERSION, id=message.get("id"))
         out = json.dumps(reply).encode("utf-8")
