@@ -330,7 +330,12 @@ OUTGOING: Final = (
     (Osc.REJECTED, "s:address s:reason", "a message was refused; the reason names the field"),
     (Osc.OK, "s:address s:detail", "a context change, cancel or preview was done"),
     (Osc.PROGRESS, "s:job s:step f:fraction", "how far a job is, 0..1, at most 4 times a second"),
-    (Osc.DONE, "s:job s:manifest", "a job's files are in the project; the manifest's path"),
+    (
+        Osc.DONE,
+        "s:job s:manifest [s:placed s:message]",
+        "a job's files are in the project; the manifest's path; for a job Live started, "
+        "where its results went in Live (`arrangement` or `folder`) and why",
+    ),
     (Osc.FAILED, "s:job s:status s:message", "a job failed, was cancelled, or needs attention"),
     (Osc.JOB_STATUS, "s:job s:status s:step s:message", "the answer to /bridge/status JOB"),
     (Osc.SUMMARY, "i:queued i:running", "the answer to /bridge/status"),
