@@ -17,9 +17,12 @@ import pytest
 from bridge.ableton.install import SOURCE, default_target, install_remote_script
 from bridge.ableton.script_link import RemoteScriptLink
 from bridge.ableton.window import live_window
+from bridge.cli.doctor import ask_live
+from bridge.config import AbletonSettings
+from bridge.doctor import OK, WARN, Check, check_ableton
 from bridge.emulator.server import EmulatorServer
 from tests.conftest import _missing
-from tests.daemon_harness import OscListener, daemon_config, running_daemon
+from tests.daemon_harness import OscListener, daemon_config, free_udp_port, running_daemon
 from tests.live_set import FAKE, arrangement_set, load_live, running_script
 
 NAMES = FAKE / "live_api_names.txt"
@@ -149,6 +152,24 @@ async def test_a_daemon_that_is_not_there_costs_live_nothing(
         async with RemoteScriptLink(port, timeout=2.0) as link:
             assert (await link.hello()).script == 1  # ...and Live answers the next one
         surface.update_display()  # nothing waiting: returns at once
+
+
+def test_the_doctor_says_which_live_answered_or_what_to_install(
+    live: tuple[ModuleType, ModuleType], tmp_path: Path
+) -> None:
+    song = arrangement_set(live[0], tmp_path / "vox.wav")
+    installed = tmp_path / "User Library" / "Remote Scripts"
+    with running_script(*live, song, (12, 0, 5)) as (_, port):
+        settings = AbletonSettings(enabled=True, script_port=port, timeout=2.0)
+        line = check_ableton(settings, installed, ask_live)
+    assert line == Check(
+        "ableton", OK, f"Live 12.0.5 answered through ProducerBridge on UDP 127.0.0.1:{port}"
+    )
+    silent = AbletonSettings(enabled=True, script_port=free_udp_port(), timeout=0.2)
+    missing = check_ableton(silent, tmp_path / "elsewhere", ask_live)
+    assert missing.status == WARN
+    assert "producer-bridge install-ableton" in missing.fix
+    assert check_ableton(AbletonSettings(), installed, ask_live).detail.startswith("off")
 
 
 def test_a_trigger_uploads_what_plays_under_the_brace_and_the_result_lands_at_bar_21(
