@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -43,9 +44,16 @@ class _Receiver(asyncio.DatagramProtocol):
 class RemoteScriptLink:
     """``async with RemoteScriptLink() as live: await live.read()``."""
 
-    def __init__(self, port: int = SCRIPT_PORT, timeout: float = 1.0) -> None:
+    def __init__(
+        self,
+        port: int = SCRIPT_PORT,
+        timeout: float = 1.0,
+        on_news: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
         self.port = port
         self.timeout = timeout
+        # What Live sends unasked (MIDI from the surface's controller), once it knows us.
+        self.on_news = on_news
         self._transport: asyncio.DatagramTransport | None = None
         self._ids = itertools.count(1)
         self._pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
@@ -109,6 +117,9 @@ class RemoteScriptLink:
 
     def _on_datagram(self, data: bytes) -> None:
         message = decode(data)
+        if message is not None and "id" not in message and self.on_news is not None:
+            self.on_news(message)
+            return
         ident = message.get("id") if message is not None else None
         future = self._pending.get(ident) if isinstance(ident, int) else None
         if message is None or future is None or future.done():

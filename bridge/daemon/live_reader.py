@@ -7,6 +7,7 @@ the banner says why, and triggers are refused with the same reason.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -28,6 +29,7 @@ Placer = Callable[[Job], Awaitable[Placement | None]]
 class LiveInput:
     read: LiveReader
     place: Placer | None = None
+    script: ScriptInput | None = None  # our remote script: MIDI from Live goes through it
 
 
 async def open_live(
@@ -78,7 +80,14 @@ async def _open_script(
     else:
         banner.ableton(settings, hello.live)
     script = ScriptInput(link)
-    return LiveInput(script.read, script.place)
+    touch = asyncio.create_task(script.keep_in_touch())
+    stack.push_async_callback(_cancel, touch)
+    return LiveInput(script.read, script.place, script)
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
 
 
 def _unavailable(reason: str) -> LiveReader:

@@ -6,11 +6,13 @@ timeline at the beat they belong to, or stay in their folder when Live cannot ta
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from bridge.ableton.script_link import RemoteScriptLink
 from bridge.ableton.window import LiveWindow, live_window
@@ -38,11 +40,33 @@ class _Read:
     track: int  # the selected track's index: new tracks go right after it
 
 
+# Seconds between two hellos: Live learns where to send its controller's MIDI, and a Live
+# started after the daemon hears of it.
+HELLO_INTERVAL = 2.0
+
+
 class ScriptInput:
     def __init__(self, link: RemoteScriptLink) -> None:
         self._link = link
+        link.on_news = self._news
         # What each trigger read, by the clip it put in its request (kept until placed).
         self._reads: dict[_Key, _Read] = {}
+        # Where MIDI from the controller chosen as ProducerBridge's Input in Live goes.
+        self.midi: Callable[[list[int]], None] | None = None
+
+    async def keep_in_touch(self, interval: float = HELLO_INTERVAL) -> None:
+        while True:
+            with contextlib.suppress(AbletonError):
+                await self._link.hello()
+            await asyncio.sleep(interval)
+
+    def _news(self, message: dict[str, Any]) -> None:
+        data = message.get("bytes")
+        if message.get("op") != "midi" or not _is_midi(data):
+            log.debug("ignored news from Live: %r", message)
+            return
+        if self.midi is not None:
+            self.midi(list(data))
 
     async def read(self, context: Context) -> Context:
         snapshot = await self._link.read()
@@ -74,6 +98,14 @@ class ScriptInput:
             return Placement("folder", f"{exc.message}; the results are in {folder}")
         log.info("job %s: %s in Live (%s)", job.short_id, placed.placed, placed.message)
         return Placement(placed.placed, placed.message)
+
+
+def _is_midi(data: object) -> TypeGuard[list[int]]:
+    return (
+        isinstance(data, list)
+        and 1 <= len(data) <= 3
+        and all(isinstance(b, int) and 0 <= b <= 255 for b in data)
+    )
 
 
 def _manifest(path: Path) -> Manifest:

@@ -103,6 +103,8 @@ class Daemon:
                 previews = stack.enter_context(PreviewDesk(roots, backend=backend))
                 self._osc = Handlers(intake, self.banner.service, self.spawn, previews)
                 self._midi = MidiHandlers(intake, mapping, self.spawn)
+                if live is not None and live.script is not None:
+                    live.script.midi = self._midi_from_live
                 self._intake = intake
                 await self._serve(runner, journal, board)
 
@@ -227,6 +229,18 @@ class Daemon:
             self._loop.call_soon_threadsafe(
                 feedback.rejected, Origin("drop", None, source.name), str(source), reason
             )
+
+    def _midi_from_live(self, data: list[int]) -> None:
+        """MIDI from the controller chosen as ProducerBridge's Input in Live, on the loop."""
+        import mido
+
+        try:
+            message = mido.Message.from_bytes(data)
+        except ValueError as exc:
+            log.debug("ignored MIDI from Live %r: %s", data, exc)
+            return
+        if self._midi is not None:
+            self._midi.handle("Live", message)
 
     def _midi_from_thread(self, spec: str, message: Any) -> None:
         if self._loop is not None and self._midi is not None:

@@ -169,6 +169,9 @@ class CInstance(_Lom):
     def __init__(self) -> None:
         self._messages: list[str] = []
 
+    def handle(self) -> int:
+        return 7
+
     def song(self) -> Song:
         assert _APPLICATION._document is not None
         return _APPLICATION._document
@@ -177,5 +180,26 @@ class CInstance(_Lom):
         self._messages.append(message)
 
 
+# What the script asked to receive: ("note" | "cc", channel, number) per MIDI map handle.
+_FORWARDED: set[tuple[str, int, int]] = set()
+
+
+def _forward_midi_note(
+    c_instance_handle: int, midi_map_handle: int, channel: int, note: int
+) -> None:
+    _FORWARDED.add(("note", channel, note))
+
+
+def _forward_midi_cc(c_instance_handle: int, midi_map_handle: int, channel: int, cc: int) -> None:
+    _FORWARDED.add(("cc", channel, cc))
+
+
+def _forwarded(midi_bytes: tuple[int, ...]) -> bool:
+    """Whether Live would hand `midi_bytes` to the script's receive_midi."""
+    kind = {0x90: "note", 0x80: "note", 0xB0: "cc"}.get(midi_bytes[0] & 0xF0)
+    return (kind, midi_bytes[0] & 0x0F, midi_bytes[1]) in _FORWARDED
+
+
 Application = SimpleNamespace(get_application=_get_application)
+MidiMap = SimpleNamespace(forward_midi_note=_forward_midi_note, forward_midi_cc=_forward_midi_cc)
 Clip = SimpleNamespace(Clip=_ClipClass, WarpMarker=WarpMarker)

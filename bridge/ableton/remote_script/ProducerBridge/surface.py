@@ -52,10 +52,20 @@ class ProducerBridge:
         pass
 
     def build_midi_map(self, midi_map_handle: Any) -> None:
-        pass
+        """Take every note and CC of the controller chosen as this surface's Input: the
+        daemon's [midi.map] says what each one does, as for a controller it reads itself."""
+        handle = self._c_instance.handle()
+        for channel in range(16):
+            for number in range(128):
+                Live.MidiMap.forward_midi_note(handle, midi_map_handle, channel, number)
+                Live.MidiMap.forward_midi_cc(handle, midi_map_handle, channel, number)
 
     def receive_midi(self, midi_bytes: Any) -> None:
-        pass
+        told = self._endpoint is not None and self._endpoint.tell(
+            {"op": "midi", "bytes": [int(b) for b in midi_bytes]}
+        )
+        if not told:
+            self._c_instance.show_message("ProducerBridge: producer-bridge is not running")
 
     def connect_script_instances(self, instances: Any) -> None:
         pass

@@ -20,6 +20,7 @@ Handler = Callable[[dict[str, Any]], dict[str, Any]]
 class Endpoint:
     def __init__(self, handle: Handler, port: int | None = None) -> None:
         self._handle = handle
+        self._daemon: Any = None  # who asked last: where news from Live goes
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
             self._socket.setblocking(False)
@@ -51,6 +52,7 @@ class Endpoint:
             return  # not ours
         if not isinstance(message, dict) or message.get("v") != VERSION:
             return
+        self._daemon = sender
         try:
             reply = {"ok": True, **self._handle(message)}
         except Exception as exc:  # Live's thread must never see one
@@ -64,6 +66,15 @@ class Endpoint:
         # The daemon may have gone away; it asks again when it is back.
         with contextlib.suppress(OSError):
             self._socket.sendto(out, sender)
+
+    def tell(self, message: dict[str, Any]) -> bool:
+        """Send news to the daemon that asked last; False when none has asked yet."""
+        if self._daemon is None:
+            return False
+        data = json.dumps({"v": VERSION, **message}).encode("utf-8")
+        with contextlib.suppress(OSError):
+            self._socket.sendto(data, self._daemon)
+        return True
 
     def close(self) -> None:
         self._socket.close()
