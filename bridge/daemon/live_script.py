@@ -23,7 +23,9 @@ from bridge.project.manifest import FileEntry, Manifest
 
 log = logging.getLogger(__name__)
 
-_Key = tuple[str, float, float]
+# A read is known again by where its window starts on the timeline and in the file (the
+# request's itemPosition and takeOffset): the path may come back spelt otherwise.
+_Key = tuple[float, float]
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,8 @@ class _Read:
 # Seconds between two hellos: Live learns where to send its controller's MIDI, and a Live
 # started after the daemon hears of it.
 HELLO_INTERVAL = 2.0
+# Reads kept for jobs still running: a job that fails is never placed, so the oldest go.
+KEPT_READS = 64
 
 
 class ScriptInput:
@@ -72,9 +76,9 @@ class ScriptInput:
         snapshot = await self._link.read()
         window = live_window(snapshot)
         track = snapshot.track.index if snapshot.track is not None else -1
-        self._reads[(window.path, window.timeline_start, window.source_start)] = _Read(
-            window, track
-        )
+        self._reads[(window.timeline_start, window.source_start)] = _Read(window, track)
+        while len(self._reads) > KEPT_READS:
+            del self._reads[next(iter(self._reads))]
         return replace(context, clip=window.clip(), selection=window.selection())
 
     async def place(self, job: Job) -> Placement | None:
@@ -82,7 +86,7 @@ class ScriptInput:
         clip = job.request.clip
         if clip is None or not job.facts.manifest:
             return None
-        read = self._reads.pop((clip.path, clip.item_position, clip.take_offset), None)
+        read = self._reads.pop((clip.item_position, clip.take_offset), None)
         if read is None:
             return None
         manifest_path = Path(job.request.project) / job.facts.manifest

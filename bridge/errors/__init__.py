@@ -11,8 +11,9 @@
     │                             read-only): the job keeps its place and can be retried
     ├── JournalError              the job journal cannot be opened, read or written
     ├── JobError                  a job command cannot be done (unknown id, wrong state)
-    ├── AbletonError              Ableton Live (AbletonOSC) cannot be reached or read:
-    │                             reply port taken, no answer, a loop or tempo refused
+    ├── AbletonError              Ableton Live (our remote script or AbletonOSC) cannot be
+    │                             reached or read: no answer, a clip, loop or tempo that
+    │                             cannot be mapped honestly, results it cannot place
     ├── InputError                a daemon input cannot be opened (the OSC port is taken)
     └── ApiError                  anything that went wrong talking to the Producer API
         ├── AuthError             401 / 403: the API key is missing or wrong
