@@ -13,6 +13,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from jsonschema import Draft202012Validator
 
 from bridge.ableton.install import SOURCE, default_target, install_remote_script
 from bridge.ableton.script_link import RemoteScriptLink
@@ -21,6 +22,7 @@ from bridge.cli.doctor import ask_live
 from bridge.config import AbletonSettings
 from bridge.doctor import OK, WARN, Check, check_ableton
 from bridge.emulator.server import EmulatorServer
+from bridge.schemas import generated
 from tests.conftest import _missing
 from tests.daemon_harness import OscListener, daemon_config, free_udp_port, running_daemon
 from tests.live_set import FAKE, arrangement_set, load_live, running_script
@@ -207,6 +209,10 @@ def test_a_trigger_uploads_what_plays_under_the_brace_and_the_result_lands_at_ba
     assert markers == [(0.0, 0.0), (16.0, pytest.approx(9.6))]
     assert placed._inside_undo_step  # one undo step for the whole placing
     assert song._undo_steps == 1
+    record = json.loads((Path(done[1]).parent / "live.json").read_text())
+    Draft202012Validator(generated()["live.schema.json"]).validate(record)
+    assert record["placed"] == "arrangement"
+    assert record["clips"] == [{"path": placed.file_path, "track": "replace_music", "beat": 80.0}]
 
 
 def test_a_live_11_keeps_the_results_in_their_folder_and_says_so(
@@ -224,6 +230,8 @@ def test_a_live_11_keeps_the_results_in_their_folder_and_says_so(
     assert "Live 11.3.25 cannot put audio on the timeline" in done[3]
     assert str(Path(done[1]).parent) in done[3]
     assert [track.name for track in song.tracks] == ["Vox"]
+    record = json.loads((Path(done[1]).parent / "live.json").read_text())
+    assert (record["placed"], record["message"]) == ("folder", done[3])
 
 
 def test_a_pad_of_the_controller_chosen_in_live_starts_the_action_it_is_mapped_to(

@@ -12,12 +12,16 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TypeGuard
+from typing import Any, Literal, TypeGuard
 
+from pydantic import BaseModel, ConfigDict, Field
+
+from bridge.ableton.protocol import Placed
 from bridge.ableton.script_link import RemoteScriptLink
 from bridge.ableton.window import LiveWindow, live_window
 from bridge.daemon.context import Context
 from bridge.errors import AbletonError, BridgeError
+from bridge.files import write_new_in
 from bridge.jobs.state import Job
 from bridge.project.manifest import FileEntry, Manifest
 
@@ -28,11 +32,43 @@ log = logging.getLogger(__name__)
 _Key = tuple[float, float]
 
 
+LIVE_RECORD = "live.json"
+Where = Literal["arrangement", "folder"]
+
+
+class PlacedClipDocument(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: str = Field(description="The result file Live was given (absolute).")
+    track: str = Field(description="The name of the new track it went on.")
+    beat: float = Field(description="Its position in the Arrangement, in beats.")
+
+
+class LiveRecordDocument(BaseModel):
+    """`live.json`, written beside a job's manifest once Live was asked to place its results
+    (the manifest is written before, and never replaced)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        title="producer-bridge: where a job's results went in Ableton Live, version 1",
+        json_schema_extra={"$id": "https://producer-bridge.invalid/schemas/live-1.json"},
+    )
+
+    jobId: str = Field(min_length=1)
+    placed: Where = Field(
+        description="arrangement: on new tracks of Live's timeline; folder: left in the "
+        "results folder (Live older than 12.0.5, a Session clip, or Live did not take them)."
+    )
+    message: str = Field(description="Why, in words.")
+    clips: list[PlacedClipDocument] = Field(description="What Live was asked to place.")
+
+
 @dataclass(frozen=True)
 class Placement:
     """What became of a job's results in Live: "arrangement" or "folder", and why."""
 
-    placed: str
+    placed: Where
     message: str
 
 
@@ -90,18 +126,36 @@ class ScriptInput:
         if read is None:
             return None
         manifest_path = Path(job.request.project) / job.facts.manifest
+        placement, clips = await self._place(job, read, manifest_path)
+        record = LiveRecordDocument(
+            jobId=job.id,
+            placed=placement.placed,
+            message=placement.message,
+            clips=[
+                PlacedClipDocument(**{k: c[k] for k in ("path", "track", "beat")}) for c in clips
+            ],
+        )
+        await asyncio.to_thread(_write_record, manifest_path.parent, record)
+        return placement
+
+    async def _place(
+        self, job: Job, read: _Read, manifest_path: Path
+    ) -> tuple[Placement, list[dict[str, Any]]]:
         folder = str(manifest_path.parent)
         if read.window.start_beat is None:
-            return Placement("folder", f"a Session clip has no place on the timeline: {folder}")
+            message = f"a Session clip has no place on the timeline: {folder}"
+            return Placement("folder", message), []
+        clips: list[dict[str, Any]] = []
         try:
             manifest = await asyncio.to_thread(_manifest, manifest_path)
-            clips = [_clip(read.window, manifest, entry) for entry in manifest.files]
-            placed = await self._link.place(folder, [c for c in clips if c], read.track)
+            found = [_clip(read.window, manifest, entry) for entry in manifest.files]
+            clips = [c for c in found if c is not None]
+            placed: Placed = await self._link.place(folder, clips, read.track)
         except BridgeError as exc:
             log.warning("job %s: results not placed in Live: %s", job.short_id, exc.message)
-            return Placement("folder", f"{exc.message}; the results are in {folder}")
+            return Placement("folder", f"{exc.message}; the results are in {folder}"), []
         log.info("job %s: %s in Live (%s)", job.short_id, placed.placed, placed.message)
-        return Placement(placed.placed, placed.message)
+        return Placement(placed.placed, placed.message), clips
 
 
 def _is_midi(data: object) -> TypeGuard[list[int]]:
@@ -110,6 +164,14 @@ def _is_midi(data: object) -> TypeGuard[list[int]]:
         and 1 <= len(data) <= 3
         and all(isinstance(b, int) and 0 <= b <= 255 for b in data)
     )
+
+
+def _write_record(folder: Path, record: LiveRecordDocument) -> None:
+    text = json.dumps(record.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+    try:
+        write_new_in(folder.resolve() / LIVE_RECORD, text.encode("utf-8"))
+    except (OSError, BridgeError) as exc:
+        log.warning("cannot write %s in %s: %s", LIVE_RECORD, folder, exc)
 
 
 def _manifest(path: Path) -> Manifest:
