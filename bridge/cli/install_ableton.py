@@ -12,8 +12,8 @@ from bridge.ableton.install import install_remote_script
 
 NEXT_STEP = (
     "In Live: Settings → Link, Tempo & MIDI → Control Surface: choose ProducerBridge "
-    "(Input and Output: None), then restart Live if it was running. Set "
-    "ableton.enabled = true in the bridge's configuration."
+    "(Input: a pad controller to trigger from, or None; Output: None), then restart Live if "
+    "it was running. Set ableton.enabled = true in the bridge's configuration."
 )
 
 
