@@ -50,6 +50,7 @@ NAMES = [
     "drop folder",
     "audio output",
     "reaper",
+    "ableton",
     "journal",
 ]
 

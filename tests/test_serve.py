@@ -326,7 +326,7 @@ def test_a_live_on_another_machine_is_a_warning_that_its_reply_port_listens_beyo
     jobs_config: Path, tmp_path: Path, port: int, emulator: EmulatorServer
 ) -> None:
     listen = free_udp_port()
-    live = f'enabled = true\nhost = "192.0.2.77"\nlisten_port = {listen}'
+    live = f'enabled = true\nlink = "abletonosc"\nhost = "192.0.2.77"\nlisten_port = {listen}'
     config = daemon_config(jobs_config, tmp_path, port, ableton=live)
     with running_daemon(config, emulator.url, port) as daemon:
         pass

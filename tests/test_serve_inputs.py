@@ -80,7 +80,10 @@ def test_a_trigger_with_ableton_uses_the_loop_region_and_the_selected_clip(
     clip = tone(10.0)
     state = LiveState(tempo=120.0, loop_start=8.0, loop_length=8.0, clips={(0, 0): str(clip)})
     with FakeLive(reply_port=free_udp_port(), state=state) as live:
-        ableton = f"enabled = true\nport = {live.port}\nlisten_port = {live.reply_port}"
+        ableton = (
+            f'enabled = true\nlink = "abletonosc"\nport = {live.port}\n'
+            f"listen_port = {live.reply_port}"
+        )
         config = daemon_config(
             jobs_config, tmp_path, port, osc=reply_to(port, listener), ableton=ableton
         )
@@ -104,7 +107,8 @@ def test_a_trigger_when_live_does_not_answer_is_rejected_and_the_daemon_goes_on(
     with FakeLive(reply_port=free_udp_port()) as live:
         live.silent = True
         ableton = (
-            f"enabled = true\nport = {live.port}\nlisten_port = {live.reply_port}\ntimeout = 0.3"
+            f'enabled = true\nlink = "abletonosc"\nport = {live.port}\n'
+            f"listen_port = {live.reply_port}\ntimeout = 0.3"
         )
         config = daemon_config(
             jobs_config, tmp_path, port, osc=reply_to(port, listener), ableton=ableton
@@ -209,7 +213,10 @@ def test_a_taken_live_reply_port_is_a_warning_and_triggers_say_why(
 ) -> None:
     port = free_udp_port()
     with OscListener() as squatter:  # another AbletonOSC client holds the reply port
-        ableton = f"enabled = true\nport = {free_udp_port()}\nlisten_port = {squatter.port}"
+        ableton = (
+            f'enabled = true\nlink = "abletonosc"\nport = {free_udp_port()}\n'
+            f"listen_port = {squatter.port}"
+        )
         config = daemon_config(
             jobs_config, tmp_path, port, osc=reply_to(port, listener), ableton=ableton
         )

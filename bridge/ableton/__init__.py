@@ -1,4 +1,6 @@
-"""Ableton Live, through the AbletonOSC remote script: loop region, tempo, selected clip."""
+"""Ableton Live: our own remote script (ProducerBridge, shipped in remote_script/) and its
+loopback link, the warp-aware mapping of the loop brace to the clip's file (warp.py,
+window.py: no I/O), its installer; and the AbletonOSC client kept for those who use it."""
 
 from bridge.ableton.live import DEFAULT_LISTEN_PORT, DEFAULT_PORT, AbletonLink
 from bridge.ableton.timing import (

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.text import Text
 
 from bridge import doctor
+from bridge.ableton.install import default_target
 from bridge.api import ProducerClient, RetryPolicy, make_http_client
 from bridge.audio.devices import probe_audio
 from bridge.cli.backend import add_backend_options
@@ -97,6 +98,7 @@ def plan(
             "reaper",
             lambda: doctor.check_reaper(config.reaper, doctor.reaper_resource_path()),
         ),
+        ("ableton", lambda: doctor.check_ableton(config.ableton, default_target(), ask_live)),
         ("journal", lambda: doctor.check_journal(config.jobs.journal_path())),
     ]
 
@@ -163,6 +165,17 @@ def daemon_answers(host: str, port: int) -> bool:
         except NoDaemon:
             return False
     return True
+
+
+def ask_live(port: int, timeout: float) -> str:
+    """The version of the Live whose ProducerBridge script answers on `port`."""
+    from bridge.ableton.script_link import RemoteScriptLink
+
+    async def hello() -> str:
+        async with RemoteScriptLink(port, timeout) as link:
+            return (await link.hello()).live
+
+    return asyncio.run(hello())
 
 
 def open_midi_briefly(specs: Sequence[str]) -> list[str]:

@@ -47,7 +47,27 @@ def _add_reaper(targets: Any) -> None:
     reaper.set_defaults(func=_install_reaper)
 
 
-_TARGETS: Final[tuple[Callable[[Any], None], ...]] = (_add_reaper,)
+def _add_ableton(targets: Any) -> None:
+    ableton = targets.add_parser(
+        "ableton",
+        help="install the ProducerBridge remote script into Ableton Live's User Library",
+        description="Copy the ProducerBridge remote script into the Remote Scripts folder of "
+        "Live's User Library (macOS: ~/Music/Ableton/User Library/Remote Scripts; Windows: "
+        "~/Documents/Ableton/User Library/Remote Scripts; Linux, where Live does not run: the "
+        "macOS layout under ~/Music). Use --target for a User Library somewhere else.",
+    )
+    ableton.add_argument("--target", type=Path, help="the Remote Scripts folder to install into")
+    ableton.set_defaults(func=_install_ableton)
+
+
+_TARGETS: Final[tuple[Callable[[Any], None], ...]] = (_add_reaper, _add_ableton)
+
+# The one step the installer cannot take: Live chooses its control surfaces itself.
+ABLETON_NEXT_STEP: Final = (
+    "In Live: Settings → Link, Tempo & MIDI → Control Surface: choose ProducerBridge "
+    "(Input: a pad controller to trigger from, or None; Output: None), then restart Live if "
+    "it was running. Set ableton.enabled = true in the bridge's configuration."
+)
 
 
 def _install_reaper(args: argparse.Namespace, out: Console, err: Console) -> int:
@@ -62,4 +82,13 @@ def _install_reaper(args: argparse.Namespace, out: Console, err: Console) -> int
         markup=False,
         highlight=False,
     )
+    return 0
+
+
+def _install_ableton(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from bridge.ableton.install import install_remote_script
+
+    installed = install_remote_script(args.target)
+    out.print(f"installed {installed}", markup=False, highlight=False)
+    out.print(ABLETON_NEXT_STEP, markup=False, highlight=False)
     return 0

@@ -257,6 +257,9 @@ class DropSettings(Section):
 
 class AbletonSettings(Section):
     enabled: bool = False
+    # Our own remote script (ProducerBridge) by default; AbletonOSC for those who have it.
+    link: Literal["remote-script", "abletonosc"] = "remote-script"
+    script_port: Port = 11041
     host: Text = "127.0.0.1"
     port: Port = 11000
     listen_port: Port = 11001

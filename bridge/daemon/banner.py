@@ -45,9 +45,16 @@ class Banner:
         else:
             self.row("REAPER", "auto-import off (set reaper.osc and reaper.import_action)")
 
-    def ableton(self, settings: AbletonSettings | None) -> None:
+    def ableton(self, settings: AbletonSettings | None, live: str | None = None) -> None:
         if settings is None:
             self.row("Ableton", "off (set ableton.enabled = true)")
+        elif settings.link == "remote-script":
+            answered = f"Live {live} answered" if live else "Live has not answered yet"
+            self.row(
+                "Ableton",
+                f"ProducerBridge remote script on UDP 127.0.0.1:{settings.script_port} "
+                f"({answered})",
+            )
         else:
             self.row(
                 "Ableton",

@@ -17,6 +17,7 @@ from typing import Any, Final
 
 from bridge.daemon.addresses import Osc
 from bridge.daemon.board import StatusBoard
+from bridge.daemon.live_script import Placement
 from bridge.jobs.results import TaskStatus
 from bridge.jobs.state import Job, JobStatus, plan
 
@@ -111,11 +112,15 @@ class Feedback:
         self._echo(f"job {job_id[:8]} waits {seconds:.1f} s: {reason}")
         self._to_job_listeners(job_id, Osc.WAITING, job_id, step, round(seconds, 3), reason)
 
-    def notify_done(self, job: Job) -> None:
-        """The notify step: the DAW hears of the files, and REAPER may import them."""
+    def notify_done(self, job: Job, live: Placement | None = None) -> None:
+        """The notify step: the DAW hears of the files, and REAPER may import them. A job
+        Ableton Live started also says where its results went in Live (`live`)."""
         manifest = str(Path(job.request.project) / job.facts.manifest) if job.facts.manifest else ""
-        self._to_job_listeners(job.id, Osc.DONE, job.id, manifest)
+        placed = (live.placed, live.message) if live is not None else ()
+        self._to_job_listeners(job.id, Osc.DONE, job.id, manifest, *placed)
         self._echo(f"job {job.short_id} done: {manifest}")
+        if live is not None:
+            self._echo(f"job {job.short_id} in Live: {live.placed} ({live.message})")
         if self._reaper is not None and self._import_action:
             address, args = reaper_action(self._import_action)
             self._send(self._reaper, address, args)

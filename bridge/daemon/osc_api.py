@@ -331,7 +331,12 @@ OUTGOING: Final = (
         "s:job s:step f:seconds s:reason",
         "a job waits before repeating a request (e.g. the service answered 429)",
     ),
-    (Osc.DONE, "s:job s:manifest", "a job's files are in the project; the manifest's path"),
+    (
+        Osc.DONE,
+        "s:job s:manifest [s:placed s:message]",
+        "a job's files are in the project; the manifest's path; for a job Live started, "
+        "where its results went in Live (`arrangement` or `folder`) and why",
+    ),
     (Osc.FAILED, "s:job s:status s:message", "a job failed, was cancelled, or needs attention"),
     (Osc.JOB_STATUS, "s:job s:status s:step s:message", "the answer to /bridge/status JOB"),
     (Osc.SUMMARY, "i:queued i:running", "the answer to /bridge/status"),

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ from bridge.daemon.banner import Banner
 from bridge.daemon.board import StatusBoard
 from bridge.daemon.feedback import Feedback, Origin
 from bridge.daemon.intake import Intake, request_defaults
-from bridge.daemon.live_reader import open_live
+from bridge.daemon.live_reader import Placer, open_live
 from bridge.daemon.midi_api import MidiHandlers
 from bridge.daemon.osc_api import Handlers
 from bridge.errors import ConfigError, Issue
@@ -77,27 +77,39 @@ class Daemon:
             self.banner.osc(endpoint, self.config.osc)
             board = StatusBoard(self.config.drop.path())
             feedback = self._feedback(endpoint, board)
+            # Live opens after the runner; a job that finishes asks it to place its results.
+            placer: list[Placer] = []
+
+            async def notify(job: Job) -> None:
+                placed = await placer[0](job) if placer else None
+                feedback.notify_done(job, placed)
+
             with open_journal(self.config) as journal:
-                runner = await stack.enter_async_context(self._runner(journal, feedback))
+                runner = await stack.enter_async_context(self._runner(journal, feedback, notify))
                 board.service = self.banner.service
+                live = await open_live(self.config.ableton, stack, self.banner)
+                if live is not None and live.place is not None:
+                    placer.append(live.place)
                 intake = Intake(
                     runner,
                     feedback,
                     defaults=request_defaults(self.config),
                     audio_roots=[*self.config.jobs.audio_root_paths(), self.config.drop.path()],
                     presets=self.config.trigger.presets,
-                    live=await open_live(self.config.ableton, stack, self.banner),
+                    live=live.read if live is not None else None,
                 )
                 backend = SoundDeviceBackend(probe=probe_audio)
                 roots = preview_roots(self.config)
                 previews = stack.enter_context(PreviewDesk(roots, backend=backend))
                 self._osc = Handlers(intake, self.banner.service, self.spawn, previews)
                 self._midi = MidiHandlers(intake, mapping, self.spawn)
+                if live is not None and live.script is not None:
+                    live.script.midi = self._midi_from_live
                 self._intake = intake
                 await self._serve(runner, journal, board)
 
     def _runner(
-        self, journal: Journal, feedback: Feedback
+        self, journal: Journal, feedback: Feedback, notify: Callable[[Job], Awaitable[None]]
     ) -> contextlib.AbstractAsyncContextManager[JobRunner]:
         return open_runner(
             self.service,
@@ -106,7 +118,7 @@ class Daemon:
             journal=journal,
             stage=True,
             progress=feedback.progress_for,
-            notify=_async(feedback.notify_done),
+            notify=notify,
             on_finished=feedback.finished,
             keep_finished=False,
             on_backend=self.banner.backend,
@@ -218,6 +230,18 @@ class Daemon:
                 feedback.rejected, Origin("drop", None, source.name), str(source), reason
             )
 
+    def _midi_from_live(self, data: list[int]) -> None:
+        """MIDI from the controller chosen as ProducerBridge's Input in Live, on the loop."""
+        import mido
+
+        try:
+            message = mido.Message.from_bytes(data)
+        except ValueError as exc:
+            log.debug("ignored MIDI from Live %r: %s", data, exc)
+            return
+        if self._midi is not None:
+            self._midi.handle("Live", message)
+
     def _midi_from_thread(self, spec: str, message: Any) -> None:
         if self._loop is not None and self._midi is not None:
             self._loop.call_soon_threadsafe(self._midi.handle, spec, message)
@@ -239,7 +263,7 @@ def check_hosts(config: Config, allow_remote: bool, banner: Banner) -> None:
     if not is_loopback(host):
         banner.warn(f"OSC listens on {host}: any machine that reaches it can run jobs")
     live = config.ableton
-    if live.enabled and not is_loopback(live.host):
+    if live.enabled and live.link == "abletonosc" and not is_loopback(live.host):
         # AbletonOSC answers to the host it is asked from, so its replies come from afar.
         banner.warn(
             f"the Ableton Live reader listens on 0.0.0.0:{live.listen_port} for replies from "
@@ -272,10 +296,3 @@ def preview_roots(config: Config) -> list[Path]:
         *config.output.roots(),
         *default_projects(config),
     ]
-
-
-def _async(function: Callable[[Job], None]) -> Callable[[Job], Coroutine[Any, Any, None]]:
-    async def call(job: Job) -> None:
-        function(job)
-
-    return call

@@ -6,6 +6,7 @@ its verdict; `guarded` turns anything it raises by surprise into a failed line, 
 broken check never hides the others.
 """
 
+from bridge.doctor.live import AskLive, check_ableton
 from bridge.doctor.machine import (
     IMPORT_SCRIPT,
     check_audio,
@@ -43,9 +44,11 @@ __all__ = [
     "LABELS",
     "OK",
     "WARN",
+    "AskLive",
     "Check",
     "Lookup",
     "Status",
+    "check_ableton",
     "check_audio",
     "check_config",
     "check_drop",

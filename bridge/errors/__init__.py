@@ -11,8 +11,9 @@
     │                             read-only): the job keeps its place and can be retried
     ├── JournalError              the job journal cannot be opened, read or written
     ├── JobError                  a job command cannot be done (unknown id, wrong state)
-    ├── AbletonError              Ableton Live (AbletonOSC) cannot be reached or read:
-    │                             reply port taken, no answer, a loop or tempo refused
+    ├── AbletonError              Ableton Live (our remote script or AbletonOSC) cannot be
+    │                             reached or read: no answer, a clip, loop or tempo that
+    │                             cannot be mapped honestly, results it cannot place
     ├── InputError                a daemon input cannot be opened (the OSC port is taken)
     ├── InstallError              a DAW's scripts cannot be installed or indexed (no
     │                             scripts to copy, a folder that cannot be written)
