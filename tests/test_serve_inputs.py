@@ -53,13 +53,19 @@ def test_a_clip_dropped_with_a_sidecar_becomes_a_job_and_moves_to_done(
         (drop / "cover_music" / "late.json").write_text(json.dumps(sidecar))
         tone(3.0, name="late.wav").rename(drop / "cover_music" / "late.wav")
         (drop / "cover_music" / "notes.txt").write_text("not audio")
+        (drop / "cover_music" / "lyrics.wav").write_text("text, named as if it were audio")
         first = listener.wait_for("/bridge/job/accepted")
         second = listener.wait_for("/bridge/job/accepted", lambda a: a != first)
         assert {first[1], second[1]} == {"music_variation", "cover_music"}
         for job_id in (first[0], second[0]):
             listener.wait_for("/bridge/job/done", lambda a, j=job_id: a[0] == j)
         rejected = listener.wait_for("/bridge/rejected", lambda a: "notes.txt" in a[0])
+        undecodable = listener.wait_for("/bridge/rejected", lambda a: "lyrics.wav" in a[0])
     assert "not an audio file" in rejected[1]
+    assert "not an audio file this machine can decode" in undecodable[1]
+    failed = drop / "failed"
+    assert (failed / "lyrics.wav").is_file()
+    assert "not an audio file this machine can decode" in (failed / "lyrics.error.txt").read_text()
     done = {path.name for path in (drop / "done").iterdir()}
     assert {"夏天 take.wav", "late.wav", "late.json"} <= done
     assert (drop / "failed" / "notes.txt.error.txt").is_file() or any(
