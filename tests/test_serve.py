@@ -147,6 +147,7 @@ def test_a_trigger_runs_with_the_context_a_controller_set(
     tone: Callable[..., Path],
 ) -> None:
     project = tmp_path / "project"
+    project.mkdir()  # a controller names a project that exists
     clip = tone(4.0)
     with running_daemon(config, emulator.url, port):
         listener.send(port, "/bridge/context/project", str(project), 44100)

@@ -91,6 +91,7 @@ def test_a_trigger_with_ableton_uses_the_loop_region_and_the_selected_clip(
             jobs_config, tmp_path, port, osc=reply_to(port, listener), ableton=ableton
         )
         with running_daemon(config, emulator.url, port):
+            (tmp_path / "project").mkdir(exist_ok=True)
             listener.send(port, "/bridge/context/project", str(tmp_path / "project"))
             listener.send(port, "/bridge/context/prompt", "sparse piano")
             listener.send(port, "/bridge/trigger", "replace")
@@ -185,6 +186,7 @@ def test_midi_pads_and_faders_drive_jobs_through_the_context(
         config = daemon_config(jobs_config, tmp_path, port, osc=reply_to(port, listener), midi=midi)
         with running_daemon(config, emulator.url, port) as daemon:
             peer.wait_for_clients()
+            (tmp_path / "project").mkdir(exist_ok=True)
             listener.send(port, "/bridge/context/project", str(tmp_path / "project"))
             listener.send(port, "/bridge/context/clip", str(tone(3.0)))
             listener.send(port, "/bridge/context/prompt", "brighter")

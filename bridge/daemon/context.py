@@ -7,6 +7,7 @@ bridge's schema (`bridge.jobs.wire`), which then validates it like any other. No
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -22,6 +23,8 @@ ALIASES: Final = ACTION_ALIASES
 # Parameters a context holds besides the API's own optional fields.
 OWN_PARAMS: Final = ("strength", "model", "lyrics", "stems")
 PARAMS: Final = (*OWN_PARAMS, *Params.model_fields)
+BOOLEAN_PARAMS: Final = ("stems", "makeInstrumental")
+WHOLE_PARAMS: Final = ("seed",)
 
 
 def action_for(name: str) -> str | None:
@@ -46,7 +49,15 @@ class Context:
             close = suggest(name, PARAMS)
             hint = f" (did you mean {close!r}?)" if close else ""
             raise RequestError([Issue("param", f"unknown parameter {name!r}{hint}")])
-        self.params[name] = value
+        self.params[name] = _as_meant(name, value)
+
+    def copy(self) -> Context:
+        return dataclasses.replace(
+            self,
+            clip=None if self.clip is None else dict(self.clip),
+            selection=None if self.selection is None else dict(self.selection),
+            params=dict(self.params),
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -102,6 +113,19 @@ class Context:
             request["clip"] = dict(self.clip)
         if self.selection:
             request["selection"] = dict(self.selection)
+
+
+def _as_meant(name: str, value: Any) -> Any:
+    """A controller's number as the parameter means it: a toggle's 0 or 1 (REAPER's
+    settings and pads send them, TouchOSC sends 0.0 and 1.0) is false or true, and a whole
+    number sent as a float is that whole number."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    if name in BOOLEAN_PARAMS and value in (0, 1):
+        return bool(value)
+    if name in WHOLE_PARAMS and float(value).is_integer():
+        return int(value)
+    return value
 
 
 def _merge_preset(request: dict[str, Any], preset: Preset | None) -> None:

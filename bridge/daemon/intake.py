@@ -14,14 +14,18 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from bridge.audio import probe
 from bridge.config import Config, Preset
 from bridge.daemon.context import Context
+from bridge.daemon.context_checks import part_issues
 from bridge.daemon.feedback import Feedback, Origin
 from bridge.errors import Issue, JobError, RequestError
 from bridge.jobs.state import FINISHED, UNFINISHED, Event, EventKind, Job
 from bridge.jobs.wire import Defaults, parse_request
 from bridge.pipeline import JobRunner
-from bridge.project.paths import inside_roots, real_path
+from bridge.pipeline.admission import room_issues
+from bridge.project import resolve_project
+from bridge.project.paths import inside_roots, real_path, writable_issues
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +73,21 @@ class Intake:
         self.feedback.accepted(origin, job)
         return job
 
+    def change_context(self, part: str, change: Callable[[Context], None]) -> None:
+        """Apply `change` to the context if what it sets passes the rules a request obeys,
+        judged now (not at the next trigger); RequestError names what is wrong."""
+        candidate = self.context.copy()
+        change(candidate)
+        issues = part_issues(candidate, part, self._defaults)
+        if issues:
+            raise RequestError(issues)
+        if part == "project" and candidate.project:
+            self._check_project(candidate.project)
+        if part == "clip" and candidate.clip:
+            self._check_readable(str(candidate.clip["path"]))
+            probe(Path(candidate.clip["path"]))
+        self.context = candidate
+
     async def trigger(self, name: str, origin: Origin) -> Job:
         """A job from the current context and an action or preset name."""
         context = self.context
@@ -93,6 +112,17 @@ class Intake:
 
     def status(self, ref: str) -> Job:
         return self._journal.get(ref)
+
+    def _check_project(self, folder: str) -> None:
+        # A typo must not become a folder: a controller names a project that exists.
+        if not Path(folder).is_dir():
+            message = f"{folder} is not a folder; create the project first, or check its name"
+            raise RequestError([Issue("project.folder", message)])
+        deps = self.runner.deps
+        project = resolve_project(folder, deps.allowed_roots)
+        issues = writable_issues(project, deps.results_folder) or room_issues(project, 0)
+        if issues:
+            raise RequestError(issues)
 
     def _check_readable(self, path: str) -> None:
         # Symlinks resolved first, so a link cannot lead a request out of the allowed roots.
