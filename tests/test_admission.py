@@ -54,7 +54,10 @@ def cases(tmp_path: Path) -> dict[str, tuple[dict[str, Any], str]]:
     return {
         "text renamed .wav": (cover(text, project), "not an audio file this machine can decode"),
         "ten-minute cover": (cover(ten_minutes, project), "the service takes at most 240 s"),
-        "section past the end": (replace(short, project, 4.0, 9.0), "replaceEnd: must be at most"),
+        "section past the end": (
+            replace(short, project, 4.0, 9.0),
+            "4..9 s ends after the item, which ends at 6 s on the timeline",
+        ),
         "project under a file": (cover(short, folder_file / "song"), "is a file, not a folder"),
     }
 

@@ -18,7 +18,7 @@ from typing import Final
 from bridge.audio import probe
 from bridge.errors import Issue, RequestError
 from bridge.files import temp_path
-from bridge.jobs.model import STEMS_ONLY, JobRequest
+from bridge.jobs.model import STEMS_ONLY, JobRequest, selection_outside
 from bridge.jobs.placement import time_issues, upload_span, upload_window
 from bridge.jobs.request import MAX_UPLOAD_SECONDS
 from bridge.project import resolve_project
@@ -55,7 +55,12 @@ def judge_clip(request: JobRequest, context: float | None) -> None:
     clip = request.clip
     assert clip is not None
     info = probe(Path(clip.path))
-    found = time_issues(request.audio, upload_span(clip, info.duration).duration)
+    visible = upload_span(clip, info.duration)
+    found = time_issues(request.audio, visible.duration)
+    if found and request.selection is not None:
+        # Said as the person drew it: the item ends where its file (or its length) does.
+        length = visible.duration / clip.playrate
+        found = selection_outside(request.selection, clip.item_position, length) or found
     if found:
         raise RequestError(found)
     upload_window(request, info.duration, info.sample_rate, context)
