@@ -395,3 +395,20 @@ def test_run_refuses_what_a_dropped_request_refuses_in_the_same_words(
         parse_request(dropped, request_defaults(load_config(config).config))
     assert run(config, tmp_path / "out", "create_music", "--prompt", "a", *options) == 1
     assert capsys.readouterr().err == f"error: {caught.value.message}\n"
+
+
+def test_results_without_a_project_go_to_one_folder_in_the_music_folder_wherever_run_starts(
+    config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"
+    started_in = tmp_path / "a-clone"
+    started_in.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_MUSIC_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(started_in)
+    code = main(["--config", str(config), "run", "create_music", "--prompt", "warm synth pop"])
+    assert code == 0
+    results = home / "Music" / "producer-bridge" / "ProducerBridge"
+    assert list(results.glob("*/manifest.json"))
+    assert list(started_in.iterdir()) == []  # nothing written where it was started

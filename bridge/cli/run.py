@@ -207,7 +207,7 @@ def request_document(args: argparse.Namespace, config: Config) -> dict[str, Any]
         "coverStrength": args.cover_strength,
         "coverArtUrl": args.cover_art_url,
     }
-    project = (args.project or Path(config.output.dir)).expanduser().resolve()
+    project = args.project.expanduser().resolve() if args.project else config.output.folder()
     document: dict[str, Any] = {
         "version": REQUEST_VERSION,
         "action": args.action,

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from bridge.config import Preset
 from bridge.errors import Issue, RequestError
 from bridge.errors.describe import suggest
@@ -32,6 +34,21 @@ def action_for(name: str) -> str | None:
     if name in JOB_ACTIONS:
         return name
     return ALIASES.get(name)
+
+
+class ContextDocument(BaseModel):
+    """A controller's context as the daemon keeps it between runs (`context.json` in the
+    data folder). Each value was judged when it was set; a trigger judges them again."""
+
+    model_config = ConfigDict(extra="forbid", title="producer-bridge controller context")
+
+    project: str | None = None
+    sampleRate: int | None = None
+    clip: dict[str, Any] | None = None
+    selection: dict[str, float] | None = None
+    preset: str | None = None
+    prompt: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
 
 
 @dataclass
@@ -69,6 +86,20 @@ class Context:
             "prompt": self.prompt,
             "params": dict(self.params),
         }
+
+    @classmethod
+    def from_json(cls, data: object) -> Context:
+        """The context `to_json` wrote; pydantic's ValidationError if it is not one."""
+        document = ContextDocument.model_validate(data)
+        return cls(
+            project=document.project,
+            sample_rate=document.sampleRate,
+            clip=document.clip,
+            selection=document.selection,
+            preset=document.preset,
+            prompt=document.prompt,
+            params=dict(document.params),
+        )
 
     def request(self, name: str, presets: Mapping[str, Preset]) -> dict[str, Any]:
         """The request a trigger of `name` (an action, its alias or a preset) stands for."""

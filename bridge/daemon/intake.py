@@ -18,6 +18,7 @@ from bridge.audio import probe
 from bridge.config import Config, Preset
 from bridge.daemon.context import Context
 from bridge.daemon.context_checks import part_issues
+from bridge.daemon.context_store import load_context, save_context
 from bridge.daemon.feedback import Feedback, Origin
 from bridge.errors import Issue, JobError, RequestError
 from bridge.jobs.state import FINISHED, UNFINISHED, Event, EventKind, Job
@@ -43,10 +44,12 @@ class Intake:
         audio_roots: Sequence[Path],
         presets: Mapping[str, Preset],
         live: LiveReader | None = None,
+        context_file: Path | None = None,
     ) -> None:
         self.runner = runner
         self.feedback = feedback
-        self.context = Context()
+        self._context_file = context_file  # where the context is kept between runs
+        self.context = Context() if context_file is None else load_context(context_file)
         self._defaults = defaults
         self._audio_roots = tuple(real_path(root) for root in audio_roots)
         self._presets = presets
@@ -86,7 +89,15 @@ class Intake:
         if part == "clip" and candidate.clip:
             self._check_readable(str(candidate.clip["path"]))
             probe(Path(candidate.clip["path"]))
-        self.context = candidate
+        self._keep(candidate)
+
+    def clear_context(self) -> None:
+        self._keep(Context())
+
+    def _keep(self, context: Context) -> None:
+        self.context = context
+        if self._context_file is not None:
+            save_context(self._context_file, context)
 
     async def trigger(self, name: str, origin: Origin) -> Job:
         """A job from the current context and an action or preset name."""
@@ -147,7 +158,7 @@ def request_defaults(config: Config) -> Defaults:
     return Defaults(
         model=config.models.default,
         known_models=config.models.known(),
-        project=str(Path(config.output.dir).expanduser().resolve()),
+        project=str(config.output.folder()),
         stems=config.output.stems,
         fetch_format=config.output.format,
         subtype=config.output.sample_format,

@@ -120,10 +120,10 @@ class Handlers:
             self._feedback.answer(origin, Osc.CONTEXT_STATE, state)
             return
         if what is Osc.CONTEXT_CLEAR:
-            intake.context = Context()
+            intake.clear_context()
         elif what is Osc.CONTEXT_PRESET:
             self._known_preset(args["name"])
-            intake.context.preset = args["name"]
+            intake.change_context("preset", lambda context: _set_preset(context, args["name"]))
         else:
             part, change = _context_change(what, args)
             intake.change_context(part, change)
@@ -190,6 +190,10 @@ class Handlers:
         stopped = self._desk().stop()
         detail = f"stopped {stopped}" if stopped is not None else "nothing was playing"
         self._feedback.answer(origin, Osc.OK, route.address, detail)
+
+
+def _set_preset(context: Context, name: str) -> None:
+    context.preset = name
 
 
 def _context_change(what: str, args: dict[str, Any]) -> tuple[str, Callable[[Context], None]]:

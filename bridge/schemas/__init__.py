@@ -24,6 +24,7 @@ def generated() -> dict[str, dict[str, Any]]:
     """Every shipped schema by file name, from the models."""
     # Imported here: the documents' modules read their shipped schema from this package.
     from bridge.daemon.board import StatusDocument
+    from bridge.daemon.context import ContextDocument
     from bridge.jobs.wire import WireRequest
     from bridge.project.index import IndexLine
     from bridge.project.manifest import ManifestDocument
@@ -33,6 +34,7 @@ def generated() -> dict[str, dict[str, Any]]:
         "manifest.schema.json": schema_of(ManifestDocument),
         "status.schema.json": schema_of(StatusDocument),
         "index-line.schema.json": schema_of(IndexLine),
+        "context.schema.json": schema_of(ContextDocument),
     }
 
 
