@@ -255,6 +255,7 @@ class DropSettings(Section):
     folder: str = ""
     project: str = ""
     settle: Seconds = 1.0
+    pair_wait: Annotated[float, Field(ge=0, le=60, allow_inf_nan=False)] = 3.0
 
     def path(self) -> Path:
         if self.folder:

@@ -179,6 +179,7 @@ class Daemon:
             folder = DropFolder(
                 drop.path(),
                 settle=drop.settle,
+                pair_wait=drop.pair_wait,
                 submit=self._submit_from_thread,
                 on_rejected=self._rejected_from_thread,
             )
