@@ -108,7 +108,7 @@ def daemon_config(base: Path, tmp_path: Path, osc_port: int, **sections: str) ->
     text = text.replace("[output]\n", f'[output]\ndir = "{tmp_path / "default-project"}"\n')
     extra = {
         "osc": f"port = {osc_port}",
-        "drop": f'folder = "{tmp_path / "drop"}"\nsettle = 0.2',
+        "drop": f'folder = "{tmp_path / "drop"}"\nsettle = 0.2\npair_wait = 0.3',
         **sections,
     }
     for name, body in extra.items():

@@ -347,8 +347,9 @@ def test_bad_emulator_options_are_all_named_by_their_option(
 @pytest.mark.parametrize(
     ("selection", "message"),
     [
-        ("9:7", "selection: start must come before end"),
-        ("20:22", "selection: 20..22 s is not inside the clip (10..14 s on the timeline)"),
+        ("9:7", "selection: 9..7 s ends before it starts"),
+        ("20:22", "selection: 20..22 s ends after the item, which ends at 14 s on the timeline"),
+        ("5:12", "selection: 5..12 s starts before the item, which starts at 10 s on the timeline"),
     ],
 )
 def test_a_selection_that_cannot_be_mapped_onto_the_clip_is_named(
@@ -361,7 +362,9 @@ def test_a_selection_that_cannot_be_mapped_onto_the_clip_is_named(
 ) -> None:
     options = ["--position", "10", "--length", "4", "--selection", selection, "--prompt", "a"]
     assert run(config, tmp_path / "out", "replace_music", "--clip", str(clip), *options) == 1
-    assert message in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert message in err
+    assert "replaceStart" not in err  # one message, in the timeline's terms
     assert not (tmp_path / "out").exists()
 
 
@@ -392,3 +395,20 @@ def test_run_refuses_what_a_dropped_request_refuses_in_the_same_words(
         parse_request(dropped, request_defaults(load_config(config).config))
     assert run(config, tmp_path / "out", "create_music", "--prompt", "a", *options) == 1
     assert capsys.readouterr().err == f"error: {caught.value.message}\n"
+
+
+def test_results_without_a_project_go_to_one_folder_in_the_music_folder_wherever_run_starts(
+    config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"
+    started_in = tmp_path / "a-clone"
+    started_in.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_MUSIC_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(started_in)
+    code = main(["--config", str(config), "run", "create_music", "--prompt", "warm synth pop"])
+    assert code == 0
+    results = home / "Music" / "producer-bridge" / "ProducerBridge"
+    assert list(results.glob("*/manifest.json"))
+    assert list(started_in.iterdir()) == []  # nothing written where it was started

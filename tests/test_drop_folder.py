@@ -26,6 +26,7 @@ from tests.conftest import write_tone
 from tests.waiting import wait_until
 
 SETTLE = 0.2
+PAIR_WAIT = 0.3  # how long a clip and its sidecar wait for each other here
 # an en dash, a CJK name and a circled digit; written as an escape for the linter
 TAKE = "夏天 \u2013 take ①"
 NOTES = "夏天 \u2013 notes ①"
@@ -124,9 +125,13 @@ def watch(inputs: Inputs, recorder: Recorder) -> Iterator[Callable[..., DropFold
     """Start a watcher on `inputs.root`; closed (before `inputs` checks) after the test."""
     made: list[DropFolder] = []
 
-    def start(settle: float = SETTLE) -> DropFolder:
+    def start(settle: float = SETTLE, pair_wait: float = PAIR_WAIT) -> DropFolder:
         folder = DropFolder(
-            inputs.root, settle=settle, submit=recorder.submit, on_rejected=recorder.on_rejected
+            inputs.root,
+            settle=settle,
+            submit=recorder.submit,
+            on_rejected=recorder.on_rejected,
+            pair_wait=pair_wait,
         )
         made.append(folder)
         return folder.start()
@@ -294,6 +299,35 @@ def test_a_request_holding_an_integer_of_thousands_of_digits_is_refused_by_name(
     inputs.put("requests/seed.json", b'{"version": 1, "params": {"seed": 1' + b"0" * 5000 + b"}}")
     wait_until(lambda: len(recorder.rejected) == 1)
     assert "seed.json holds an integer of over 4300 digits" in error_text(inputs.root, "seed")
+    assert recorder.calls == []
+
+
+def test_a_sidecar_that_comes_after_its_clip_has_settled_is_still_paired_with_it(
+    watch: Callable[..., DropFolder], inputs: Inputs, recorder: Recorder, wav: bytes
+) -> None:
+    watch(pair_wait=2.0)
+    inputs.put("cover_music/late.wav", wav)
+    settled = time.monotonic() + 2 * SETTLE
+    wait_until(lambda: time.monotonic() > settled, what="the clip to settle alone")
+    assert recorder.calls == []  # it waits for a sidecar a little longer
+    inputs.put("cover_music/late.json", b'{"prompts": [{"text": "brighter"}]}')
+    wait_until(lambda: len(recorder.calls) == 1)
+    (call,) = recorder.calls
+    assert call.request["prompts"] == [{"text": "brighter"}]
+    assert call.source.name == "late.wav"
+    assert (inputs.root / "done" / "late.json").exists()
+
+
+def test_a_sidecar_no_clip_comes_for_goes_to_failed_saying_why(
+    watch: Callable[..., DropFolder], inputs: Inputs, recorder: Recorder
+) -> None:
+    watch()
+    inputs.put("cover_music/orphan.json", b'{"prompts": [{"text": "brighter"}]}')
+    wait_until(lambda: len(recorder.rejected) == 1)
+    text = error_text(inputs.root, "orphan")
+    assert "orphan.json is a sidecar, but no audio file named orphan" in text
+    assert f"within {SETTLE + PAIR_WAIT:g} s" in text
+    assert (inputs.root / "failed" / "orphan.json").exists()
     assert recorder.calls == []
 
 

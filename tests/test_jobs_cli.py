@@ -3,6 +3,7 @@ read-only project folder, with real mounts (tmpfs) when the tests run as root.""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import time
@@ -84,7 +85,7 @@ def tmpfs(tmp_path: Path) -> Iterator[Callable[[str], Path]]:
         subprocess.run(["umount", "-l", str(folder)], check=False)
 
 
-def test_a_full_disk_fails_the_job_clearly_and_retry_finishes_it_without_paying_again(
+def test_a_disk_too_small_for_the_results_is_refused_before_anything_is_paid(
     config: Path,
     tmp_path: Path,
     make_emulator: Callable[..., EmulatorServer],
@@ -94,15 +95,44 @@ def test_a_full_disk_fails_the_job_clearly_and_retry_finishes_it_without_paying_
     server = make_emulator()
     project = tmpfs("256k")  # a 30 s result at 24 bits needs about 8 MB
     assert create(config, server, project) == 1
-    job = only_job(tmp_path)
-    assert job.status == JobStatus.FAILED
-    assert job.error is not None
-    assert "no space left" in job.error
-    assert f"job {job.short_id} failed: " in capsys.readouterr().err
-    assert job.facts.tasks["generate"]  # what was paid for is kept
-    assert [p for p in project.rglob("*") if p.is_file() and p.name != "index.jsonl"] == []
+    assert "MB free and this job may write up to" in capsys.readouterr().err
+    with journal_of(tmp_path) as journal:
+        assert journal.jobs() == []
+    assert server.created("create_music") == 0
 
-    mount("-o", "remount,size=64m", str(project))
+
+def admitted(tmp_path: Path, project: Path) -> Job:
+    """A job intake took while its project had room and could be written."""
+    with journal_of(tmp_path) as journal:
+        audio = AudioRequest("create_music", "FUZZ-2.0", (Sound("pop", 0.5),))
+        return journal.create(JobRequest(audio, project=str(project)))
+
+
+def test_a_disk_that_fills_after_intake_fails_the_job_and_retry_finishes_it_unpaid_again(
+    config: Path,
+    tmp_path: Path,
+    make_emulator: Callable[..., EmulatorServer],
+    tmpfs: Callable[[str], Path],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    server = make_emulator()
+    project = tmpfs("16m")
+    job = admitted(tmp_path, project)
+    filler = project / "another program's file"
+    # The disk fills while the job waits for the service.
+    with filler.open("wb", buffering=0) as full, contextlib.suppress(OSError):
+        while True:
+            full.write(b"\0" * (1 << 20))
+    assert jobs(config, "resume", "--api-url", server.url) == 1
+    failed = only_job(tmp_path)
+    assert (failed.id, failed.status) == (job.id, JobStatus.FAILED)
+    assert failed.error is not None
+    assert "no space left" in failed.error
+    assert failed.facts.tasks["generate"]  # what was paid for is kept
+    written = [p for p in project.rglob("*") if p.is_file() and p.name != "index.jsonl"]
+    assert written == [filler]
+
+    filler.unlink()
     assert jobs(config, "retry", job.short_id, "--api-url", server.url) == 0
     done = only_job(tmp_path)
     assert done.status == JobStatus.COMPLETED
@@ -111,7 +141,21 @@ def test_a_full_disk_fails_the_job_clearly_and_retry_finishes_it_without_paying_
     assert (project / done.facts.manifest).is_file()
 
 
-def test_a_read_only_project_fails_the_job_and_retry_succeeds_once_writable(
+def test_a_read_only_project_is_refused_at_intake(
+    config: Path,
+    make_emulator: Callable[..., EmulatorServer],
+    tmpfs: Callable[[str], Path],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    server = make_emulator()
+    project = tmpfs("64m")
+    mount("-o", "remount,ro", str(project))
+    assert create(config, server, project) == 1
+    assert "Read-only file system" in capsys.readouterr().err
+    assert server.created("create_music") == 0
+
+
+def test_a_project_made_read_only_after_intake_fails_the_job_and_retry_succeeds_once_writable(
     config: Path,
     tmp_path: Path,
     make_emulator: Callable[..., EmulatorServer],
@@ -119,12 +163,13 @@ def test_a_read_only_project_fails_the_job_and_retry_succeeds_once_writable(
 ) -> None:
     server = make_emulator()
     project = tmpfs("64m")
+    job = admitted(tmp_path, project)
     mount("-o", "remount,ro", str(project))
-    assert create(config, server, project) == 1
-    job = only_job(tmp_path)
-    assert job.status == JobStatus.FAILED
-    assert job.error is not None
-    assert "read-only" in job.error
+    assert jobs(config, "resume", "--api-url", server.url) == 1
+    failed = only_job(tmp_path)
+    assert failed.status == JobStatus.FAILED
+    assert failed.error is not None
+    assert "read-only" in failed.error
 
     mount("-o", "remount,rw", str(project))
     assert jobs(config, "retry", job.short_id, "--api-url", server.url) == 0

@@ -115,14 +115,28 @@ async def test_a_selection_longer_than_the_service_takes_is_refused_before_anyth
     assert "250.0 s of audio; the service takes at most 240 s" in caught.value.message
 
 
-async def test_a_whole_item_too_long_fails_at_the_cut_with_nothing_paid(
+async def test_a_whole_item_too_long_is_refused_at_submit_with_nothing_paid(
     low_rate_emulator: EmulatorServer, tmp_path: Path
 ) -> None:
     source = song(tmp_path / "song.wav", 250.0, 8000, 1, "PCM_16")
     clip = ClipPlacement(str(source), item_position=0.0)
-    job = await run_one(
-        low_rate_emulator, tmp_path, request("cover_music", clip, tmp_path, rate=None)
-    )
+    async with pipeline_runner(low_rate_emulator, tmp_path) as runner:
+        with pytest.raises(RequestError, match=r"visible part holds 250\.0 s of audio"):
+            runner.submit(request("cover_music", clip, tmp_path, rate=None))
+        assert runner.deps.journal.jobs() == []
+    assert low_rate_emulator.created("cover_music") == 0
+
+
+async def test_a_journaled_item_that_grew_too_long_fails_at_the_cut_with_nothing_paid(
+    low_rate_emulator: EmulatorServer, tmp_path: Path
+) -> None:
+    source = song(tmp_path / "song.wav", 250.0, 8000, 1, "PCM_16")
+    clip = ClipPlacement(str(source), item_position=0.0)
+    async with pipeline_runner(low_rate_emulator, tmp_path) as runner:
+        # Journaled when the file was shorter: the cut judges the file as it is now.
+        job = runner.deps.journal.create(request("cover_music", clip, tmp_path, rate=None))
+        runner.resume()
+        job = (await runner.run_until_idle())[job.id]
     assert job.status == JobStatus.FAILED
     assert job.error is not None
     assert "the clip's visible part holds 250.0 s of audio" in job.error

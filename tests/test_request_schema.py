@@ -103,7 +103,10 @@ def test_a_selection_outside_the_clip_is_refused() -> None:
             "selection": {"start": 2, "end": 4},
         }
     )
-    assert "not inside the clip" in found["selection"]
+    assert found == {
+        "selection": "2..4 s starts before the item, which starts at 10 s on the timeline: "
+        "select inside the item"
+    }  # said once, in the timeline's terms, not as replaceStart/replaceEnd too
 
 
 @pytest.mark.parametrize(

@@ -147,6 +147,7 @@ def test_a_trigger_runs_with_the_context_a_controller_set(
     tone: Callable[..., Path],
 ) -> None:
     project = tmp_path / "project"
+    project.mkdir()  # a controller names a project that exists
     clip = tone(4.0)
     with running_daemon(config, emulator.url, port):
         listener.send(port, "/bridge/context/project", str(project), 44100)
@@ -285,6 +286,35 @@ def test_sigterm_stops_cleanly_and_the_next_start_finishes_the_job(
     assert Path(manifest).is_file()
 
 
+def test_a_controllers_context_survives_a_restart_of_the_daemon(
+    config: Path, tmp_path: Path, port: int, listener: OscListener, emulator: EmulatorServer
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    with running_daemon(config, emulator.url, port):
+        listener.send(port, "/bridge/context/project", str(project), 48000)
+        listener.send(port, "/bridge/context/prompt", "warm tape choir", 0.7)
+        listener.send(port, "/bridge/context/param", "seed", 11)
+        for _ in range(3):
+            listener.wait_for("/bridge/ok")
+        listener.send(port, "/bridge/context/get")
+        (before,) = listener.wait_for("/bridge/context/state")
+    with running_daemon(config, emulator.url, port):
+        listener.send(port, "/bridge/context/get")
+        (after,) = listener.wait_for("/bridge/context/state")
+        listener.send(port, "/bridge/context/clear")
+        listener.wait_for("/bridge/ok")
+    kept = json.loads(after)
+    assert kept == json.loads(before)
+    assert (kept["project"], kept["prompt"], kept["params"]) == (
+        str(project),
+        "warm tape choir",
+        {"strength": 0.7, "seed": 11},
+    )
+    saved = json.loads((tmp_path / "data" / "context.json").read_text())
+    assert saved["project"] is None  # the clear is kept too
+
+
 def test_submit_hands_a_request_file_to_the_daemon_and_prints_the_manifest(
     config: Path,
     tmp_path: Path,
@@ -342,6 +372,9 @@ def test_the_banner_says_where_everything_listens(
     assert f"OSC:     127.0.0.1:{port}" in daemon.err
     assert f"service: {emulator.url}" in daemon.err
     assert f"drop:    {tmp_path / 'drop'}" in daemon.err
+    assert f"results: {tmp_path / 'default-project'} (for requests that name no project)" in (
+        daemon.err
+    )
     assert "MIDI:    none" in daemon.err
     assert "0 unfinished job(s) resumed" in daemon.err
 

@@ -53,13 +53,19 @@ def test_a_clip_dropped_with_a_sidecar_becomes_a_job_and_moves_to_done(
         (drop / "cover_music" / "late.json").write_text(json.dumps(sidecar))
         tone(3.0, name="late.wav").rename(drop / "cover_music" / "late.wav")
         (drop / "cover_music" / "notes.txt").write_text("not audio")
+        (drop / "cover_music" / "lyrics.wav").write_text("text, named as if it were audio")
         first = listener.wait_for("/bridge/job/accepted")
         second = listener.wait_for("/bridge/job/accepted", lambda a: a != first)
         assert {first[1], second[1]} == {"music_variation", "cover_music"}
         for job_id in (first[0], second[0]):
             listener.wait_for("/bridge/job/done", lambda a, j=job_id: a[0] == j)
         rejected = listener.wait_for("/bridge/rejected", lambda a: "notes.txt" in a[0])
+        undecodable = listener.wait_for("/bridge/rejected", lambda a: "lyrics.wav" in a[0])
     assert "not an audio file" in rejected[1]
+    assert "not an audio file this machine can decode" in undecodable[1]
+    failed = drop / "failed"
+    assert (failed / "lyrics.wav").is_file()
+    assert "not an audio file this machine can decode" in (failed / "lyrics.error.txt").read_text()
     done = {path.name for path in (drop / "done").iterdir()}
     assert {"夏天 take.wav", "late.wav", "late.json"} <= done
     assert (drop / "failed" / "notes.txt.error.txt").is_file() or any(
@@ -88,6 +94,7 @@ def test_a_trigger_with_ableton_uses_the_loop_region_and_the_selected_clip(
             jobs_config, tmp_path, port, osc=reply_to(port, listener), ableton=ableton
         )
         with running_daemon(config, emulator.url, port):
+            (tmp_path / "project").mkdir(exist_ok=True)
             listener.send(port, "/bridge/context/project", str(tmp_path / "project"))
             listener.send(port, "/bridge/context/prompt", "sparse piano")
             listener.send(port, "/bridge/trigger", "replace")
@@ -183,6 +190,7 @@ def test_midi_pads_and_faders_drive_jobs_through_the_context(
         config = daemon_config(jobs_config, tmp_path, port, osc=reply_to(port, listener), midi=midi)
         with running_daemon(config, emulator.url, port) as daemon:
             peer.wait_for_clients()
+            (tmp_path / "project").mkdir(exist_ok=True)
             listener.send(port, "/bridge/context/project", str(tmp_path / "project"))
             listener.send(port, "/bridge/context/clip", str(tone(3.0)))
             listener.send(port, "/bridge/context/prompt", "brighter")

@@ -10,20 +10,19 @@ from typing import Any
 from rich.console import Console
 
 from bridge.app import open_journal, open_runner
-from bridge.audio import probe
 from bridge.cli.args import load_settings
 from bridge.cli.backend import add_backend_options, service_choice
 from bridge.cli.progress import make_progress
 from bridge.config import Config
 from bridge.daemon.intake import request_defaults
 from bridge.errors import Issue, RequestError
-from bridge.jobs import JobRequest, upload_span
+from bridge.jobs import JobRequest
 from bridge.jobs.model import FETCH_FORMATS, JOB_ACTIONS
-from bridge.jobs.placement import time_issues, upload_window
 from bridge.jobs.request import CREATE
 from bridge.jobs.state import Job, JobStatus
 from bridge.jobs.wire import REQUEST_VERSION, parse_request
 from bridge.journal import Journal
+from bridge.pipeline.admission import judge_clip
 
 DEFAULT_STRENGTH = 0.5
 
@@ -188,14 +187,8 @@ def build_request(args: argparse.Namespace, config: Config) -> JobRequest:
         raise RequestError(issues or exc.issues) from None
     if source:
         raise RequestError(source)
-    if request.clip is not None:
-        clip = request.clip
-        info = probe(Path(clip.path))
-        span = upload_span(clip, info.duration)
-        found = time_issues(request.audio, span.duration)
-        if found:
-            raise RequestError(found)
-        upload_window(request, info.duration, info.sample_rate, config.audio.context_seconds())
+    if request.clip is not None:  # before any service starts; the runner judges it again
+        judge_clip(request, config.audio.context_seconds())
     return request
 
 
@@ -214,7 +207,7 @@ def request_document(args: argparse.Namespace, config: Config) -> dict[str, Any]
         "coverStrength": args.cover_strength,
         "coverArtUrl": args.cover_art_url,
     }
-    project = (args.project or Path(config.output.dir)).expanduser().resolve()
+    project = args.project.expanduser().resolve() if args.project else config.output.folder()
     document: dict[str, Any] = {
         "version": REQUEST_VERSION,
         "action": args.action,

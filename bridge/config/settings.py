@@ -154,7 +154,7 @@ class StagingSettings(Section):
 
 
 class OutputSettings(Section):
-    dir: Text = "producer-output"
+    dir: str = ""
     format: OutputFormat = "wav"
     stems: bool = False
     results_folder: Text = "ProducerBridge"
@@ -170,6 +170,13 @@ class OutputSettings(Section):
 
     def roots(self) -> tuple[Path, ...]:
         return tuple(Path(root).expanduser() for root in self.allowed_roots)
+
+    def folder(self) -> Path:
+        """Where results go when a request names no project: `dir`, or one stable folder
+        in the user's music folder (~/Music/producer-bridge), wherever the bridge started."""
+        if self.dir:
+            return Path(self.dir).expanduser().resolve()
+        return platformdirs.user_music_path() / "producer-bridge"
 
 
 class AudioSettings(Section):
@@ -248,6 +255,7 @@ class DropSettings(Section):
     folder: str = ""
     project: str = ""
     settle: Seconds = 1.0
+    pair_wait: Annotated[float, Field(ge=0, le=60, allow_inf_nan=False)] = 3.0
 
     def path(self) -> Path:
         if self.folder:

@@ -11,7 +11,7 @@ from bridge.config import AbletonSettings, OscSettings, ReaperSettings
 from bridge.daemon.feedback import reaper_action
 from bridge.staging.factory import stager_base_url
 
-_ORDER = ("service", "stager", "OSC", "MIDI", "drop", "REAPER", "Ableton", "journal")
+_ORDER = ("service", "stager", "OSC", "MIDI", "drop", "results", "REAPER", "Ableton", "journal")
 
 
 class Banner:
@@ -66,6 +66,9 @@ class Banner:
             self.row("drop", "off")
         else:
             self.row("drop", f"{folder.root} (one folder per action, and requests/)")
+
+    def results(self, folder: Path) -> None:
+        self.row("results", f"{folder} (for requests that name no project)")
 
     def midi(self, inputs: Any) -> None:
         opened = ", ".join(inputs.opened) or "none"

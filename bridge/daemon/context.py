@@ -7,9 +7,12 @@ bridge's schema (`bridge.jobs.wire`), which then validates it like any other. No
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from bridge.config import Preset
 from bridge.errors import Issue, RequestError
@@ -22,6 +25,8 @@ ALIASES: Final = ACTION_ALIASES
 # Parameters a context holds besides the API's own optional fields.
 OWN_PARAMS: Final = ("strength", "model", "lyrics", "stems")
 PARAMS: Final = (*OWN_PARAMS, *Params.model_fields)
+BOOLEAN_PARAMS: Final = ("stems", "makeInstrumental")
+WHOLE_PARAMS: Final = ("seed",)
 
 
 def action_for(name: str) -> str | None:
@@ -29,6 +34,21 @@ def action_for(name: str) -> str | None:
     if name in JOB_ACTIONS:
         return name
     return ALIASES.get(name)
+
+
+class ContextDocument(BaseModel):
+    """A controller's context as the daemon keeps it between runs (`context.json` in the
+    data folder). Each value was judged when it was set; a trigger judges them again."""
+
+    model_config = ConfigDict(extra="forbid", title="producer-bridge controller context")
+
+    project: str | None = None
+    sampleRate: int | None = None
+    clip: dict[str, Any] | None = None
+    selection: dict[str, float] | None = None
+    preset: str | None = None
+    prompt: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
 
 
 @dataclass
@@ -46,7 +66,15 @@ class Context:
             close = suggest(name, PARAMS)
             hint = f" (did you mean {close!r}?)" if close else ""
             raise RequestError([Issue("param", f"unknown parameter {name!r}{hint}")])
-        self.params[name] = value
+        self.params[name] = _as_meant(name, value)
+
+    def copy(self) -> Context:
+        return dataclasses.replace(
+            self,
+            clip=None if self.clip is None else dict(self.clip),
+            selection=None if self.selection is None else dict(self.selection),
+            params=dict(self.params),
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -58,6 +86,20 @@ class Context:
             "prompt": self.prompt,
             "params": dict(self.params),
         }
+
+    @classmethod
+    def from_json(cls, data: object) -> Context:
+        """The context `to_json` wrote; pydantic's ValidationError if it is not one."""
+        document = ContextDocument.model_validate(data)
+        return cls(
+            project=document.project,
+            sample_rate=document.sampleRate,
+            clip=document.clip,
+            selection=document.selection,
+            preset=document.preset,
+            prompt=document.prompt,
+            params=dict(document.params),
+        )
 
     def request(self, name: str, presets: Mapping[str, Preset]) -> dict[str, Any]:
         """The request a trigger of `name` (an action, its alias or a preset) stands for."""
@@ -102,6 +144,19 @@ class Context:
             request["clip"] = dict(self.clip)
         if self.selection:
             request["selection"] = dict(self.selection)
+
+
+def _as_meant(name: str, value: Any) -> Any:
+    """A controller's number as the parameter means it: a toggle's 0 or 1 (REAPER's
+    settings and pads send them, TouchOSC sends 0.0 and 1.0) is false or true, and a whole
+    number sent as a float is that whole number."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    if name in BOOLEAN_PARAMS and value in (0, 1):
+        return bool(value)
+    if name in WHOLE_PARAMS and float(value).is_integer():
+        return int(value)
+    return value
 
 
 def _merge_preset(request: dict[str, Any], preset: Preset | None) -> None:

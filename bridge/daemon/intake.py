@@ -14,14 +14,19 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from bridge.audio import probe
 from bridge.config import Config, Preset
 from bridge.daemon.context import Context
+from bridge.daemon.context_checks import part_issues
+from bridge.daemon.context_store import load_context, save_context
 from bridge.daemon.feedback import Feedback, Origin
 from bridge.errors import Issue, JobError, RequestError
 from bridge.jobs.state import FINISHED, UNFINISHED, Event, EventKind, Job
 from bridge.jobs.wire import Defaults, parse_request
 from bridge.pipeline import JobRunner
-from bridge.project.paths import inside_roots, real_path
+from bridge.pipeline.admission import room_issues
+from bridge.project import resolve_project
+from bridge.project.paths import inside_roots, real_path, writable_issues
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +44,12 @@ class Intake:
         audio_roots: Sequence[Path],
         presets: Mapping[str, Preset],
         live: LiveReader | None = None,
+        context_file: Path | None = None,
     ) -> None:
         self.runner = runner
         self.feedback = feedback
-        self.context = Context()
+        self._context_file = context_file  # where the context is kept between runs
+        self.context = Context() if context_file is None else load_context(context_file)
         self._defaults = defaults
         self._audio_roots = tuple(real_path(root) for root in audio_roots)
         self._presets = presets
@@ -69,6 +76,29 @@ class Intake:
         self.feedback.accepted(origin, job)
         return job
 
+    def change_context(self, part: str, change: Callable[[Context], None]) -> None:
+        """Apply `change` to the context if what it sets passes the rules a request obeys,
+        judged now (not at the next trigger); RequestError names what is wrong."""
+        candidate = self.context.copy()
+        change(candidate)
+        issues = part_issues(candidate, part, self._defaults)
+        if issues:
+            raise RequestError(issues)
+        if part == "project" and candidate.project:
+            self._check_project(candidate.project)
+        if part == "clip" and candidate.clip:
+            self._check_readable(str(candidate.clip["path"]))
+            probe(Path(candidate.clip["path"]))
+        self._keep(candidate)
+
+    def clear_context(self) -> None:
+        self._keep(Context())
+
+    def _keep(self, context: Context) -> None:
+        self.context = context
+        if self._context_file is not None:
+            save_context(self._context_file, context)
+
     async def trigger(self, name: str, origin: Origin) -> Job:
         """A job from the current context and an action or preset name."""
         context = self.context
@@ -94,6 +124,17 @@ class Intake:
     def status(self, ref: str) -> Job:
         return self._journal.get(ref)
 
+    def _check_project(self, folder: str) -> None:
+        # A typo must not become a folder: a controller names a project that exists.
+        if not Path(folder).is_dir():
+            message = f"{folder} is not a folder; create the project first, or check its name"
+            raise RequestError([Issue("project.folder", message)])
+        deps = self.runner.deps
+        project = resolve_project(folder, deps.allowed_roots)
+        issues = writable_issues(project, deps.results_folder) or room_issues(project, 0)
+        if issues:
+            raise RequestError(issues)
+
     def _check_readable(self, path: str) -> None:
         # Symlinks resolved first, so a link cannot lead a request out of the allowed roots.
         real = real_path(Path(path))
@@ -117,7 +158,7 @@ def request_defaults(config: Config) -> Defaults:
     return Defaults(
         model=config.models.default,
         known_models=config.models.known(),
-        project=str(Path(config.output.dir).expanduser().resolve()),
+        project=str(config.output.folder()),
         stems=config.output.stems,
         fetch_format=config.output.format,
         subtype=config.output.sample_format,

@@ -38,7 +38,8 @@ class MidiHandlers:
     def _command(self, command: Trigger | SetParam | Cancel, origin: Origin) -> None:
         intake = self._intake
         if isinstance(command, SetParam):
-            intake.context.set_param(command.name, command.value)
+            name, value = command.name, command.value
+            intake.change_context(f"param:{name}", lambda c: c.set_param(name, value))
         elif isinstance(command, Cancel):
             if self._jobs:
                 intake.cancel(self._jobs.pop())

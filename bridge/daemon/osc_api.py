@@ -114,30 +114,19 @@ class Handlers:
         self._intake.submit(request, origin)
 
     def context(self, route: Route, args: dict[str, Any], origin: Origin) -> None:
-        context = self._intake.context
-        what = route.address
+        intake, what = self._intake, route.address
         if what is Osc.CONTEXT_GET:
-            self._feedback.answer(origin, Osc.CONTEXT_STATE, json.dumps(context.to_json()))
+            state = json.dumps(intake.context.to_json())
+            self._feedback.answer(origin, Osc.CONTEXT_STATE, state)
             return
-        if what is Osc.CONTEXT_PROJECT:
-            context.project, context.sample_rate = args["folder"], args.get("sampleRate")
-        elif what is Osc.CONTEXT_CLIP:
-            context.clip = {k: v for k, v in args.items()}
-        elif what is Osc.CONTEXT_SELECTION:
-            if not args["start"] < args["end"]:
-                raise RequestError([Issue("selection", "start must come before end")])
-            context.selection = {"start": args["start"], "end": args["end"]}
+        if what is Osc.CONTEXT_CLEAR:
+            intake.clear_context()
         elif what is Osc.CONTEXT_PRESET:
             self._known_preset(args["name"])
-            context.preset = args["name"]
-        elif what is Osc.CONTEXT_PROMPT:
-            context.prompt = args["text"]
-            if "strength" in args:
-                context.set_param("strength", args["strength"])
-        elif what is Osc.CONTEXT_PARAM:
-            context.set_param(args["name"], args["value"])
-        elif what is Osc.CONTEXT_CLEAR:
-            self._intake.context = Context()
+            intake.change_context("preset", lambda context: _set_preset(context, args["name"]))
+        else:
+            part, change = _context_change(what, args)
+            intake.change_context(part, change)
         self._feedback.answer(origin, Osc.OK, route.address, _describe(args))
 
     def _known_preset(self, name: str) -> None:
@@ -201,6 +190,41 @@ class Handlers:
         stopped = self._desk().stop()
         detail = f"stopped {stopped}" if stopped is not None else "nothing was playing"
         self._feedback.answer(origin, Osc.OK, route.address, detail)
+
+
+def _set_preset(context: Context, name: str) -> None:
+    context.preset = name
+
+
+def _context_change(what: str, args: dict[str, Any]) -> tuple[str, Callable[[Context], None]]:
+    """The part of the context a message sets, and how."""
+
+    def project(context: Context) -> None:
+        context.project, context.sample_rate = args["folder"], args.get("sampleRate")
+
+    def clip(context: Context) -> None:
+        context.clip = dict(args)
+
+    def selection(context: Context) -> None:
+        if not args["start"] < args["end"]:
+            raise RequestError([Issue("selection", "start must come before end")])
+        context.selection = {"start": args["start"], "end": args["end"]}
+
+    def prompt(context: Context) -> None:
+        context.prompt = args["text"]
+        if "strength" in args:
+            context.set_param("strength", args["strength"])
+
+    def param(context: Context) -> None:
+        context.set_param(args["name"], args["value"])
+
+    if what is Osc.CONTEXT_PARAM:
+        return f"param:{args['name']}", param
+    if what is Osc.CONTEXT_PROMPT:
+        return "prompt", prompt
+    if what is Osc.CONTEXT_PROJECT:
+        return "project", project
+    return ("clip", clip) if what is Osc.CONTEXT_CLIP else ("selection", selection)
 
 
 def _describe(args: dict[str, Any]) -> str:

@@ -24,6 +24,7 @@ from bridge.audio.preview import PreviewDesk, SoundDeviceBackend
 from bridge.config import Config, split_endpoint
 from bridge.daemon.banner import Banner
 from bridge.daemon.board import StatusBoard
+from bridge.daemon.context_store import CONTEXT_FILE
 from bridge.daemon.feedback import Feedback, Origin
 from bridge.daemon.intake import Intake, request_defaults
 from bridge.daemon.live_reader import Placer, open_live
@@ -75,6 +76,7 @@ class Daemon:
         endpoint = OscEndpoint(self.config.osc.host, self.config.osc.port, self._dispatch)
         async with endpoint, contextlib.AsyncExitStack() as stack:
             self.banner.osc(endpoint, self.config.osc)
+            self.banner.results(self.config.output.folder())
             board = StatusBoard(self.config.drop.path())
             feedback = self._feedback(endpoint, board)
             # Live opens after the runner; a job that finishes asks it to place its results.
@@ -97,6 +99,7 @@ class Daemon:
                     audio_roots=[*self.config.jobs.audio_root_paths(), self.config.drop.path()],
                     presets=self.config.trigger.presets,
                     live=live.read if live is not None else None,
+                    context_file=journal.path.parent / CONTEXT_FILE,
                 )
                 backend = SoundDeviceBackend(probe=probe_audio)
                 roots = preview_roots(self.config)
@@ -188,6 +191,7 @@ class Daemon:
             folder = DropFolder(
                 drop.path(),
                 settle=drop.settle,
+                pair_wait=drop.pair_wait,
                 submit=self._submit_from_thread,
                 on_rejected=self._rejected_from_thread,
             )
@@ -284,8 +288,8 @@ def check_hosts(config: Config, allow_remote: bool, banner: Banner) -> None:
 
 def default_projects(config: Config) -> tuple[Path, ...]:
     # The folders the configuration itself names for results are allowed as well.
-    folders = [config.output.dir, config.drop.project]
-    return tuple(Path(f).expanduser().resolve() for f in folders if f)
+    drop = [Path(config.drop.project).expanduser().resolve()] if config.drop.project else []
+    return (config.output.folder(), *drop)
 
 
 def preview_roots(config: Config) -> list[Path]:

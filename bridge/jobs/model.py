@@ -256,6 +256,9 @@ def request_issues(request: JobRequest, known_models: Sequence[str]) -> list[Iss
         issues.append(Issue("project", "the project folder is required"))
     if request.sample_rate is not None and not 8000 <= request.sample_rate <= 384000:
         issues.append(Issue("sampleRate", f"must be 8000..384000 Hz (got {request.sample_rate})"))
+    if any(issue.field == "selection" for issue in placement):
+        # The section's API times come from the selection: its own issue says it all.
+        issues = [issue for issue in issues if issue.field not in _FROM_SELECTION]
     issues += placement or window_issues(replace(request, audio=audio))
     issues += time_range_issues(request)
     if request.options.subtype not in SUBTYPES:
@@ -267,10 +270,14 @@ def request_issues(request: JobRequest, known_models: Sequence[str]) -> list[Iss
     return issues
 
 
+# API fields a selection becomes (see `with_api_times`).
+_FROM_SELECTION: Final = ("replaceStart", "replaceEnd", "continueAt")
+
+
 def _clip_issues(clip: ClipPlacement | None, selection: Selection | None) -> list[Issue]:
     issues: list[Issue] = []
     if selection is not None and not selection.start < selection.end:
-        issues.append(Issue("selection", "start must come before end"))
+        issues.append(Issue("selection", _backwards(selection)))
     if clip is None:
         return issues
     if not (math.isfinite(clip.playrate) and clip.playrate > 0):
@@ -289,17 +296,36 @@ def _clip_issues(clip: ClipPlacement | None, selection: Selection | None) -> lis
         issues.append(Issue("clip.takeOffset", "must be 0 or more"))
     if clip.length is not None and clip.length <= 0:
         issues.append(Issue("clip.length", "must be above 0"))
-    if selection is not None and clip.length is not None and not issues:
-        end = clip.item_position + clip.length
-        if selection.start < clip.item_position - 1e-9 or selection.end > end + 1e-9:
-            issues.append(
-                Issue(
-                    "selection",
-                    f"{selection.start:g}..{selection.end:g} s is not inside the clip "
-                    f"({clip.item_position:g}..{end:g} s on the timeline)",
-                )
-            )
+    if selection is not None and not issues:
+        issues += selection_outside(selection, clip.item_position, clip.length)
     return issues
+
+
+def _backwards(selection: Selection) -> str:
+    if selection.start == selection.end:
+        return f"the selection is empty: it starts and ends at {selection.start:g} s"
+    return (
+        f"{selection.start:g}..{selection.end:g} s ends before it starts: "
+        "its start must come before its end"
+    )
+
+
+def selection_outside(selection: Selection, item_start: float, length: float | None) -> list[Issue]:
+    """The selection said in the timeline's terms when it is not inside the item (whose
+    length may not be known before its file is read)."""
+    span = f"{selection.start:g}..{selection.end:g} s"
+    end = None if length is None else item_start + length
+    before = selection.start < item_start - 1e-9
+    after = end is not None and selection.end > end + 1e-9
+    if before and after:
+        where = f"is not inside the item, which lies at {item_start:g}..{end:g} s on the timeline"
+    elif before:
+        where = f"starts before the item, which starts at {item_start:g} s on the timeline"
+    elif after:
+        where = f"ends after the item, which ends at {end:g} s on the timeline"
+    else:
+        return []
+    return [Issue("selection", f"{span} {where}: select inside the item")]
 
 
 def time_range_issues(request: JobRequest) -> list[Issue]:

@@ -14,12 +14,11 @@ import os
 import shutil
 from collections.abc import AsyncIterator, Callable
 
-from bridge.errors import BridgeError, JournalError, RequestError, explain
+from bridge.errors import BridgeError, JournalError, explain
 from bridge.jobs.model import JobRequest
 from bridge.jobs.state import UNFINISHED, Event, EventKind, Job, JobStatus
+from bridge.pipeline.admission import admit
 from bridge.pipeline.steps import Deps, JobRun, NeedsAttention, Progress
-from bridge.project import resolve_project
-from bridge.project.paths import writable_issues
 
 log = logging.getLogger(__name__)
 
@@ -56,13 +55,10 @@ class JobRunner:
     def submit(self, request: JobRequest) -> Job:
         """Journal a new job, claimed by this process, and queue it.
 
-        A project outside the allowed roots, or where results could not be written (a
-        name or path too long, a results folder leading out of it), is refused here,
-        before anything is paid for."""
-        project = resolve_project(request.project, self.deps.allowed_roots)
-        issues = writable_issues(project, self.deps.results_folder)
-        if issues:
-            raise RequestError(issues)
+        What can be judged before anything is paid for is judged here (`admission`): the
+        clip, the project's place, whether its results can be written."""
+        deps = self.deps
+        admit(request, deps.allowed_roots, deps.results_folder, deps.context)
         job = self._journal.create(request, owner=True)
         self._queue.put_nowait(job.id)
         return job

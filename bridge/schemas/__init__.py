@@ -24,6 +24,7 @@ def generated() -> dict[str, dict[str, Any]]:
     """Every shipped schema by file name, from the models."""
     # Imported here: the documents' modules read their shipped schema from this package.
     from bridge.daemon.board import StatusDocument
+    from bridge.daemon.context import ContextDocument
     from bridge.daemon.live_script import LiveRecordDocument
     from bridge.jobs.wire import WireRequest
     from bridge.project.index import IndexLine
@@ -35,6 +36,7 @@ def generated() -> dict[str, dict[str, Any]]:
         "status.schema.json": schema_of(StatusDocument),
         "index-line.schema.json": schema_of(IndexLine),
         "live.schema.json": schema_of(LiveRecordDocument),
+        "context.schema.json": schema_of(ContextDocument),
     }
 
 

@@ -130,6 +130,15 @@ def sidecar_names(audio_name: str) -> tuple[str, ...]:
     return (stem + JSON_SUFFIX, stem + JSON_SUFFIX.upper())
 
 
+def lone_sidecar_reason(name: str, waited: float) -> str:
+    stem = split_name(name)[0]
+    return (
+        f"{name} is a sidecar, but no audio file named {stem} ({', '.join(AUDIO_SUFFIXES)}) "
+        f"came beside it within {waited:g} s: drop its clip into the same folder with the "
+        "same name, or put a whole request into requests/"
+    )
+
+
 def empty_reason(name: str) -> str:
     return f"empty file: {name} has 0 bytes (export or copy it again and let the copy finish)"
 
@@ -280,6 +289,11 @@ class Settling:
         short = trust_close and entry.closed
         entry.check_at = entry.since + (self._grace if short else self._settle)
         return False
+
+    def quiet_since(self, path: Path) -> float | None:
+        """Since when `path` has not changed (None: not known)."""
+        entry = self._entries.get(path)
+        return None if entry is None else entry.since
 
     def retry(self, path: Path, at: float) -> None:
         if path in self._entries:

@@ -17,10 +17,13 @@ class ClipInput:
     """An audio file: waits for a sidecar being written, refuses an empty file or a sidecar
     that contradicts its folder, and hands the rest over as a request for the folder's action."""
 
-    def __init__(self, settling: Settling, handover: Handover, *, settle: float) -> None:
+    def __init__(
+        self, settling: Settling, handover: Handover, *, settle: float, pair_wait: float
+    ) -> None:
         self._settling = settling
         self._handover = handover
         self._settle = settle
+        self._pair_wait = pair_wait
 
     def take(self, group: Group, drop: Drop, sig: Signature, now: float) -> None:
         path = group.paths[0]
@@ -54,6 +57,11 @@ class ClipInput:
             if self._settling.check(candidate, now, trust_close=True):
                 return True, candidate
             self._settling.retry(audio, self._settling.when(candidate) or now + self._settle)
+            return False, None
+        # None yet: a sidecar may still come a little after its clip.
+        due = (self._settling.quiet_since(audio) or now) + self._settle + self._pair_wait
+        if now < due:
+            self._settling.retry(audio, due)
             return False, None
         return True, None
 

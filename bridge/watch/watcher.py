@@ -24,7 +24,7 @@ from watchdog.observers.api import BaseObserver
 from bridge.errors import ConfigError, Issue
 from bridge.resources import Startable
 from bridge.watch import drop as rules
-from bridge.watch.drop import Folder, Group, Kind
+from bridge.watch.drop import Drop, Folder, Group, Kind
 from bridge.watch.events import observe, stop_observer
 from bridge.watch.handover import Handover, Rejected, Submit
 from bridge.watch.inputs import ClipInput, RequestInput
@@ -50,6 +50,7 @@ class DropFolder(Startable):
         settle: float,
         submit: Submit,
         on_rejected: Rejected | None = None,
+        pair_wait: float = 3.0,
     ) -> None:
         if not settle > 0:
             raise ValueError(f"settle must be a positive number of seconds (got {settle})")
@@ -60,7 +61,8 @@ class DropFolder(Startable):
         self._settling = rules.Settling(settle, CLOSE_GRACE)
         handover = Handover(self._root, self._settling, submit, on_rejected)
         self._handover = handover
-        self._clips = ClipInput(self._settling, handover, settle=settle)
+        self._pair_wait = pair_wait  # how long a clip and its sidecar wait for each other
+        self._clips = ClipInput(self._settling, handover, settle=settle, pair_wait=pair_wait)
         self._request_files = RequestInput(handover)
         self._events: queue.SimpleQueue[tuple[Path, bool]] = queue.SimpleQueue()
         self._wake = threading.Event()
@@ -208,6 +210,21 @@ class DropFolder(Startable):
             if path.parent in listed:
                 self._settling.forget(path)
 
+    def _lone_sidecar(self, group: Group, drop: Drop, now: float) -> None:
+        """A sidecar waits for its clip, which takes it when it settles; one that no clip
+        came for within the pairing time goes to failed/ saying so."""
+        path = group.paths[0]
+        if _has_clip(path.parent, group.stem):
+            self._settling.park(path)
+            return
+        since = self._settling.quiet_since(path) or now
+        due = since + self._settle + self._pair_wait
+        if now < due:
+            self._settling.retry(path, due)
+            return
+        waited = self._settle + self._pair_wait
+        self._handover.reject(group, drop, rules.lone_sidecar_reason(path.name, waited))
+
     def _check_safely(self, path: Path) -> None:
         try:
             self._check(path, time.monotonic())
@@ -227,10 +244,23 @@ class DropFolder(Startable):
             return
         group = Group(rules.split_name(path.name)[0], (path,))
         if drop.kind is Kind.SIDECAR:
-            self._settling.park(path)  # it waits for its audio
+            self._lone_sidecar(group, drop, now)
         elif drop.kind is Kind.CLIP:
             self._clips.take(group, drop, sig, now)
         elif drop.kind is Kind.REQUEST:
             self._request_files.take(group, drop)
         else:
             self._handover.reject(group, drop, drop.reason)
+
+
+def _has_clip(folder: Path, stem: str) -> bool:
+    """Whether an audio file with this stem (any case of its suffix) is in `folder`."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return False
+    for name in names:
+        own_stem, suffix = rules.split_name(name)
+        if own_stem == stem and suffix.lower() in rules.AUDIO_SUFFIXES:
+            return True
+    return False
