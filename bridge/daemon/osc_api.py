@@ -25,6 +25,7 @@ from bridge.daemon.osc_args import Arg, check_args, parse_signature
 from bridge.daemon.refusals import ADDRESS_MAX, RefusalBudget, cut, reason_limit
 from bridge.errors import AudioError, BridgeError, Issue, RequestError, explain
 from bridge.errors.describe import suggest
+from bridge.jobs.model import SAMPLE_RATES, sample_rate_problem
 from bridge.jobs.wire import parse_json_object
 from bridge.project.playable import resolve_target
 
@@ -120,7 +121,10 @@ class Handlers:
             self._feedback.answer(origin, Osc.CONTEXT_STATE, json.dumps(context.to_json()))
             return
         if what is Osc.CONTEXT_PROJECT:
-            context.project, context.sample_rate = args["folder"], args.get("sampleRate")
+            rate = args.get("sampleRate")
+            if rate is not None and rate not in SAMPLE_RATES:
+                raise RequestError([Issue("sampleRate", sample_rate_problem(rate))])
+            context.project, context.sample_rate = args["folder"], rate
         elif what is Osc.CONTEXT_CLIP:
             context.clip = {k: v for k, v in args.items()}
         elif what is Osc.CONTEXT_SELECTION:
