@@ -33,6 +33,7 @@ _COMMANDS: Final = (
     ("midi-learn", "bridge.cli.midi_learn", "add_midi_learn_parser"),
     ("doctor", "bridge.cli.doctor", "add_doctor_parser"),
     ("play", "bridge.cli.play", "add_play_parser"),
+    ("service", "bridge.cli.service", "add_service_parser"),
 )
 
 
