@@ -225,23 +225,20 @@ def cancel(journal: Journal, job: Job, out: Console) -> int:
 
 @dataclass(frozen=True)
 class Pruning:
-    """What `jobs prune` was asked: the age, the statuses, and who confirms."""
+    """What `jobs prune` was asked: the age, the statuses, and whether and how it asks."""
 
     before: float
     statuses: tuple[str, ...]
-    confirm: Callable[[str], bool] | None  # None: no one to ask (and no --yes)
+    yes: bool
+    ask: Callable[[str], bool] | None  # None: no terminal to ask on
 
     @classmethod
     def of(cls, args: argparse.Namespace) -> Pruning:
         statuses = (
             (JobStatus.COMPLETED, *RETRYABLE) if args.include_retryable else (JobStatus.COMPLETED,)
         )
-        confirm = _yes if args.yes else (_ask if sys.stdin.isatty() else None)
-        return cls(time.time() - args.older_than, statuses, confirm)
-
-
-def _yes(question: str) -> bool:
-    return True
+        ask = _ask if sys.stdin.isatty() else None
+        return cls(time.time() - args.older_than, statuses, args.yes, ask)
 
 
 def _ask(question: str) -> bool:
@@ -255,17 +252,17 @@ def prune(journal: Journal, pruning: Pruning, out: Console, err: Console) -> int
     chosen = journal.prunable(pruning.before, pruning.statuses)
     chosen_ids = {job.id for job in chosen}
     kept = [j for j in journal.prunable(pruning.before, RETRYABLE) if j.id not in chosen_ids]
-    if chosen and pruning.confirm is None:
-        err.print(
-            f"jobs prune would remove {len(chosen)} job(s) and asks first; without a terminal "
-            "to ask on, add --yes",
-            markup=False,
-        )
-        return 2
-    if chosen:
+    if chosen and not pruning.yes:
+        if pruning.ask is None:
+            err.print(
+                f"jobs prune would remove {len(chosen)} job(s) and asks first; without a "
+                "terminal to ask on, add --yes",
+                markup=False,
+            )
+            return 2
         for job in chosen:
             out.print(_pruned_line("to remove", job), markup=False, highlight=False)
-        if pruning.confirm is not None and not pruning.confirm(f"remove {len(chosen)} job(s)?"):
+        if not pruning.ask(f"remove {len(chosen)} job(s)?"):
             out.print("nothing removed", markup=False)
             return 1
     pruned = journal.prune(pruning.before, pruning.statuses, only=chosen_ids)
