@@ -102,6 +102,13 @@ def test_on_linux_it_is_switched_on_with_systemctl_or_says_what_to_run(tmp_path:
     )
 
 
+def test_on_linux_the_unit_goes_where_xdg_config_home_says(tmp_path: Path) -> None:
+    machine = Machine("linux", tmp_path / "home", config_home=tmp_path / "xdg")
+    install(machine, launch_in(tmp_path), Programs(present=False))
+    assert (tmp_path / "xdg" / "systemd" / "user" / "producer-bridge.service").is_file()
+    assert not (tmp_path / "home").exists()
+
+
 def test_uninstall_switches_it_off_and_removes_what_enable_linked(tmp_path: Path) -> None:
     machine = Machine("linux", tmp_path / "home")
     install(machine, launch_in(tmp_path), Programs(present=False))
@@ -190,12 +197,10 @@ def test_the_command_writes_it_for_this_python_and_the_configuration_given(
     jobs_config: Path, tmp_path: Path
 ) -> None:
     home = tmp_path / "home"
-    # No session bus: systemctl --user must not reach a user manager of the machine.
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("XDG_RUNTIME_DIR", "DBUS_SESSION_BUS_ADDRESS")
-    }
+    # No session bus: systemctl --user must not reach a user manager of the machine; and
+    # the unit goes under the temporary home.
+    gone = ("XDG_RUNTIME_DIR", "DBUS_SESSION_BUS_ADDRESS", "XDG_CONFIG_HOME")
+    env = {k: v for k, v in os.environ.items() if k not in gone}
     env["HOME"] = str(home)
 
     def service(what: str) -> subprocess.CompletedProcess[str]:

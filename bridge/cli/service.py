@@ -55,9 +55,16 @@ def this_machine() -> Machine:
     kind = _KINDS.get(sys.platform)
     if kind is None:
         raise LoginError(f"no start-at-login entry is known for {sys.platform}")
-    appdata = os.environ.get("APPDATA")
+    appdata, config_home = (os.environ.get(name, "") for name in ("APPDATA", "XDG_CONFIG_HOME"))
     uid = os.getuid() if hasattr(os, "getuid") else 0
-    return Machine(kind, Path.home(), uid, Path(appdata) if appdata else None)
+    return Machine(
+        kind,
+        Path.home(),
+        uid,
+        Path(appdata) if appdata else None,
+        # systemd, like the XDG specification, ignores a relative $XDG_CONFIG_HOME.
+        Path(config_home) if Path(config_home).is_absolute() else None,
+    )
 
 
 def launch_of(given: Path | None, loaded: LoadedConfig) -> Launch:

@@ -42,17 +42,19 @@ Runner = Callable[[Command], Ran | None]  # None: the program is not on this mac
 
 @dataclass(frozen=True)
 class Machine:
-    """Whose login, on which kind of system; `appdata` is Windows' %APPDATA% (None: the
-    default under the home) and `uid` names macOS's per-user launchd domain."""
+    """Whose login, on which kind of system; `uid` names macOS's per-user launchd domain,
+    `appdata` is Windows' %APPDATA% and `config_home` Linux's $XDG_CONFIG_HOME (None: their
+    defaults under the home)."""
 
     kind: Kind
     home: Path
     uid: int = 0
     appdata: Path | None = None
+    config_home: Path | None = None
 
     def entry_path(self) -> Path:
         if self.kind == "linux":
-            return self.home / ".config" / "systemd" / "user" / UNIT_NAME
+            return (self.config_home or self.home / ".config") / "systemd" / "user" / UNIT_NAME
         if self.kind == "macos":
             return self.home / "Library" / "LaunchAgents" / f"{LAUNCHD_LABEL}.plist"
         roaming = self.appdata or self.home / "AppData" / "Roaming"
