@@ -232,7 +232,7 @@ def test_prune_forgets_old_finished_jobs_only(
         old_queued = journal.create(request(tmp_path))
         clock[0] = time.time()
         new_done = journal.record(journal.create(request(tmp_path)), Event("completed"))
-    assert jobs(config, "prune", "--older-than", "7d") == 0
+    assert jobs(config, "prune", "--older-than", "7d", "--yes") == 0
     assert "pruned 1 job(s)" in capsys.readouterr().out
     with journal_of(tmp_path) as journal:
         left = {job.id for job in journal.jobs()}

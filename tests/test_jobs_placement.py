@@ -354,14 +354,14 @@ def test_an_edit_needs_a_clip_or_an_audio_id(action: str) -> None:
     assert issue_fields(request(action, audio_id="a1", **own)) == {}
 
 
-@pytest.mark.parametrize("sample_rate", [0, 7999, 384001])
+@pytest.mark.parametrize("sample_rate", [0, 7999, 12345, 44000, 384001])
 def test_a_sample_rate_out_of_range_is_named(sample_rate: int) -> None:
     found = issue_fields(request(CREATE, sample_rate=sample_rate))
     assert list(found) == ["sampleRate"]
     assert str(sample_rate) in found["sampleRate"]
 
 
-@pytest.mark.parametrize("sample_rate", [8000, 44100, 384000])
+@pytest.mark.parametrize("sample_rate", [8000, 11025, 44100, 48000, 88200, 352800, 384000])
 def test_sample_rates_at_the_limits_are_accepted(sample_rate: int) -> None:
     assert issue_fields(request(CREATE, sample_rate=sample_rate)) == {}
 

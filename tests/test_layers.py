@@ -47,6 +47,15 @@ def test_installing_scripts_needs_only_the_errors_and_the_file_primitives() -> N
     assert {name.split(".")[1] for name in used} <= {"errors", "files", "install"}
 
 
+def test_the_login_room_is_used_by_the_command_line_alone_and_uses_only_the_ground() -> None:
+    assert {name for name in importers_of("bridge.login") if not name.startswith("login/")} == {
+        "cli/service.py"
+    }
+    used = set().union(*(imported_modules(path) for path in (PACKAGE / "login").glob("*.py")))
+    rooms = {name.split(".")[1] for name in used if name.startswith("bridge.")}
+    assert rooms <= {"errors", "files", "login"}
+
+
 def test_the_version_answers_without_loading_the_runner_or_the_audio_stack() -> None:
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "bridge", "--version"],

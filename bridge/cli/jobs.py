@@ -6,7 +6,10 @@ import argparse
 import asyncio
 import re
 import shutil
+import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from rich.console import Console
@@ -39,9 +42,15 @@ def _duration(text: str) -> float:
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*", text)
     if not match:
         raise argparse.ArgumentTypeError(
-            f"expected a duration such as 30m, 12h or 7d (got {text!r})"
+            f"expected a duration such as 30d, 12h, 45m or 90s (got {text!r})"
         )
-    return float(match[1]) * _UNITS[match[2] or "s"]
+    if not match[2]:
+        number = match[1]
+        raise argparse.ArgumentTypeError(
+            f"{number} needs a unit: {number}d for days, {number}h for hours, {number}m for "
+            f"minutes, {number}s for seconds"
+        )
+    return float(match[1]) * _UNITS[match[2]]
 
 
 def add_jobs_parser(commands: Any) -> None:
@@ -66,14 +75,23 @@ def add_jobs_parser(commands: Any) -> None:
     add_backend_options(retry)
     cancel = sub.add_parser("cancel", help="stop a job (the service itself has no cancel)")
     cancel.add_argument("id", help="job id, or its first characters")
-    prune = sub.add_parser("prune", help="forget completed, failed and cancelled jobs")
+    prune = sub.add_parser(
+        "prune",
+        help="forget completed jobs (and, when asked, jobs `jobs retry` could still finish)",
+    )
     prune.add_argument(
         "--older-than",
         type=_duration,
         required=True,
         metavar="AGE",
-        help="last changed longer ago than this: 30m, 12h, 7d, 2w",
+        help="last changed longer ago than this, with its unit: 90s, 45m, 12h, 30d, 2w",
     )
+    prune.add_argument(
+        "--include-retryable",
+        action="store_true",
+        help=f"also forget {', '.join(RETRYABLE)} jobs (they are kept by default)",
+    )
+    prune.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     resume = sub.add_parser("resume", help="run every unfinished job to its end")
     add_backend_options(resume)
 
@@ -95,7 +113,7 @@ def execute(args: argparse.Namespace, config: Config, out: Console, err: Console
         if command == "cancel":
             return cancel(journal, journal.get(args.id), out)
         if command == "prune":
-            return prune(journal, time.time() - args.older_than, out)
+            return prune(journal, Pruning.of(args), out, err)
         if command == "retry":
             job = prepare_retry(journal, journal.get(args.id), force=args.force)
             return _report(asyncio.run(_run(args, config, journal, err, [job])), out, err)
@@ -205,12 +223,65 @@ def cancel(journal: Journal, job: Job, out: Console) -> int:
     return 0
 
 
-def prune(journal: Journal, before: float, out: Console) -> int:
-    pruned = journal.prune(before, FINISHED)
+@dataclass(frozen=True)
+class Pruning:
+    """What `jobs prune` was asked: the age, the statuses, and whether and how it asks."""
+
+    before: float
+    statuses: tuple[str, ...]
+    yes: bool
+    ask: Callable[[str], bool] | None  # None: no terminal to ask on
+
+    @classmethod
+    def of(cls, args: argparse.Namespace) -> Pruning:
+        statuses = (
+            (JobStatus.COMPLETED, *RETRYABLE) if args.include_retryable else (JobStatus.COMPLETED,)
+        )
+        ask = _ask if sys.stdin.isatty() else None
+        return cls(time.time() - args.older_than, statuses, args.yes, ask)
+
+
+def _ask(question: str) -> bool:
+    try:
+        return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+    except EOFError:
+        return False
+
+
+def prune(journal: Journal, pruning: Pruning, out: Console, err: Console) -> int:
+    chosen = journal.prunable(pruning.before, pruning.statuses)
+    chosen_ids = {job.id for job in chosen}
+    kept = [j for j in journal.prunable(pruning.before, RETRYABLE) if j.id not in chosen_ids]
+    if chosen and not pruning.yes:
+        if pruning.ask is None:
+            err.print(
+                f"jobs prune would remove {len(chosen)} job(s) and asks first; without a "
+                "terminal to ask on, add --yes",
+                markup=False,
+            )
+            return 2
+        for job in chosen:
+            out.print(_pruned_line("to remove", job), markup=False, highlight=False)
+        if not pruning.ask(f"remove {len(chosen)} job(s)?"):
+            out.print("nothing removed", markup=False)
+            return 1
+    pruned = journal.prune(pruning.before, pruning.statuses, only=chosen_ids)
     for job in pruned:
         shutil.rmtree(journal.path.parent / "work" / job.id, ignore_errors=True)
+        out.print(_pruned_line("removed", job), markup=False, highlight=False)
     out.print(f"pruned {len(pruned)} job(s)", markup=False)
+    if kept:
+        out.print(
+            f"kept {len(kept)} {'/'.join(RETRYABLE)} job(s) that `jobs retry` could still "
+            "finish; add --include-retryable to remove them too",
+            markup=False,
+        )
     return 0
+
+
+def _pruned_line(what: str, job: Job) -> str:
+    age = _age(time.time() - job.updated_at)
+    return f"{what} {job.short_id} {job.request.action} {job.status} {age} {job.request.project}"
 
 
 async def _run(

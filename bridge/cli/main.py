@@ -35,6 +35,7 @@ _COMMANDS: Final = (
     ("play", "bridge.cli.play", "add_play_parser"),
     ("install", "bridge.cli.install", "add_install_parser"),
     ("reapack-index", "bridge.cli.reapack", "add_reapack_parser"),
+    ("service", "bridge.cli.service", "add_service_parser"),
 )
 
 

@@ -17,6 +17,7 @@
     ├── InputError                a daemon input cannot be opened (the OSC port is taken)
     ├── InstallError              a DAW's scripts cannot be installed or indexed (no
     │                             scripts to copy, a folder that cannot be written)
+    ├── LoginError                the start-at-login entry cannot be written or removed
     └── ApiError                  anything that went wrong talking to the Producer API
         ├── AuthError             401 / 403: the API key is missing or wrong
         ├── BadRequestError       400 / 422: the service refused the body
@@ -140,6 +141,10 @@ class InputError(BridgeError):
 
 
 class InstallError(BridgeError):
+    pass
+
+
+class LoginError(BridgeError):
     pass
 
 

@@ -35,6 +35,11 @@ JOB_ACTIONS: Final[tuple[str, ...]] = get_args(JobAction)
 SUBTYPES: Final = ("PCM_16", "PCM_24", "FLOAT")
 FetchFormat = Literal["wav", "mp3"]
 FETCH_FORMATS: Final[tuple[str, ...]] = get_args(FetchFormat)
+# The sample rates DAWs run projects at; any other (12345) is a typo, not a project.
+SampleRate = Literal[
+    8000, 11025, 16000, 22050, 32000, 44100, 48000, 88200, 96000, 176400, 192000, 352800, 384000
+]
+SAMPLE_RATES: Final[tuple[int, ...]] = get_args(SampleRate)
 # Where the importer puts results: new takes on the source item, new tracks, or nowhere.
 ImportTarget = Literal["takes", "tracks", "none"]
 IMPORT_TARGETS: Final[tuple[str, ...]] = get_args(ImportTarget)
@@ -239,6 +244,11 @@ def _upload_time(clip: ClipPlacement, timeline: float) -> float:
     return round((timeline - clip.item_position) * clip.playrate, 6)
 
 
+def sample_rate_problem(rate: object) -> str:
+    """What is wrong with a project sample rate that is not one of SAMPLE_RATES."""
+    return f"must be one of {', '.join(map(str, SAMPLE_RATES))} (got {rate})"
+
+
 def request_issues(request: JobRequest, known_models: Sequence[str]) -> list[Issue]:
     """Every problem with a job request, each naming its field. Section times the
     selection implies count as given (see `with_api_times`)."""
@@ -254,8 +264,8 @@ def request_issues(request: JobRequest, known_models: Sequence[str]) -> list[Iss
         issues.append(Issue("clip", "create_music takes no clip"))
     if not request.project:
         issues.append(Issue("project", "the project folder is required"))
-    if request.sample_rate is not None and not 8000 <= request.sample_rate <= 384000:
-        issues.append(Issue("sampleRate", f"must be 8000..384000 Hz (got {request.sample_rate})"))
+    if request.sample_rate is not None and request.sample_rate not in SAMPLE_RATES:
+        issues.append(Issue("sampleRate", sample_rate_problem(request.sample_rate)))
     if any(issue.field == "selection" for issue in placement):
         # The section's API times come from the selection: its own issue says it all.
         issues = [issue for issue in issues if issue.field not in _FROM_SELECTION]

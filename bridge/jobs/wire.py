@@ -30,6 +30,7 @@ from bridge.jobs.model import (
     JobAction,
     JobOptions,
     JobRequest,
+    SampleRate,
     Selection,
     request_issues,
     with_api_times,
@@ -94,7 +95,7 @@ class Project(_Wire):
     """The project folder (absolute) and its sample rate (null: keep the result's rate)."""
 
     folder: _Path
-    sampleRate: Annotated[int, Field(ge=8000, le=384000)] | None = None
+    sampleRate: SampleRate | None = None
 
 
 class Clip(_Wire):

@@ -16,7 +16,7 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -229,14 +229,21 @@ class Journal(Closeable):
         )
         return {row[0] for row in rows}
 
-    def prune(self, before: float, statuses: Sequence[str]) -> list[Job]:
-        """Delete jobs in `statuses` last changed before `before`; return them."""
-        marks = ",".join("?" * len(statuses))
-        where = f"updated_at < ? AND status IN ({marks}) AND owner IS NULL AND set_aside IS NULL"
-        pruned = self._readable(f"WHERE {where}", (before, *statuses))
+    def prunable(self, before: float, statuses: Sequence[str]) -> list[Job]:
+        """The jobs `prune` would delete now, oldest first; nothing is deleted."""
+        where, args = _prunable(before, statuses)
+        return self._readable(f"WHERE {where} ORDER BY seq", args)
+
+    def prune(
+        self, before: float, statuses: Sequence[str], only: Collection[str] | None = None
+    ) -> list[Job]:
+        """Delete jobs in `statuses` last changed before `before` (of `only`, when given:
+        the ones a person agreed to); return them. A job that changed meanwhile stays."""
+        where, args = _prunable(before, statuses)
+        chosen = [job for job in self.prunable(before, statuses) if only is None or job.id in only]
+        delete = f"DELETE FROM jobs WHERE id = ? AND {where}"  # noqa: S608
         with self._write() as db:
-            db.executemany("DELETE FROM jobs WHERE id = ?", [(job.id,) for job in pruned])
-        return pruned
+            return [job for job in chosen if db.execute(delete, (job.id, *args)).rowcount]
 
     # Reading --------------------------------------------------------------------
 
@@ -323,6 +330,12 @@ class Journal(Closeable):
                 db.execute("UPDATE jobs SET set_aside = ? WHERE id = ?", (reason, job_id))
         except JournalError as exc:
             log.error("job %s could not be marked as set aside: %s", job_id, exc.message)
+
+
+def _prunable(before: float, statuses: Sequence[str]) -> tuple[str, tuple[Any, ...]]:
+    marks = ",".join("?" * len(statuses))
+    where = f"updated_at < ? AND status IN ({marks}) AND owner IS NULL AND set_aside IS NULL"
+    return where, (before, *statuses)
 
 
 def _add_set_aside(db: sqlite3.Connection) -> None:

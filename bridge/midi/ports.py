@@ -26,6 +26,7 @@ from typing import Any, Final, Self
 import mido
 from mido.backends.rtmidi_utils import expand_alsa_port_name  # type: ignore[import-untyped]
 
+from bridge.midi.quiet import alsa_lines
 from bridge.resources import Closeable
 
 __all__ = [
@@ -58,10 +59,17 @@ class _CannotOpen(Exception):
 
 def probe_inputs() -> tuple[list[str], str | None]:
     """The input port names the MIDI backend sees, and why there are none if it has none."""
-    try:
-        return list(mido.get_input_names()), None
-    except _BACKEND_ERRORS as exc:
-        return [], f"no MIDI backend on this machine (rtmidi: {exc})"
+    with alsa_lines() as alsa:
+        try:
+            return list(mido.get_input_names()), None
+        except _BACKEND_ERRORS as exc:
+            problem = exc
+    return [], f"no MIDI backend on this machine ({_backend_said(problem, alsa)})"
+
+
+def _backend_said(exc: BaseException, alsa: list[str]) -> str:
+    """rtmidi's error, after what alsa-lib said about it (kept from the terminal)."""
+    return "; ".join([*dict.fromkeys(alsa), f"rtmidi: {exc}"])
 
 
 def list_inputs() -> list[str]:
@@ -125,18 +133,20 @@ def _open_virtual(spec: str) -> Any:
     name = spec.removeprefix(VIRTUAL_PREFIX)
     if not name:
         raise _CannotOpen(f"MIDI input {spec!r} needs a name: virtual:NAME")
-    try:
-        return mido.open_input(name, virtual=True)
-    except NotImplementedError as exc:
-        raise _CannotOpen(
-            f"MIDI input {spec!r}: this platform has no virtual MIDI ports (Windows needs a "
-            "loopback driver such as loopMIDI; then name its port instead)"
-        ) from exc
-    except _BACKEND_ERRORS as exc:
-        raise _CannotOpen(
-            f"MIDI input {spec!r}: virtual MIDI ports need ALSA/CoreMIDI; this machine has no "
-            f"MIDI backend (rtmidi: {exc})"
-        ) from exc
+    with alsa_lines() as alsa:
+        try:
+            return mido.open_input(name, virtual=True)
+        except NotImplementedError as exc:
+            raise _CannotOpen(
+                f"MIDI input {spec!r}: this platform has no virtual MIDI ports (Windows needs "
+                "a loopback driver such as loopMIDI; then name its port instead)"
+            ) from exc
+        except _BACKEND_ERRORS as exc:
+            problem = exc
+    raise _CannotOpen(
+        f"MIDI input {spec!r}: virtual MIDI ports need ALSA/CoreMIDI; this machine has no "
+        f"MIDI backend ({_backend_said(problem, alsa)})"
+    ) from problem
 
 
 def _open_named(spec: str) -> Any:
@@ -150,10 +160,14 @@ def _open_named(spec: str) -> Any:
     if expand_alsa_port_name(names, spec) not in names:
         available = ", ".join(repr(name) for name in names) or "none"
         raise _CannotOpen(f"MIDI input {spec!r} not found; available: {available}")
-    try:
-        return mido.open_input(spec)
-    except _BACKEND_ERRORS as exc:
-        raise _CannotOpen(f"MIDI input {spec!r} cannot be opened ({exc})") from exc
+    with alsa_lines() as alsa:
+        try:
+            return mido.open_input(spec)
+        except _BACKEND_ERRORS as exc:
+            problem = exc
+    raise _CannotOpen(
+        f"MIDI input {spec!r} cannot be opened ({_backend_said(problem, alsa)})"
+    ) from problem
 
 
 def _open_port(spec: str) -> Any:

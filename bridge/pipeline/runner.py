@@ -227,11 +227,13 @@ class JobRunner:
             if run.job.id not in self._cancelling:
                 raise  # this process is stopping: the job stays running, to be resumed
             return run.record(EventKind.CANCELLED, message="cancelled by request")
+        # INFO, not WARNING: the ending is the job's own event, which the daemon's terminal,
+        # `run` and `jobs` already show once; -v adds these lines to the log.
         except NeedsAttention as exc:
-            log.warning("job %s needs attention: %s", run.job.short_id, exc)
+            log.info("job %s needs attention: %s", run.job.short_id, exc)
             return self._journal.record(run.job, exc.event)
         except BridgeError as exc:
-            log.warning("job %s failed at %s: %s", run.job.short_id, run.job.step, exc.message)
+            log.info("job %s failed at %s: %s", run.job.short_id, run.job.step, exc.message)
             return run.record(EventKind.FAILED, message=exc.message)
         except Exception as exc:
             log.exception("job %s: unexpected error", run.job.short_id)
