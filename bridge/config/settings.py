@@ -24,20 +24,14 @@ from bridge.config.fields import (
     http_url,
 )
 from bridge.errors.describe import suggest
+from bridge.jobs.offers import FUZZ_MODELS, LYRIA_MODELS
 from bridge.jobs.request import ActionName
 
 DEFAULT_API_URL = "https://api.mountsea.ai"
 
-BUILTIN_MODELS: tuple[str, ...] = (
-    "FUZZ-2.0 Pro",
-    "FUZZ-2.0",
-    "FUZZ-2.0 Raw",
-    "FUZZ-1.1 Pro",
-    "FUZZ-1.1",
-    "FUZZ-1.0 Pro",
-    "FUZZ-1.0",
-    "FUZZ-0.8",
-)
+DEFAULT_USAGE_URL = "https://dk.mountsea.ai"
+# The models table lives with what each model's contract can express (jobs.offers).
+BUILTIN_MODELS: tuple[str, ...] = (*FUZZ_MODELS, *LYRIA_MODELS)
 
 # m4a is not offered: the bridge decodes what it fetches, and libsndfile reads no m4a.
 OutputFormat = Literal["wav", "mp3"]
@@ -47,8 +41,10 @@ FAULT_ENDPOINTS: tuple[str, ...] = get_args(FaultEndpoint)
 
 
 class ApiSettings(Section):
+    provider: Literal["mountsea"] = "mountsea"
     url: str = DEFAULT_API_URL
     key: SecretStr = SecretStr("")
+    usage_url: str = DEFAULT_USAGE_URL
     connect_timeout: Seconds = 10.0
     read_timeout: Seconds = 60.0
     max_attempts: Annotated[int, Field(ge=1, le=20)] = 6
@@ -56,7 +52,7 @@ class ApiSettings(Section):
     retry_cap: Seconds = 30.0
     max_connections: Annotated[int, Field(ge=1, le=100)] = 8
 
-    @field_validator("url")
+    @field_validator("url", "usage_url")
     @classmethod
     def _check_url(cls, value: str) -> str:
         return http_url(value)
@@ -293,7 +289,11 @@ class FaultSettings(Section):
     seed: Seed = 0
 
 
+EmulatedProvider = Literal["mountsea-fuzz", "mountsea-lyria"]
+
+
 class EmulatorSettings(Section):
+    provider: EmulatedProvider = "mountsea-fuzz"
     host: Text = "127.0.0.1"
     port: Port = 8790
     token: Text = "emulator-token"  # noqa: S105 - the emulator's public test token
@@ -301,6 +301,7 @@ class EmulatorSettings(Section):
     sample_rate: Annotated[int, Field(ge=8000, le=192000)] = 44100
     create_seconds: Seconds = 30.0
     seed: Seed = 0
+    credits: Annotated[int, Field(ge=0)] = 10000
     faults: FaultSettings = Field(default_factory=FaultSettings)
 
 

@@ -101,7 +101,7 @@ class Feedback:
     def notify_done(self, job: Job) -> None:
         """The notify step: the DAW hears of the files, and REAPER may import them."""
         manifest = str(Path(job.request.project) / job.facts.manifest) if job.facts.manifest else ""
-        self._to_job_listeners(job.id, Osc.DONE, job.id, manifest)
+        self._to_job_listeners(job.id, Osc.DONE, job.id, manifest, job.facts.spent())
         self._echo(f"job {job.short_id} done: {manifest}")
         if self._reaper is not None and self._import_action:
             self._send(self._reaper, f"/action/{self._import_action}", ())

@@ -18,6 +18,7 @@ from bridge.config import Config, Preset
 from bridge.daemon.context import Context
 from bridge.daemon.feedback import Feedback, Origin
 from bridge.errors import Issue, JobError, RequestError
+from bridge.jobs.offers import OFFERS
 from bridge.jobs.state import FINISHED, UNFINISHED, Event, EventKind, Job
 from bridge.jobs.wire import Defaults, parse_request
 from bridge.pipeline import JobRunner
@@ -121,4 +122,5 @@ def request_defaults(config: Config) -> Defaults:
         stems=config.output.stems,
         fetch_format=config.output.format,
         subtype=config.output.sample_format,
+        offer=OFFERS[config.api.provider],
     )

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from bridge.api.client import ProducerClient
+from bridge.api.usage import UsageClient
 from bridge.audio import AudioInfo, cut_clip, prepare_upload, probe
 from bridge.audio.clips import UploadFormat, upload_suffix
 from bridge.errors import (
@@ -33,6 +34,7 @@ from bridge.jobs.placement import UploadSpan, time_issues, upload_request, uploa
 from bridge.jobs.results import TaskStatus
 from bridge.jobs.state import BILLED, Event, EventKind, Job, Step, attention_for_lost_create
 from bridge.journal import Journal
+from bridge.pipeline.ledger import task_cost
 from bridge.pipeline.output import Splicing, write_results
 from bridge.staging import Stager
 
@@ -74,6 +76,7 @@ class Deps:
     upload_format: UploadFormat = "flac"  # a cut is sent as FLAC when that keeps it exact
     context: float | None = None  # seconds of the clip around a section; None: all that fits
     splicing: Splicing | None = field(default_factory=Splicing)  # None: no spliced.wav
+    usage: UsageClient | None = None  # the provider's credit history: the ledger's source
 
 
 class JobRun:
@@ -172,12 +175,26 @@ class JobRun:
         return report
 
     async def _wait(self, key: str, wait: Callable[[], Awaitable[Any]]) -> Any:
+        task_id, sent_at = self.job.facts.tasks.get(key), self.job.created_at
         try:
-            return await wait()
+            found = await wait()
         except TaskFailedError:
             # Kept in the history; a retry of the job then creates the task afresh.
             self.record(EventKind.FORGET, key=key, failed=True)
+            await self._cost(key, task_id, sent_at)
             raise
+        await self._cost(key, task_id, sent_at)
+        return found
+
+    async def _cost(self, key: str, task_id: str | None, sent_at: float) -> None:
+        """The ledger: what a billed task cost, once it has ended (refunds included)."""
+        usage = self.deps.usage
+        billed = key.split(":", 1)[0] in BILLED
+        if usage is None or task_id is None or not billed or task_id in self.job.facts.credits:
+            return
+        cost = await task_cost(usage, task_id, sent_at)
+        if cost is not None:
+            self.facts({"credits": {task_id: cost}})
 
     # Steps ------------------------------------------------------------------------
 
@@ -270,7 +287,10 @@ class JobRun:
             request = dataclasses.replace(request, audio_id=source)
         self.progress.step("generate", request.action)
         client = self.deps.client
-        task_id = await self._create("generate", lambda: client.create_audio(request))
+        judged = self.job.request  # the provider and contract it was judged for
+        task_id = await self._create(
+            "generate", lambda: client.create_audio(request, judged.contract, judged.provider)
+        )
         clips = await self._wait(
             "generate", lambda: client.wait_clips(task_id, self._on_status("generate", "generate"))
         )
