@@ -19,6 +19,7 @@ import pytest
 import soundfile as sf
 
 from bridge.api import PollPlan, ProducerClient, RetryPolicy, make_http_client
+from bridge.api.usage import UsageClient
 from bridge.config import EmulatorSettings, FaultSettings
 from bridge.emulator.server import EmulatorServer
 from bridge.journal import Journal
@@ -224,7 +225,13 @@ async def pipeline_runner(
         journal = stack.enter_context(Journal(tmp_path / "data" / "journal.sqlite3"))
         if stager is None:
             stager = stack.enter_context(LocalHttpStager())
-        async with client_for(server, transport=transport) as client:
+        async with (
+            client_for(server, transport=transport) as client,
+            make_http_client(connect_timeout=2.0) as usage_http,
+        ):
+            usage = UsageClient(
+                usage_http, base_url=server.url, headers={"X-API-Key": server.token}
+            )
             deps = Deps(
                 client=client,
                 journal=journal,
@@ -235,6 +242,7 @@ async def pipeline_runner(
                 notify=notify,
                 context=context,
                 splicing=splicing,
+                usage=usage,
             )
             yield JobRunner(
                 deps, max_running=max_running, progress=progress, cancel_poll=0.05, **options
