@@ -110,7 +110,7 @@ INVALID: Final = [
     case("action and model are required", {"sounds": []}, "action", "model"),
     case("the body is an object", ["create_music"], ""),
     case("models: the documented table", body("create_music", model="FUZZ-9.9"), "model"),
-    case("models: Lyria speaks another contract", body("create_music", model="Lyria 3 Pro"), "model"),
+    case("models: Lyria has its own contract", body("create_music", model="Lyria 3 Pro"), "model"),
     case("create_music: no audio", body("create_music", audioId="a1"), "audioId"),
     *[case(f"{action} needs audioId", body(action, audioId=DROP), "audioId") for action in EDITS],
     case("an empty audioId is none", body("cover_music", audioId=""), "audioId"),
