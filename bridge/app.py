@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from bridge.api import PollPlan, ProducerClient, RetryPolicy, make_http_client
+from bridge.api.learned import Learned
 from bridge.api.providers import Provider, provider_named
 from bridge.api.usage import UsageClient
 from bridge.config import Config
@@ -23,6 +24,7 @@ from bridge.jobs.state import Job
 from bridge.journal import Journal
 from bridge.pipeline import Deps, JobRunner, Progress
 from bridge.pipeline.output import Splicing
+from bridge.pipeline.spend import Budget
 from bridge.staging.factory import AnyStager, make_stager
 from bridge.staging.local import is_loopback_url
 from bridge.staging.s3 import S3Stager
@@ -93,6 +95,7 @@ async def open_runner(
                 retry=RetryPolicy(api.max_attempts, api.retry_base, api.retry_cap),
                 poll_plan=poll_plan(config, provider, emulated=emulated),
                 provider=provider,
+                learned=Learned(config.jobs.data_folder()),
             )
             usage = UsageClient(
                 http,
@@ -137,6 +140,7 @@ def _deps(
         context=config.audio.context_seconds(),
         splicing=_splicing(config),
         usage=usage,
+        budget=Budget(**config.budget.model_dump()),
     )
 
 

@@ -22,6 +22,7 @@ import httpx
 
 from bridge.api.contract import DOWNLOAD_FORMATS, Contract
 from bridge.api.download import fetch_file
+from bridge.api.learned import Learned, refused_kind, service_words
 from bridge.api.polling import Clock, PollPlan, Sleep, StatusCallback, poll
 from bridge.api.providers import MOUNTSEA_PROVIDER, Provider
 from bridge.api.retry import Retryable, RetryPolicy, parse_retry_after, with_retries
@@ -60,6 +61,7 @@ class ProducerClient:
         retry: RetryPolicy | None = None,
         poll_plan: PollPlan | None = None,
         provider: Provider = MOUNTSEA_PROVIDER,
+        learned: Learned | None = None,
         now: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         random: Callable[[], float] = _random.random,
@@ -71,6 +73,7 @@ class ProducerClient:
         self.retry = retry or RetryPolicy()
         self.poll_plan = poll_plan or provider.polling
         self.provider = provider
+        self.learned = learned  # where what the service accepts and refuses is kept
         # What every model shares (upload, stems, download, tasks); `audios` follows the model.
         self.contract: Contract = provider.common
         self._now = now
@@ -90,7 +93,24 @@ class ProducerClient:
         """Start an `audios` task in the contract a journaled job was judged for (or the one
         its model speaks). Validate the request first (`jobs.rules`, `jobs.offers`)."""
         chosen = self.provider.judged(provider, contract, request.model)
-        return await self._create("audios", chosen.audio_body(request))
+        try:
+            task_id = await self._create("audios", chosen.audio_body(request))
+        except BadRequestError as exc:
+            self._learn(request, exc)
+            raise
+        self._learn(request, None)
+        return task_id
+
+    def _learn(self, request: AudioRequest, refusal: BadRequestError | None) -> None:
+        """Keep what the service said of this action with this model (`api.learned`)."""
+        if self.learned is None:
+            return
+        kind = None if refusal is None else refused_kind(refusal, request.action, request.model)
+        if refusal is not None and kind is None:
+            return  # a value was refused, not the action or the model
+        words = "" if refusal is None else service_words(refusal)
+        where = (self.provider.name, self._base)
+        self.learned.remember(*where, request.action, request.model, kind, words)
 
     async def upload(self, audio_url: str) -> str:
         return await self._create("upload", {"audioUrl": audio_url})

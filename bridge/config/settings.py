@@ -67,6 +67,11 @@ class ApiSettings(Section):
         return self
 
 
+class BudgetSettings(Section):
+    max_credits_per_day: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
+    max_paid_jobs_per_hour: Annotated[int, Field(ge=0)] = 0
+
+
 class PollingSettings(Section):
     interval: Seconds = 3.0
     max_interval: Seconds = 15.0
@@ -202,6 +207,10 @@ class JobsSettings(Section):
             return Path(self.journal).expanduser()
         return platformdirs.user_data_path("producer-bridge") / "journal.sqlite3"
 
+    def data_folder(self) -> Path:
+        """The bridge's own files: the journal and, beside it, what it has learned."""
+        return self.journal_path().parent
+
 
 class OscSettings(Section):
     host: Text = "127.0.0.1"
@@ -308,6 +317,7 @@ class EmulatorSettings(Section):
 class Config(Section):
     api: ApiSettings = Field(default_factory=ApiSettings)
     polling: PollingSettings = Field(default_factory=PollingSettings)
+    budget: BudgetSettings = Field(default_factory=BudgetSettings)
     models: ModelSettings = Field(default_factory=ModelSettings)
     staging: StagingSettings = Field(default_factory=StagingSettings)
     output: OutputSettings = Field(default_factory=OutputSettings)

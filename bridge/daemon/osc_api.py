@@ -23,7 +23,7 @@ from bridge.daemon.feedback import Origin
 from bridge.daemon.intake import Intake
 from bridge.daemon.osc_args import Arg, check_args, parse_signature
 from bridge.daemon.refusals import ADDRESS_MAX, RefusalBudget, cut, reason_limit
-from bridge.errors import AudioError, BridgeError, Issue, RequestError, explain
+from bridge.errors import AudioError, BridgeError, Issue, JobError, RequestError, explain
 from bridge.errors.describe import suggest
 from bridge.project.playable import resolve_target
 
@@ -178,6 +178,13 @@ class Handlers:
     def ping(self, route: Route, args: dict[str, Any], origin: Origin) -> None:
         self._feedback.answer(origin, Osc.PONG, __version__, self._service)
 
+    def capabilities(self, route: Route, args: dict[str, Any], origin: Origin) -> None:
+        client = self._intake.runner.deps.client
+        if client.learned is None:
+            raise JobError("this bridge keeps no learned capabilities")
+        summary = client.learned.summary(client.provider.name, client.base_url)
+        self._feedback.answer(origin, Osc.CAPABILITIES_STATE, summary.model_dump_json())
+
     def _desk(self) -> PreviewDesk:
         if self._previews is None:
             raise AudioError("this daemon plays no previews")
@@ -321,6 +328,14 @@ ROUTES: Final = (
     ),
     Route(Osc.PREVIEW_STOP, "", Osc.OK, "stop the preview that plays", Handlers.preview_stop),
     Route(Osc.PING, "", Osc.PONG, "answers s:version s:service", Handlers.ping),
+    Route(
+        Osc.CAPABILITIES,
+        "",
+        Osc.CAPABILITIES_STATE,
+        "what the service was seen to offer and refuse, per model and action (learned, "
+        "never asked)",
+        Handlers.capabilities,
+    ),
 )
 ROUTES_BY_ADDRESS: Final[dict[str, Route]] = {route.address: route for route in ROUTES}
 
@@ -330,12 +345,18 @@ OUTGOING: Final = (
     (Osc.REJECTED, "s:address s:reason", "a message was refused; the reason names the field"),
     (Osc.OK, "s:address s:detail", "a context change, cancel or preview was done"),
     (Osc.PROGRESS, "s:job s:step f:fraction", "how far a job is, 0..1, at most 4 times a second"),
-    (Osc.DONE, "s:job s:manifest", "a job's files are in the project; the manifest's path"),
+    (
+        Osc.DONE,
+        "s:job s:manifest f:credits",
+        "a job's files are in the project; the manifest's path; its cost in credits (an "
+        'empty string when the provider cannot tell)',
+    ),
     (Osc.FAILED, "s:job s:status s:message", "a job failed, was cancelled, or needs attention"),
     (Osc.JOB_STATUS, "s:job s:status s:step s:message", "the answer to /bridge/status JOB"),
     (Osc.SUMMARY, "i:queued i:running", "the answer to /bridge/status"),
     (Osc.CONTEXT_STATE, "s:json", "the answer to /bridge/context/get"),
     (Osc.PONG, "s:version s:service", "the answer to /bridge/ping"),
+    (Osc.CAPABILITIES_STATE, "s:json", "the answer to /bridge/capabilities"),
 )
 
 

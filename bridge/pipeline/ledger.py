@@ -42,4 +42,3 @@ async def task_cost(
         log.info("the credit history names no change for task %s", task_id)
         return None
     return round(-sum(amounts), 6)
-

@@ -14,9 +14,10 @@ import os
 import shutil
 from collections.abc import AsyncIterator, Callable
 
-from bridge.errors import BridgeError, JournalError, RequestError, explain
-from bridge.jobs.model import JobRequest
+from bridge.errors import BridgeError, Issue, JournalError, RequestError, explain
+from bridge.jobs.model import STEMS_ONLY, JobRequest
 from bridge.jobs.state import UNFINISHED, Event, EventKind, Job, JobStatus
+from bridge.pipeline.spend import budget_issues
 from bridge.pipeline.steps import Deps, JobRun, NeedsAttention, Progress
 from bridge.project import resolve_project
 from bridge.project.paths import writable_issues
@@ -60,12 +61,22 @@ class JobRunner:
         name or path too long, a results folder leading out of it), is refused here,
         before anything is paid for."""
         project = resolve_project(request.project, self.deps.allowed_roots)
-        issues = writable_issues(project, self.deps.results_folder)
+        issues = writable_issues(project, self.deps.results_folder) + self._learned(request)
+        issues += budget_issues(self._journal, self.deps.budget)
         if issues:
             raise RequestError(issues)
         job = self._journal.create(request, owner=True)
         self._queue.put_nowait(job.id)
         return job
+
+    def _learned(self, request: JobRequest) -> list[Issue]:
+        """What the service is known to refuse (`api.learned`), before anything is staged."""
+        client = self.deps.client
+        if client.learned is None or request.action == STEMS_ONLY:
+            return []
+        provider = request.provider or client.provider.name
+        model = request.audio.model
+        return client.learned.issues(provider, client.base_url, request.action, model)
 
     def resume(self) -> list[Job]:
         """Queue every unfinished job no live process owns, oldest first."""

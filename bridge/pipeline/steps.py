@@ -36,6 +36,7 @@ from bridge.jobs.state import BILLED, Event, EventKind, Job, Step, attention_for
 from bridge.journal import Journal
 from bridge.pipeline.ledger import task_cost
 from bridge.pipeline.output import Splicing, write_results
+from bridge.pipeline.spend import Budget
 from bridge.staging import Stager
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,7 @@ class Deps:
     context: float | None = None  # seconds of the clip around a section; None: all that fits
     splicing: Splicing | None = field(default_factory=Splicing)  # None: no spliced.wav
     usage: UsageClient | None = None  # the provider's credit history: the ledger's source
+    budget: Budget = field(default_factory=Budget)  # the spend guard, judged at submit
 
 
 class JobRun:
