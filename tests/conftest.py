@@ -216,11 +216,13 @@ async def pipeline_runner(
     context: float | None = None,
     splicing: Splicing | None = Splicing(),  # noqa: B008 - frozen, shared safely
     transport: httpx.AsyncBaseTransport | None = None,
+    usage: tuple[str, str] | None = None,
     **options: Any,
 ) -> AsyncIterator[JobRunner]:
     """A real JobRunner on `server`, its journal and work folder under `tmp_path/data`;
     the stager is a loopback one unless another is given (and then left to the caller);
-    `transport` carries the client's requests instead of httpx's own."""
+    `transport` carries the client's requests instead of httpx's own; the usage API is
+    the emulator's own unless `usage` gives another (URL, key)."""
     with contextlib.ExitStack() as stack:
         journal = stack.enter_context(Journal(tmp_path / "data" / "journal.sqlite3"))
         if stager is None:
@@ -229,9 +231,8 @@ async def pipeline_runner(
             client_for(server, transport=transport) as client,
             make_http_client(connect_timeout=2.0) as usage_http,
         ):
-            usage = UsageClient(
-                usage_http, base_url=server.url, headers={"X-API-Key": server.token}
-            )
+            usage_url, usage_key = usage or (server.url, server.token)
+            ledger = UsageClient(usage_http, base_url=usage_url, headers={"X-API-Key": usage_key})
             deps = Deps(
                 client=client,
                 journal=journal,
@@ -242,7 +243,7 @@ async def pipeline_runner(
                 notify=notify,
                 context=context,
                 splicing=splicing,
-                usage=usage,
+                usage=ledger,
             )
             yield JobRunner(
                 deps, max_running=max_running, progress=progress, cancel_poll=0.05, **options

@@ -51,6 +51,8 @@ NAMES = [
     "audio output",
     "reaper",
     "journal",
+    "capabilities",
+    "credits",
 ]
 
 # The command as a separate program, in case the main parser does not list it (yet).

@@ -27,6 +27,7 @@ ANSWERS = {
     "/bridge/context/state",
     "/bridge/job/status",
     "/bridge/status/summary",
+    "/bridge/capabilities/state",
 }
 
 

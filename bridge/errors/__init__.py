@@ -14,6 +14,7 @@
     ├── AbletonError              Ableton Live (AbletonOSC) cannot be reached or read:
     │                             reply port taken, no answer, a loop or tempo refused
     ├── InputError                a daemon input cannot be opened (the OSC port is taken)
+    ├── BudgetError               a job would spend past [budget]: refused before staging
     └── ApiError                  anything that went wrong talking to the Producer API
         ├── AuthError             401 / 403: the API key is missing or wrong
         ├── BadRequestError       400 / 422: the service refused the body
@@ -133,6 +134,10 @@ class AbletonError(BridgeError):
 
 
 class InputError(BridgeError):
+    pass
+
+
+class BudgetError(BridgeError):
     pass
 
 

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Callable
 from bridge.errors import BridgeError, Issue, JournalError, RequestError, explain
 from bridge.jobs.model import STEMS_ONLY, JobRequest
 from bridge.jobs.state import UNFINISHED, Event, EventKind, Job, JobStatus
-from bridge.pipeline.spend import budget_issues
+from bridge.pipeline.spend import check_budget
 from bridge.pipeline.steps import Deps, JobRun, NeedsAttention, Progress
 from bridge.project import resolve_project
 from bridge.project.paths import writable_issues
@@ -62,9 +62,9 @@ class JobRunner:
         before anything is paid for."""
         project = resolve_project(request.project, self.deps.allowed_roots)
         issues = writable_issues(project, self.deps.results_folder) + self._learned(request)
-        issues += budget_issues(self._journal, self.deps.budget)
         if issues:
             raise RequestError(issues)
+        check_budget(self._journal, self.deps.budget)
         job = self._journal.create(request, owner=True)
         self._queue.put_nowait(job.id)
         return job

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bridge.errors import Issue
+from bridge.errors import BudgetError
 from bridge.jobs.state import BILLED, Job, JobStatus
 from bridge.journal import Journal
 
@@ -50,9 +50,16 @@ def month_start(now: float) -> float:
     return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0).timestamp()
 
 
-def budget_issues(
+def check_budget(journal: Journal, budget: Budget, *, now: Callable[[], float] = time.time) -> None:
+    """Raise BudgetError when a new paid job would go over the budget, saying why."""
+    found = budget_reasons(journal, budget, now=now)
+    if found:
+        raise BudgetError("; ".join(found))
+
+
+def budget_reasons(
     journal: Journal, budget: Budget, *, now: Callable[[], float] = time.time
-) -> list[Issue]:
+) -> list[str]:
     """Why a new paid job would go over the budget (empty when it would not)."""
     at = now()
     found = []
@@ -60,22 +67,16 @@ def budget_issues(
         count = sum(paid(job) for job in journal.created_since(at - HOUR))
         if count >= budget.max_paid_jobs_per_hour:
             found.append(
-                Issue(
-                    "budget",
-                    f"budget: {count} paid jobs in the last hour reach "
-                    f"budget.max_paid_jobs_per_hour = {budget.max_paid_jobs_per_hour}; wait, "
-                    "or raise budget.max_paid_jobs_per_hour",
-                )
+                f"budget: {count} paid jobs in the last hour reach "
+                f"budget.max_paid_jobs_per_hour = {budget.max_paid_jobs_per_hour}; wait, "
+                "or raise budget.max_paid_jobs_per_hour"
             )
     if budget.max_credits_per_day:
         today = spent(journal.created_since(day_start(at)))
         if today >= budget.max_credits_per_day:
             found.append(
-                Issue(
-                    "budget",
-                    f"budget: {today:g} credits spent today reach budget.max_credits_per_day = "
-                    f"{budget.max_credits_per_day:g}; wait until tomorrow, or raise "
-                    "budget.max_credits_per_day",
-                )
+                f"budget: {today:g} credits spent today reach budget.max_credits_per_day = "
+                f"{budget.max_credits_per_day:g}; wait until tomorrow, or raise "
+                "budget.max_credits_per_day"
             )
     return found
