@@ -16,7 +16,7 @@ from bridge.api.providers import MOUNTSEA_PROVIDER
 from bridge.api.providers.mountsea import LYRIA_CONTRACT
 from bridge.config import BUILTIN_MODELS, EmulatorSettings
 from bridge.emulator.server import EmulatorServer
-from bridge.errors import JobError, RequestError
+from bridge.errors import ConfigError, JobError, RequestError
 from bridge.jobs.request import AudioRequest, Sound
 from bridge.jobs.state import JobStatus
 from bridge.jobs.wire import Defaults, parse_request
@@ -197,3 +197,25 @@ async def test_a_fuzz_job_records_its_credits_in_the_manifest(
     assert finished.facts.manifest is not None
     manifest = json.loads((project / finished.facts.manifest).read_text())
     assert manifest["credits"] == 15  # an audios task (10) and a stems task (5)
+
+
+def test_the_emulator_command_takes_its_contract_and_starting_credits() -> None:
+    args = build_parser("emulator").parse_args(
+        ["emulator", "--provider", "mountsea-lyria", "--credits", "500"]
+    )
+    settings = settings_from(args, Config())
+    assert (settings.provider, settings.credits) == ("mountsea-lyria", 500)
+    wrong = build_parser("emulator").parse_args(["emulator", "--provider", "acedata"])
+    with pytest.raises(ConfigError) as caught:
+        settings_from(wrong, Config())
+    assert caught.value.fields == ("--provider",)
+
+
+def test_the_usage_api_wants_its_key_in_x_api_key(lyria_twin: EmulatorServer) -> None:
+    url = f"{lyria_twin.url}/api-user/credits"
+    bearer = httpx.get(url, headers={"Authorization": f"Bearer {lyria_twin.token}"})
+    keyed = httpx.get(url, headers={"X-API-Key": lyria_twin.token})
+    query = httpx.get(url, params={"key": lyria_twin.token})
+    assert bearer.status_code == 401
+    assert keyed.json() == query.json() == {"credits": 10000}
+    assert lyria_twin.stats()["requests"]["api-user/credits"] == 3
