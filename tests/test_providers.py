@@ -14,7 +14,9 @@ import soundfile as sf
 
 from bridge.api.providers import MOUNTSEA_PROVIDER
 from bridge.api.providers.mountsea import LYRIA_CONTRACT
-from bridge.config import BUILTIN_MODELS, EmulatorSettings
+from bridge.cli.emulator import settings_from
+from bridge.cli.main import build_parser
+from bridge.config import BUILTIN_MODELS, Config, EmulatorSettings
 from bridge.emulator.server import EmulatorServer
 from bridge.errors import ConfigError, JobError, RequestError
 from bridge.jobs.request import AudioRequest, Sound
