@@ -105,13 +105,17 @@ def test_the_credits_command_shows_the_balance_and_what_the_ledger_spent_today(
 ) -> None:
     server = make_emulator()
 
-    async def three_jobs() -> None:
+    async def three_jobs() -> list[str]:
         async with pipeline_runner(server, tmp_path) as runner:
-            for n in range(3):
-                runner.submit(create(tmp_path / "song", f"take {n}"))
+            jobs = [runner.submit(create(tmp_path / "song", f"take {n}")) for n in range(3)]
             await runner.run_until_idle()
+        return [job.id for job in jobs]
 
-    asyncio.run(three_jobs())
+    first, *_ = asyncio.run(three_jobs())
+    assert main(["--config", str(jobs_config), "jobs", "show", first]) == 0
+    shown = capsys.readouterr().out
+    assert "credits   10\n" in shown
+    assert "provider  mountsea (mountsea-fuzz)" in shown
     assert main(["--config", str(jobs_config), "credits", "--usage-url", server.url]) == 0
     out = capsys.readouterr().out
     assert f"balance    9970 credits ({server.url})" in out

@@ -15,6 +15,7 @@ from typing import Final
 
 from bridge.api.usage import UsageClient
 from bridge.errors import BridgeError
+from bridge.jobs.state import BILLED
 
 log = logging.getLogger(__name__)
 
@@ -42,3 +43,18 @@ async def task_cost(
         log.info("the credit history names no change for task %s", task_id)
         return None
     return round(-sum(amounts), 6)
+
+
+async def new_cost(
+    usage: UsageClient | None,
+    key: str,
+    task_id: str | None,
+    known: dict[str, float],
+    sent_at: float,
+) -> dict[str, float] | None:
+    """The ledger's entry for a task that ended, {task id: cost}; None for a task that is
+    not billed, already counted, or whose cost cannot be told."""
+    if usage is None or task_id is None or task_id in known or key.split(":")[0] not in BILLED:
+        return None
+    cost = await task_cost(usage, task_id, sent_at)
+    return None if cost is None else {task_id: cost}

@@ -34,7 +34,7 @@ from bridge.jobs.placement import UploadSpan, time_issues, upload_request, uploa
 from bridge.jobs.results import TaskStatus
 from bridge.jobs.state import BILLED, Event, EventKind, Job, Step, attention_for_lost_create
 from bridge.journal import Journal
-from bridge.pipeline.ledger import task_cost
+from bridge.pipeline.ledger import new_cost
 from bridge.pipeline.output import Splicing, write_results
 from bridge.pipeline.spend import Budget
 from bridge.staging import Stager
@@ -190,13 +190,9 @@ class JobRun:
 
     async def _cost(self, key: str, task_id: str | None, sent_at: float) -> None:
         """The ledger: what a billed task cost, once it has ended (refunds included)."""
-        usage = self.deps.usage
-        billed = key.split(":", 1)[0] in BILLED
-        if usage is None or task_id is None or not billed or task_id in self.job.facts.credits:
-            return
-        cost = await task_cost(usage, task_id, sent_at)
-        if cost is not None:
-            self.facts({"credits": {task_id: cost}})
+        cost = await new_cost(self.deps.usage, key, task_id, self.job.facts.credits, sent_at)
+        if cost:
+            self.facts({"credits": cost})
 
     # Steps ------------------------------------------------------------------------
 
