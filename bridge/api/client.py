@@ -126,10 +126,11 @@ class ProducerClient:
 
     async def task(self, task_id: str) -> TaskStatus:
         """One status look-up, the contract's way; a lookup refused with 404/405 gives way
-        to the next one, which is kept for later look-ups."""
+        to the next one, which is kept for later look-ups once it has answered."""
         lookups = self.contract.lookups(task_id)
+        index = min(self._lookup, len(lookups) - 1)
         while True:
-            lookup = lookups[min(self._lookup, len(lookups) - 1)]
+            lookup = lookups[index]
             try:
                 data = await self._safe(
                     lookup.method,
@@ -139,15 +140,13 @@ class ProducerClient:
                     task_id=task_id,
                 )
             except ApiError as exc:
-                if exc.status_code not in (404, 405) or self._lookup >= len(lookups) - 1:
+                if exc.status_code not in (404, 405) or index >= len(lookups) - 1:
                     raise
-                log.info(
-                    "%s /producer/tasks answered %s; trying the next way",
-                    lookup.method,
-                    exc.status_code,
-                )
-                self._lookup += 1
+                log.info("%s /producer/tasks answered %s; trying the next way", lookup.method,
+                         exc.status_code)  # fmt: skip
+                index += 1
                 continue
+            self._lookup = index
             return self.contract.task_status(data, task_id)
 
     async def wait(self, task_id: str, on_status: StatusCallback | None = None) -> TaskStatus:
