@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from bridge.api.learned import Learned
+from bridge.api.learned import Learned, refused_kind, service_words
 from bridge.cli.main import main
 from bridge.config import EmulatorSettings
 from bridge.emulator.server import EmulatorServer
+from bridge.errors import BadRequestError
 from tests.test_doctor import doctor
 
 FUZZ = "FUZZ-2.0 Pro"
@@ -121,3 +122,22 @@ def test_a_model_the_service_refuses_is_refused_for_every_action(tmp_path: Path)
     assert "use another provider" in issue.message
     assert learned.issues("mountsea", "http://x", "create_music", "FUZZ-2.0") == []
     assert learned.issues("mountsea", "http://elsewhere", "create_music", FUZZ) == []
+
+
+@pytest.mark.parametrize(
+    ("words", "kind"),
+    [
+        ("model: unsupported model 'FUZZ-2.0 Pro': use 'Lyria 3 Pro'", "model"),
+        ("action: unsupported action 'cover_music'", "action"),
+        ("cover_music is not available for this model", "action"),
+        ("The model FUZZ-2.0 Pro does not exist", "model"),
+        ("title: must be at most 80 characters", None),
+        ("Bad Request", None),
+    ],
+)
+def test_what_a_refusal_names_decides_whether_it_is_learned(words: str, kind: str | None) -> None:
+    refusal = BadRequestError(
+        f"the service refused the request: {words}", status_code=400, endpoint="audios"
+    )
+    assert service_words(refusal) == words
+    assert refused_kind(refusal, "cover_music", FUZZ) == kind
