@@ -45,6 +45,8 @@ def parse_status(data: Any, task_id: str) -> TaskStatus:
     )
 
 
+
+
 def parse_clips(result: Any, task_id: str) -> list[AudioClip]:
     """`audios` results: one object, a list, or a list under a wrapping key."""
     items = _as_list(_unwrap(result), ("clips", "audios", "items", "data"))
