@@ -7,12 +7,16 @@ The command line and the daemon both start here; neither hands the other its arg
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from bridge.api import PollPlan, ProducerClient, RetryPolicy, make_http_client
+from bridge.api.learned import Learned
+from bridge.api.providers import Provider, provider_named
+from bridge.api.usage import UsageClient
 from bridge.config import Config
 from bridge.emulator.server import BANNER, EmulatorServer
 from bridge.errors import StagingError
@@ -20,12 +24,17 @@ from bridge.jobs.state import Job
 from bridge.journal import Journal
 from bridge.pipeline import Deps, JobRunner, Progress
 from bridge.pipeline.output import Splicing
+from bridge.pipeline.spend import Budget
 from bridge.staging.factory import AnyStager, make_stager
 from bridge.staging.local import is_loopback_url
 from bridge.staging.s3 import S3Stager
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+# The emulator finishes a task in seconds: polled quickly, a job through it takes no longer
+# than its tasks (the hosted service keeps its advised 3-5 s).
+EMULATOR_POLLING: Final = PollPlan(interval=0.2, max_interval=1.0, backoff=1.5, deadline=900.0)
 
 
 @dataclass(frozen=True)
@@ -64,7 +73,7 @@ async def open_runner(
 
     `on_backend(url, stager)` hears which service and stager were chosen (the banner)."""
     with contextlib.ExitStack() as stack:
-        url, key = _backend(choice, config, stack, err)
+        url, key, emulated = _backend(choice, config, stack, err)
         stager: AnyStager | None = None
         if stage:
             stager = make_stager(config.staging)
@@ -78,6 +87,7 @@ async def open_runner(
             read_timeout=api.read_timeout,
             max_connections=api.max_connections,
         ) as http:
+            provider = provider_named(api.provider)
             client = ProducerClient(
                 http,
                 base_url=url,
@@ -88,10 +98,17 @@ async def open_runner(
                     api.retry_cap,
                     patience=config.polling.deadline,
                 ),
-                poll_plan=PollPlan(**config.polling.model_dump()),
+                poll_plan=poll_plan(config, provider, emulated=emulated),
+                provider=provider,
+                learned=Learned(config.jobs.data_folder()),
+            )
+            usage = UsageClient(
+                http,
+                base_url=url if emulated else api.usage_url,
+                headers=provider.usage_headers(key),
             )
             yield JobRunner(
-                _deps(config, client, journal, stager, extra_roots, notify),
+                _deps(config, client, usage, journal, stager, extra_roots, notify),
                 max_running=config.jobs.max_running,
                 progress=progress,
                 on_finished=on_finished,
@@ -99,9 +116,18 @@ async def open_runner(
             )
 
 
+def poll_plan(config: Config, provider: Provider, *, emulated: bool) -> PollPlan:
+    """The provider's advised polling (the emulator's quick one when jobs go to an
+    emulator), with what the configuration sets itself."""
+    plan = EMULATOR_POLLING if emulated else provider.polling
+    polling = config.polling
+    return dataclasses.replace(plan, **polling.model_dump(include=polling.model_fields_set))
+
+
 def _deps(
     config: Config,
     client: ProducerClient,
+    usage: UsageClient,
     journal: Journal,
     stager: AnyStager | None,
     extra_roots: Sequence[Path],
@@ -118,13 +144,16 @@ def _deps(
         upload_format=config.staging.upload_format,
         context=config.audio.context_seconds(),
         splicing=_splicing(config),
+        usage=usage,
+        budget=Budget(**config.budget.model_dump()),
     )
 
 
 def _backend(
     choice: ServiceChoice, config: Config, stack: contextlib.ExitStack, err: Console
-) -> tuple[str, str]:
-    """(base URL, key): the hosted API, a given URL, or an emulator started here."""
+) -> tuple[str, str, bool]:
+    """(base URL, key, whether it is an emulator): the hosted API, a given URL, or an
+    emulator started here."""
     key = config.api.key.get_secret_value()
     if choice.emulator or (not key and not choice.api_url):
         settings = config.emulator.model_copy(update={"port": 0, "host": "127.0.0.1"})
@@ -134,11 +163,11 @@ def _backend(
             f"{reason}: using the built-in emulator at {emulator.url}", markup=False, soft_wrap=True
         )
         err.print(BANNER, markup=False, style="dim", soft_wrap=True)
-        return emulator.url, emulator.token
+        return emulator.url, emulator.token, True
     if choice.api_url and not key:
         # A URL without a key is most likely a local `producer-bridge emulator`.
-        return choice.api_url, config.emulator.token
-    return choice.api_url or config.api.url, key
+        return choice.api_url, config.emulator.token, True
+    return choice.api_url or config.api.url, key, False
 
 
 def _check_reachable(stager: AnyStager, api_url: str) -> None:

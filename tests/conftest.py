@@ -19,6 +19,7 @@ import pytest
 import soundfile as sf
 
 from bridge.api import PollPlan, ProducerClient, RetryPolicy, make_http_client
+from bridge.api.usage import UsageClient
 from bridge.config import EmulatorSettings, FaultSettings
 from bridge.emulator.server import EmulatorServer
 from bridge.journal import Journal
@@ -219,16 +220,23 @@ async def pipeline_runner(
     splicing: Splicing | None = Splicing(),  # noqa: B008 - frozen, shared safely
     transport: httpx.AsyncBaseTransport | None = None,
     retry: RetryPolicy = FAST_RETRY,
+    usage: tuple[str, str] | None = None,
     **options: Any,
 ) -> AsyncIterator[JobRunner]:
     """A real JobRunner on `server`, its journal and work folder under `tmp_path/data`;
     the stager is a loopback one unless another is given (and then left to the caller);
-    `transport` carries the client's requests instead of httpx's own."""
+    `transport` carries the client's requests instead of httpx's own; the usage API is
+    the emulator's own unless `usage` gives another (URL, key)."""
     with contextlib.ExitStack() as stack:
         journal = stack.enter_context(Journal(tmp_path / "data" / "journal.sqlite3"))
         if stager is None:
             stager = stack.enter_context(LocalHttpStager())
-        async with client_for(server, transport=transport, retry=retry) as client:
+        async with (
+            client_for(server, transport=transport, retry=retry) as client,
+            make_http_client(connect_timeout=2.0) as usage_http,
+        ):
+            usage_url, usage_key = usage or (server.url, server.token)
+            ledger = UsageClient(usage_http, base_url=usage_url, headers={"X-API-Key": usage_key})
             deps = Deps(
                 client=client,
                 journal=journal,
@@ -239,6 +247,7 @@ async def pipeline_runner(
                 notify=notify,
                 context=context,
                 splicing=splicing,
+                usage=ledger,
             )
             yield JobRunner(
                 deps, max_running=max_running, progress=progress, cancel_poll=0.05, **options

@@ -14,6 +14,7 @@ import pytest
 from bridge.config import BUILTIN_MODELS, EmulatorSettings
 from bridge.emulator.server import EmulatorServer
 from bridge.errors import RequestError
+from bridge.jobs.offers import FUZZ_MODELS
 from bridge.jobs.request import AudioRequest, Sound
 from bridge.jobs.rules import validate_audio
 from tests.conftest import client_for
@@ -109,7 +110,7 @@ async def test_a_request_the_client_validates_is_accepted_by_the_emulator_as_sen
     the names and types the client writes are the ones the emulator documents."""
     request = AudioRequest(
         action="create_music",
-        model=BUILTIN_MODELS[-1],
+        model=FUZZ_MODELS[-1],
         title="夏天",
         seed=7,
         lyrics_strength=0.5,

@@ -52,6 +52,8 @@ NAMES = [
     "reaper",
     "ableton",
     "journal",
+    "capabilities",
+    "credits",
 ]
 
 # The command as a separate program, in case the main parser does not list it (yet).

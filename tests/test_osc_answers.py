@@ -30,6 +30,7 @@ ANSWERS = {
     "/bridge/context/state",
     "/bridge/job/status",
     "/bridge/status/summary",
+    "/bridge/capabilities/state",
 }
 
 # Strings that lead somewhere: names the routes know, and requests with a NUL in a path.

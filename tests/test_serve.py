@@ -66,7 +66,7 @@ def test_an_osc_request_ends_as_files_in_the_project_and_a_done_message(
         listener.send(port, "/bridge/job", json.dumps(replace_request(tone(6.0), project)))
         job_id, action = listener.wait_for("/bridge/job/accepted")
         assert action == "replace_music"
-        _, manifest_path = listener.wait_for("/bridge/job/done", lambda a: a[0] == job_id)
+        _, manifest_path, _ = listener.wait_for("/bridge/job/done", lambda a: a[0] == job_id)
         wait_until(
             lambda: status.exists() and '"completed"' in status.read_text(),
             what="status.json to show the job completed",
@@ -162,7 +162,7 @@ def test_a_trigger_runs_with_the_context_a_controller_set(
         listener.send(port, "/bridge/trigger", "swap_sound")
         job_id, action = listener.wait_for("/bridge/job/accepted")
         assert action == "swap_music_sound"
-        _, manifest_path = listener.wait_for("/bridge/job/done", lambda a: a[0] == job_id)
+        _, manifest_path, _ = listener.wait_for("/bridge/job/done", lambda a: a[0] == job_id)
         listener.send(port, "/bridge/status", job_id[:8])
         status = listener.wait_for("/bridge/job/status")
     assert status[:2] == [job_id, JobStatus.COMPLETED]
@@ -278,7 +278,7 @@ def test_sigterm_stops_cleanly_and_the_next_start_finishes_the_job(
     with Journal(journal) as opened:
         assert opened.get(job_id).status == JobStatus.RUNNING  # left for the next start, not failed
     with running_daemon(config, slow.url, port) as daemon:
-        _, manifest = listener.wait_for("/bridge/job/done", lambda a: a[0] == job_id, timeout=60)
+        _, manifest, _ = listener.wait_for("/bridge/job/done", lambda a: a[0] == job_id, timeout=60)
     assert "1 unfinished job(s) resumed" in daemon.err
     with Journal(journal) as opened:
         assert opened.get(job_id).status == JobStatus.COMPLETED

@@ -27,6 +27,7 @@ ANSWERS = {
     "/bridge/context/state",
     "/bridge/job/status",
     "/bridge/status/summary",
+    "/bridge/capabilities/state",
 }
 
 
@@ -99,7 +100,7 @@ def test_a_trigger_with_ableton_uses_the_loop_region_and_the_selected_clip(
             listener.send(port, "/bridge/context/prompt", "sparse piano")
             listener.send(port, "/bridge/trigger", "replace")
             job_id, _ = listener.wait_for("/bridge/job/accepted")
-            _, manifest = listener.wait_for("/bridge/job/done", lambda a: a[0] == job_id)
+            _, manifest, _ = listener.wait_for("/bridge/job/done", lambda a: a[0] == job_id)
         assert "/live/song/get/tempo" in live.addresses()
     written = json.loads(Path(manifest).read_text())
     assert written["selection"] == {"start": 4.0, "end": 8.0}  # beats 8..16 at 120 bpm
@@ -205,7 +206,7 @@ def test_midi_pads_and_faders_drive_jobs_through_the_context(
             )
             job_id, action = listener.wait_for("/bridge/job/accepted")
             assert action == "music_variation"
-            _, manifest = listener.wait_for("/bridge/job/done", lambda a: a[0] == job_id)
+            _, manifest, _ = listener.wait_for("/bridge/job/done", lambda a: a[0] == job_id)
             peer.send(mido.Message("control_change", control=22, value=100))  # crosses 100
             listener.wait_for("/bridge/job/accepted", lambda a: a[1] == "cover_music")
             assert len(listener.of("/bridge/job/accepted")) == 2

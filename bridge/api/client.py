@@ -20,9 +20,11 @@ from typing import Any
 
 import httpx
 
-from bridge.api.contract import DOWNLOAD_FORMATS, SEED, Contract
+from bridge.api.contract import DOWNLOAD_FORMATS, Contract
 from bridge.api.download import fetch_file
+from bridge.api.learned import Learned, refused_kind, service_words
 from bridge.api.polling import Clock, PollPlan, Sleep, StatusCallback, poll
+from bridge.api.providers import MOUNTSEA_PROVIDER, Provider
 from bridge.api.retry import Retryable, RetryPolicy, parse_retry_after, with_retries
 from bridge.errors import (
     ApiError,
@@ -58,7 +60,8 @@ class ProducerClient:
         api_key: str,
         retry: RetryPolicy | None = None,
         poll_plan: PollPlan | None = None,
-        contract: Contract = SEED,
+        provider: Provider = MOUNTSEA_PROVIDER,
+        learned: Learned | None = None,
         now: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         random: Callable[[], float] = _random.random,
@@ -66,20 +69,48 @@ class ProducerClient:
         register_secret(api_key)
         self._http = http
         self._base = base_url.rstrip("/")
-        self._auth = {"Authorization": f"Bearer {api_key}"}
+        self._auth = provider.auth_headers(api_key)
         self.retry = retry or RetryPolicy()
-        self.poll_plan = poll_plan or PollPlan()
-        self.contract = contract
+        self.poll_plan = poll_plan or provider.polling
+        self.provider = provider
+        self.learned = learned  # where what the service accepts and refuses is kept
+        # What every model shares (upload, stems, download, tasks); `audios` follows the model.
+        self.contract: Contract = provider.common
         self._now = now
         self._sleep = sleep
         self._random = random
-        self._status_method = "GET"
+        self._lookup = 0  # which of the contract's status lookups the service takes
+
+    @property
+    def base_url(self) -> str:
+        return self._base
 
     # Endpoints that create tasks -------------------------------------------------
 
-    async def create_audio(self, request: AudioRequest) -> str:
-        """Start an `audios` task. Validate the request first (`jobs.rules.validate_audio`)."""
-        return await self._create("audios", self.contract.audio_body(request))
+    async def create_audio(
+        self, request: AudioRequest, contract: str | None = None, provider: str | None = None
+    ) -> str:
+        """Start an `audios` task in the contract a journaled job was judged for (or the one
+        its model speaks). Validate the request first (`jobs.rules`, `jobs.offers`)."""
+        chosen = self.provider.judged(provider, contract, request.model)
+        try:
+            task_id = await self._create("audios", chosen.audio_body(request))
+        except BadRequestError as exc:
+            self._learn(request, exc)
+            raise
+        self._learn(request, None)
+        return task_id
+
+    def _learn(self, request: AudioRequest, refusal: BadRequestError | None) -> None:
+        """Keep what the service said of this action with this model (`api.learned`)."""
+        if self.learned is None:
+            return
+        kind = None if refusal is None else refused_kind(refusal, request.action, request.model)
+        if refusal is not None and kind is None:
+            return  # a value was refused, not the action or the model
+        words = "" if refusal is None else service_words(refusal)
+        where = (self.provider.name, self._base)
+        self.learned.remember(*where, request.action, request.model, kind, words)
 
     async def upload(self, audio_url: str) -> str:
         return await self._create("upload", {"audioUrl": audio_url})
@@ -94,19 +125,29 @@ class ProducerClient:
     # Status and waiting -----------------------------------------------------------
 
     async def task(self, task_id: str) -> TaskStatus:
-        """One status look-up: GET as documented, POST when the service refuses GET."""
-        if self._status_method == "GET":
+        """One status look-up, the contract's way; a lookup refused with 404/405 gives way
+        to the next one, which is kept for later look-ups once it has answered."""
+        lookups = self.contract.lookups(task_id)
+        index = min(self._lookup, len(lookups) - 1)
+        while True:
+            lookup = lookups[index]
             try:
-                data = await self._safe("GET", "tasks", params={"taskId": task_id}, task_id=task_id)
+                data = await self._safe(
+                    lookup.method,
+                    "tasks",
+                    body=lookup.body,
+                    params=lookup.params or None,
+                    task_id=task_id,
+                )
             except ApiError as exc:
-                if exc.status_code not in (404, 405):
+                if exc.status_code not in (404, 405) or index >= len(lookups) - 1:
                     raise
-                log.info("GET /producer/tasks answered %s; trying POST", exc.status_code)
-                data = await self._safe("POST", "tasks", body={"taskId": task_id}, task_id=task_id)
-                self._status_method = "POST"
-        else:
-            data = await self._safe("POST", "tasks", body={"taskId": task_id}, task_id=task_id)
-        return self.contract.task_status(data, task_id)
+                log.info("%s /producer/tasks answered %s; trying the next way", lookup.method,
+                         exc.status_code)  # fmt: skip
+                index += 1
+                continue
+            self._lookup = index
+            return self.contract.task_status(data, task_id)
 
     async def wait(self, task_id: str, on_status: StatusCallback | None = None) -> TaskStatus:
         """Poll until the task ends; raise TaskFailedError unless it completed."""
@@ -170,8 +211,8 @@ class ProducerClient:
         data = await self._send(
             "POST", endpoint, body=body, params=None, task_id=None, creates=True
         )
-        task_id = data.get("taskId") if isinstance(data, dict) else None
-        if not isinstance(task_id, str) or not task_id:
+        task_id = self.contract.task_id(data)
+        if task_id is None:
             raise UnexpectedResponse(f"no taskId in the answer: {data!r:.200}", endpoint=endpoint)
         log.info("POST /producer/%s -> task %s", endpoint, task_id)
         return task_id

@@ -2,25 +2,44 @@
 and the service's answers read back into the core's results.
 
 The job core (`bridge.jobs`) speaks one vocabulary; a contract translates it for one
-version of the service's API. Only the seed's contract (PRODUCER_API.md, "FUZZ" models,
-seven actions) exists so far; later contracts implement the same protocol.
+version of the service's API. `SEED` is the seed's contract (PRODUCER_API.md, "FUZZ" models,
+seven actions, camelCase bodies); a provider (`api.providers`) picks a contract per model.
+A contract also says how a created task's id is read and how a task's status is asked
+(lookups tried in order until one is not refused with 404/405), so that a reseller with
+another envelope or another status request fits the same client.
 """
 
 from __future__ import annotations
 
-from typing import Any, Final, Protocol
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal, Protocol
 
 from bridge.api import results
+from bridge.jobs.offers import FUZZ, ContractShape
 from bridge.jobs.request import AudioRequest
 from bridge.jobs.results import AudioClip, FileLink, TaskStatus, UploadResult
 
 DOWNLOAD_FORMATS: Final = ("mp3", "m4a", "wav")
 
 
+@dataclass(frozen=True)
+class Lookup:
+    """One way of asking for a task's status: GET with a query, or POST with a body."""
+
+    method: Literal["GET", "POST"]
+    params: dict[str, str] = field(default_factory=dict)
+    body: dict[str, Any] | None = None
+
+
 class Contract(Protocol):
     """What the client needs to know of the service's bodies and answers."""
 
     name: str
+    shape: ContractShape
+
+    def task_id(self, answer: Any) -> str | None: ...
+
+    def lookups(self, task_id: str) -> tuple[Lookup, ...]: ...
 
     def audio_body(self, request: AudioRequest) -> dict[str, Any]: ...
 
@@ -38,7 +57,16 @@ class Contract(Protocol):
 class SeedContract:
     """The contract of the seed documentation: every field under its own name."""
 
-    name = "seed"
+    name = FUZZ.name
+    shape = FUZZ
+
+    def task_id(self, answer: Any) -> str | None:
+        found = answer.get("taskId") if isinstance(answer, dict) else None
+        return found if isinstance(found, str) and found else None
+
+    def lookups(self, task_id: str) -> tuple[Lookup, ...]:
+        # GET on the reference page, POST in its overview table (PRODUCER_API.md).
+        return (Lookup("GET", params={"taskId": task_id}), Lookup("POST", body={"taskId": task_id}))
 
     def audio_body(self, request: AudioRequest) -> dict[str, Any]:
         # The core's document uses the seed contract's names, so the body is it unchanged.

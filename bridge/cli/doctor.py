@@ -20,10 +20,14 @@ from rich.text import Text
 from bridge import doctor
 from bridge.ableton.install import default_target
 from bridge.api import ProducerClient, RetryPolicy, make_http_client
+from bridge.api.learned import Learned
+from bridge.api.providers import provider_named
+from bridge.api.usage import UsageClient
 from bridge.audio.devices import probe_audio
 from bridge.cli.backend import add_backend_options
 from bridge.config import ApiSettings, Config, LoadedConfig, load_config
 from bridge.doctor import Check, Lookup
+from bridge.doctor.account import Balance, check_capabilities, check_credits
 from bridge.errors import ConfigError
 from bridge.midi.ports import probe_inputs
 from bridge.staging import make_stager
@@ -83,6 +87,9 @@ def plan(
 ) -> list[tuple[str, Callable[[], Check]]]:
     """Every check, in the order a user fixes things: each named, to run in turn."""
     service_url, run_service = _service(args, config)
+    account_url = service_url or config.api.url
+    usage = _usage(args, config)
+    learned = Learned(config.jobs.data_folder())
     return [
         ("config", lambda: doctor.check_config(loaded, config_error)),
         ("service", run_service),
@@ -100,6 +107,11 @@ def plan(
         ),
         ("ableton", lambda: doctor.check_ableton(config.ableton, default_target(), ask_live)),
         ("journal", lambda: doctor.check_journal(config.jobs.journal_path())),
+        (
+            "capabilities",
+            lambda: check_capabilities(learned.summary(config.api.provider, account_url)),
+        ),
+        ("credits", lambda: check_credits(usage, usage_balance(config.api))),
     ]
 
 
@@ -129,7 +141,32 @@ def _service(args: argparse.Namespace, config: Config) -> tuple[str | None, Call
     return url, lambda: doctor.check_service(url, key, lookup)
 
 
+def _usage(args: argparse.Namespace, config: Config) -> tuple[str, str] | None:
+    """(usage API URL, key), None with no account to ask (the embedded emulator); a
+    `producer-bridge emulator` at --api-url serves its own on its port."""
+    key = config.api.key.get_secret_value()
+    if args.emulator or (not key and not args.api_url):
+        return None
+    if args.api_url and not key:
+        return args.api_url, config.emulator.token
+    return config.api.usage_url, key
+
+
 # The real peers -------------------------------------------------------------------------
+
+
+def usage_balance(api: ApiSettings) -> Balance:
+    """The balance through the real usage client, with the doctor's short timeouts."""
+
+    async def ask(url: str, key: str) -> float:
+        async with make_http_client(
+            connect_timeout=min(api.connect_timeout, SERVICE_TIMEOUT),
+            read_timeout=min(api.read_timeout, SERVICE_TIMEOUT),
+        ) as http:
+            headers = provider_named(api.provider).usage_headers(key)
+            return await UsageClient(http, base_url=url, headers=headers).credits()
+
+    return lambda url, key: asyncio.run(ask(url, key))
 
 
 def api_lookup(api: ApiSettings) -> Lookup:

@@ -40,6 +40,14 @@ def add_emulator_parser(commands: Any) -> None:
     emu.add_argument("--port", type=int, help="port (default: emulator.port)")
     emu.add_argument("--token", help="Bearer token to accept (default: emulator.token)")
     emu.add_argument("--task-seconds", type=float, help="time from pending to completed")
+    emu.add_argument(
+        "--provider",
+        help="the contract to speak: mountsea-fuzz (seven actions, FUZZ models) or "
+        "mountsea-lyria (create_music with 'Lyria 3 Pro' only) (default: emulator.provider)",
+    )
+    emu.add_argument(
+        "--credits", type=int, help="starting balance of the usage API (default: emulator.credits)"
+    )
     emu.add_argument("--clips", type=int, default=1, help="clips per audios result (>1: a list)")
     faults = emu.add_argument_group("fault injection (default: [emulator.faults])")
     for name, text in _FAULT_OPTIONS:
@@ -49,10 +57,11 @@ def add_emulator_parser(commands: Any) -> None:
 def settings_from(args: argparse.Namespace, config: Config) -> EmulatorSettings:
     """The config's emulator section with the command line's overrides, re-validated."""
     base = config.emulator.model_dump()
-    for name in ("host", "port", "token", "task_seconds"):
-        if getattr(args, name) is not None:
+    for name in ("host", "port", "token", "task_seconds", "provider", "credits"):
+        if getattr(args, name, None) is not None:
             base[name] = getattr(args, name)
     rename = {"port": "--port", "host": "--host", "token": "--token"}
+    rename |= {"provider": "--provider", "credits": "--credits"}
     rename["task_seconds"] = "--task-seconds"
     for name, _ in _FAULT_OPTIONS:
         rename[f"faults.{name}"] = f"--{name.replace('_', '-')}"
@@ -76,6 +85,11 @@ def execute(args: argparse.Namespace, config: Config, out: Console) -> int:
     with EmulatorServer(settings, models=config.models, clips_per_result=args.clips) as emulator:
         out.print(BANNER, markup=False, soft_wrap=True)
         out.print(f"listening on {emulator.url}  (Bearer token: {emulator.token})", markup=False)
+        out.print(
+            f"contract: {settings.provider}; usage API: {emulator.url}/api-user/credits "
+            f"(X-API-Key: {emulator.token}), {settings.credits} credits",
+            markup=False,
+        )
         out.print(f"task counts: {emulator.url}/_emulator/stats", markup=False)
         active = {k: v for k, v in settings.faults.model_dump().items() if v and k != "seed"}
         out.print(f"faults: {active or 'none'}", markup=False)

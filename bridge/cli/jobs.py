@@ -167,6 +167,10 @@ def show(journal: Journal, job: Job, out: Console) -> None:
     lines += [f"file      {path}" for path in facts.written]
     if facts.manifest:
         lines.append(f"manifest  {facts.manifest}")
+    spent = facts.spent()
+    lines.append(f"credits   {'unknown' if spent is None else f'{spent:g}'}")
+    if job.request.contract:
+        lines.append(f"provider  {job.request.provider} ({job.request.contract})")
     for line in lines:
         out.print(line, markup=False, highlight=False, soft_wrap=True)
     table = Table("time", "step", "event", "key", "details", box=None)

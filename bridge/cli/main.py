@@ -32,6 +32,8 @@ _COMMANDS: Final = (
     ("emulator", "bridge.cli.emulator", "add_emulator_parser"),
     ("midi-learn", "bridge.cli.midi_learn", "add_midi_learn_parser"),
     ("doctor", "bridge.cli.doctor", "add_doctor_parser"),
+    ("capabilities", "bridge.cli.capabilities", "add_capabilities_parser"),
+    ("credits", "bridge.cli.credits", "add_credits_parser"),
     ("play", "bridge.cli.play", "add_play_parser"),
     ("install", "bridge.cli.install", "add_install_parser"),
     ("reapack-index", "bridge.cli.reapack", "add_reapack_parser"),

@@ -1,4 +1,4 @@
-"""The bridge's configuration: one TOML file, two environment variables, validated as a whole.
+"""The bridge's configuration: one TOML file, four environment variables, validated as a whole.
 
 `settings` holds the sections (one pydantic model each) and `Config`; `fields` the field types
 and checks they share; `loading` finds the file, applies the environment and validates it,
@@ -22,6 +22,7 @@ from bridge.config.settings import (
     FAULT_ENDPOINTS,
     AbletonSettings,
     ApiSettings,
+    BudgetSettings,
     Config,
     DropSettings,
     EmulatorSettings,
@@ -51,6 +52,7 @@ __all__ = [
     "FAULT_ENDPOINTS",
     "AbletonSettings",
     "ApiSettings",
+    "BudgetSettings",
     "Config",
     "DropSettings",
     "EmulatorSettings",

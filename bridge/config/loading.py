@@ -2,7 +2,8 @@
 
 Lookup order: ``--config`` path, else ``$PRODUCER_BRIDGE_CONFIG``, else the user's
 ``bridge.toml`` (platformdirs) if it exists, else built-in defaults. ``$PRODUCER_API_KEY`` and
-``$PRODUCER_API_URL`` then override the file. Every problem is reported in one ``ConfigError``
+``$PRODUCER_API_URL`` (and ``$PRODUCER_API_PROVIDER``, ``$PRODUCER_USAGE_URL``) then
+override the file. Every problem is reported in one ``ConfigError``
 so the user fixes them all in one pass.
 """
 
@@ -26,8 +27,15 @@ from bridge.jobs.request import ACTION_ALIASES
 ENV_CONFIG = "PRODUCER_BRIDGE_CONFIG"
 ENV_API_KEY = "PRODUCER_API_KEY"
 ENV_API_URL = "PRODUCER_API_URL"
+ENV_API_PROVIDER = "PRODUCER_API_PROVIDER"
+ENV_USAGE_URL = "PRODUCER_USAGE_URL"
 # dotted field -> the environment variable that may override it
-_ENV_FIELDS = {"api.key": ENV_API_KEY, "api.url": ENV_API_URL}
+_ENV_FIELDS = {
+    "api.key": ENV_API_KEY,
+    "api.url": ENV_API_URL,
+    "api.provider": ENV_API_PROVIDER,
+    "api.usage_url": ENV_USAGE_URL,
+}
 
 
 @dataclass(frozen=True)

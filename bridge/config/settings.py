@@ -24,20 +24,14 @@ from bridge.config.fields import (
     http_url,
 )
 from bridge.errors.describe import suggest
+from bridge.jobs.offers import FUZZ_MODELS, LYRIA_MODELS
 from bridge.jobs.request import ActionName
 
 DEFAULT_API_URL = "https://api.mountsea.ai"
 
-BUILTIN_MODELS: tuple[str, ...] = (
-    "FUZZ-2.0 Pro",
-    "FUZZ-2.0",
-    "FUZZ-2.0 Raw",
-    "FUZZ-1.1 Pro",
-    "FUZZ-1.1",
-    "FUZZ-1.0 Pro",
-    "FUZZ-1.0",
-    "FUZZ-0.8",
-)
+DEFAULT_USAGE_URL = "https://dk.mountsea.ai"
+# The models table lives with what each model's contract can express (jobs.offers).
+BUILTIN_MODELS: tuple[str, ...] = (*FUZZ_MODELS, *LYRIA_MODELS)
 
 # m4a is not offered: the bridge decodes what it fetches, and libsndfile reads no m4a.
 OutputFormat = Literal["wav", "mp3"]
@@ -47,8 +41,10 @@ FAULT_ENDPOINTS: tuple[str, ...] = get_args(FaultEndpoint)
 
 
 class ApiSettings(Section):
+    provider: Literal["mountsea"] = "mountsea"
     url: str = DEFAULT_API_URL
     key: SecretStr = SecretStr("")
+    usage_url: str = DEFAULT_USAGE_URL
     connect_timeout: Seconds = 10.0
     read_timeout: Seconds = 60.0
     max_attempts: Annotated[int, Field(ge=1, le=20)] = 6
@@ -56,7 +52,7 @@ class ApiSettings(Section):
     retry_cap: Seconds = 30.0
     max_connections: Annotated[int, Field(ge=1, le=100)] = 8
 
-    @field_validator("url")
+    @field_validator("url", "usage_url")
     @classmethod
     def _check_url(cls, value: str) -> str:
         return http_url(value)
@@ -69,6 +65,11 @@ class ApiSettings(Section):
             message = f"must be at least retry_base ({self.retry_base}) (got {self.retry_cap})"
             raise cross_field("retry_cap", message)
         return self
+
+
+class BudgetSettings(Section):
+    max_credits_per_day: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
+    max_paid_jobs_per_hour: Annotated[int, Field(ge=0)] = 0
 
 
 class PollingSettings(Section):
@@ -213,6 +214,10 @@ class JobsSettings(Section):
             return Path(self.journal).expanduser()
         return platformdirs.user_data_path("producer-bridge") / "journal.sqlite3"
 
+    def data_folder(self) -> Path:
+        """The bridge's own files: the journal and, beside it, what it has learned."""
+        return self.journal_path().parent
+
 
 class OscSettings(Section):
     host: Text = "127.0.0.1"
@@ -304,7 +309,11 @@ class FaultSettings(Section):
     seed: Seed = 0
 
 
+EmulatedProvider = Literal["mountsea-fuzz", "mountsea-lyria"]
+
+
 class EmulatorSettings(Section):
+    provider: EmulatedProvider = "mountsea-fuzz"
     host: Text = "127.0.0.1"
     port: Port = 8790
     token: Text = "emulator-token"  # noqa: S105 - the emulator's public test token
@@ -312,12 +321,14 @@ class EmulatorSettings(Section):
     sample_rate: Annotated[int, Field(ge=8000, le=192000)] = 44100
     create_seconds: Seconds = 30.0
     seed: Seed = 0
+    credits: Annotated[int, Field(ge=0)] = 10000
     faults: FaultSettings = Field(default_factory=FaultSettings)
 
 
 class Config(Section):
     api: ApiSettings = Field(default_factory=ApiSettings)
     polling: PollingSettings = Field(default_factory=PollingSettings)
+    budget: BudgetSettings = Field(default_factory=BudgetSettings)
     models: ModelSettings = Field(default_factory=ModelSettings)
     staging: StagingSettings = Field(default_factory=StagingSettings)
     output: OutputSettings = Field(default_factory=OutputSettings)

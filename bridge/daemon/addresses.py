@@ -30,6 +30,7 @@ class Osc(StrEnum):
     PREVIEW = "/bridge/preview"
     PREVIEW_STOP = "/bridge/preview/stop"
     PING = "/bridge/ping"
+    CAPABILITIES = "/bridge/capabilities"
     # Sent.
     ACCEPTED = "/bridge/job/accepted"
     REJECTED = "/bridge/rejected"
@@ -42,3 +43,4 @@ class Osc(StrEnum):
     SUMMARY = "/bridge/status/summary"
     CONTEXT_STATE = "/bridge/context/state"
     PONG = "/bridge/pong"
+    CAPABILITIES_STATE = "/bridge/capabilities/state"

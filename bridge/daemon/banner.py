@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
+from bridge.api.usage import UsageClient
 from bridge.config import AbletonSettings, OscSettings, ReaperSettings
 from bridge.daemon.feedback import reaper_action
+from bridge.errors import BridgeError
 from bridge.staging.factory import stager_base_url
 
-_ORDER = ("service", "stager", "OSC", "MIDI", "drop", "results", "REAPER", "Ableton", "journal")
+_ORDER = (
+    "service",
+    "credits",
+    "stager",
+    "OSC",
+    "MIDI",
+    "drop",
+    "results",
+    "REAPER",
+    "Ableton",
+    "journal",
+)
+# Seconds the banner waits for the usage API: a slow one must not hold up serving.
+CREDITS_TIMEOUT = 5.0
 
 
 class Banner:
@@ -36,6 +52,18 @@ class Banner:
         if stager is not None:
             where = stager_base_url(stager)
             self.row("stager", f"{where} (clips are staged here while the service fetches them)")
+
+    async def credits(self, usage: UsageClient | None) -> None:
+        """The balance, or a warning: the usage API is never a reason not to serve."""
+        if usage is None:
+            return
+        try:
+            balance = await asyncio.wait_for(usage.credits(), CREDITS_TIMEOUT)
+        except (BridgeError, TimeoutError) as exc:
+            reason = exc.message if isinstance(exc, BridgeError) else "no answer in time"
+            self.warn(f"the balance is unknown: {reason}")
+            return
+        self.row("credits", f"{balance:g} left (jobs record what they cost)")
 
     def reaper(self, settings: ReaperSettings) -> None:
         if settings.osc and settings.import_action:

@@ -117,7 +117,8 @@ class Feedback:
         Ableton Live started also says where its results went in Live (`live`)."""
         manifest = str(Path(job.request.project) / job.facts.manifest) if job.facts.manifest else ""
         placed = (live.placed, live.message) if live is not None else ()
-        self._to_job_listeners(job.id, Osc.DONE, job.id, manifest, *placed)
+        credits = job.facts.spent()  # None, sent as "": the provider cannot tell
+        self._to_job_listeners(job.id, Osc.DONE, job.id, manifest, credits, *placed)
         self._echo(f"job {job.short_id} done: {manifest}")
         if live is not None:
             self._echo(f"job {job.short_id} in Live: {live.placed} ({live.message})")

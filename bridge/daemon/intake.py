@@ -21,6 +21,7 @@ from bridge.daemon.context_checks import part_issues
 from bridge.daemon.context_store import load_context, save_context
 from bridge.daemon.feedback import Feedback, Origin
 from bridge.errors import Issue, JobError, RequestError
+from bridge.jobs.offers import OFFERS
 from bridge.jobs.state import FINISHED, UNFINISHED, Event, EventKind, Job
 from bridge.jobs.wire import Defaults, parse_request
 from bridge.pipeline import JobRunner
@@ -162,4 +163,5 @@ def request_defaults(config: Config) -> Defaults:
         stems=config.output.stems,
         fetch_format=config.output.format,
         subtype=config.output.sample_format,
+        offer=OFFERS[config.api.provider],
     )

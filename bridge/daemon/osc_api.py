@@ -23,7 +23,7 @@ from bridge.daemon.feedback import Origin
 from bridge.daemon.intake import Intake
 from bridge.daemon.osc_args import Arg, check_args, parse_signature
 from bridge.daemon.refusals import ADDRESS_MAX, RefusalBudget, cut, reason_limit
-from bridge.errors import AudioError, BridgeError, Issue, RequestError, explain
+from bridge.errors import AudioError, BridgeError, Issue, JobError, RequestError, explain
 from bridge.errors.describe import suggest
 from bridge.jobs.wire import parse_json_object
 from bridge.project.playable import resolve_target
@@ -162,6 +162,13 @@ class Handlers:
 
     def ping(self, route: Route, args: dict[str, Any], origin: Origin) -> None:
         self._feedback.answer(origin, Osc.PONG, __version__, self._service)
+
+    def capabilities(self, route: Route, args: dict[str, Any], origin: Origin) -> None:
+        client = self._intake.runner.deps.client
+        if client.learned is None:
+            raise JobError("this bridge keeps no learned capabilities")
+        summary = client.learned.summary(client.provider.name, client.base_url)
+        self._feedback.answer(origin, Osc.CAPABILITIES_STATE, summary.model_dump_json())
 
     def _desk(self) -> PreviewDesk:
         if self._previews is None:
@@ -341,6 +348,14 @@ ROUTES: Final = (
     ),
     Route(Osc.PREVIEW_STOP, "", Osc.OK, "stop the preview that plays", Handlers.preview_stop),
     Route(Osc.PING, "", Osc.PONG, "answers s:version s:service", Handlers.ping),
+    Route(
+        Osc.CAPABILITIES,
+        "",
+        Osc.CAPABILITIES_STATE,
+        "what the service was seen to offer and refuse, per model and action (learned, "
+        "never asked)",
+        Handlers.capabilities,
+    ),
 )
 ROUTES_BY_ADDRESS: Final[dict[str, Route]] = {route.address: route for route in ROUTES}
 
@@ -357,15 +372,17 @@ OUTGOING: Final = (
     ),
     (
         Osc.DONE,
-        "s:job s:manifest [s:placed s:message]",
-        "a job's files are in the project; the manifest's path; for a job Live started, "
-        "where its results went in Live (`arrangement` or `folder`) and why",
+        "s:job s:manifest f:credits [s:placed s:message]",
+        "a job's files are in the project; the manifest's path; its cost in credits (an "
+        "empty string when the provider cannot tell); for a job Live started, where its "
+        "results went in Live (`arrangement` or `folder`) and why",
     ),
     (Osc.FAILED, "s:job s:status s:message", "a job failed, was cancelled, or needs attention"),
     (Osc.JOB_STATUS, "s:job s:status s:step s:message", "the answer to /bridge/status JOB"),
     (Osc.SUMMARY, "i:queued i:running", "the answer to /bridge/status"),
     (Osc.CONTEXT_STATE, "s:json", "the answer to /bridge/context/get"),
     (Osc.PONG, "s:version s:service", "the answer to /bridge/ping"),
+    (Osc.CAPABILITIES_STATE, "s:json", "the answer to /bridge/capabilities"),
 )
 
 

@@ -135,6 +135,7 @@ class Daemon:
             for job in resumed:
                 board.update(job)
             self.banner.journal(journal.path, len(resumed))
+            await self.banner.credits(runner.deps.usage)
             self.banner.show(self.console)
             board_task = asyncio.create_task(board.run())
             async with runner.serving():

@@ -1,5 +1,8 @@
 """The emulator's HTTP routes: the Producer contract as PRODUCER_API.md documents it.
 
+`provider` picks the twin: "mountsea-fuzz" reads `audios` bodies by `contract` (the seed's
+seven actions), "mountsea-lyria" by `lyria` (2.0.0: create_music with "Lyria 3 Pro").
+The Usage & Credits API (`usage`) is served on the same port under /api-user/.
 Every POST answers 201 {"taskId"}; status by GET or POST /producer/tasks. A body the
 contract (`contract`) refuses is HTTP 400 {statusCode, message, error, field, issues}:
 `field` and `message` are its first problem, `issues` every one. Faults are injected in a middleware
@@ -18,10 +21,12 @@ from typing import Any
 
 from aiohttp import web
 
-from bridge.emulator import contract
+from bridge.emulator import contract, lyria
 from bridge.emulator.engine import Engine
 from bridge.emulator.faults import FaultDice
-from bridge.emulator.tasks import TaskStore
+from bridge.emulator.shapes import AudiosBody
+from bridge.emulator.tasks import Task, TaskStore
+from bridge.emulator.usage import Wallet
 from bridge.errors import RequestError
 
 log = logging.getLogger(__name__)
@@ -30,6 +35,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _REASONS = {
     400: "Bad Request",
     401: "Unauthorized",
+    402: "Payment Required",
     403: "Forbidden",
     404: "Not Found",
     429: "Too Many Requests",
@@ -62,14 +68,26 @@ class EmulatorApp:
         dice: FaultDice,
         token: str,
         known_models: tuple[str, ...],
+        *,
+        provider: str = "mountsea-fuzz",
+        wallet: Wallet | None = None,
     ) -> None:
         self.engine = engine
         self.tasks = tasks
         self.dice = dice
         self._token = token
         self._models = known_models
+        self.provider = provider
+        self.wallet = wallet or Wallet(0)
         self.requests: Counter[str] = Counter()
         self.keys_on_files = 0
+
+    def task_ended(self, task: Task) -> None:
+        """A task that did not complete is refunded (other resellers document it)."""
+        if task.status != "completed":
+            self.wallet.refund(
+                task.id, task.trace_id, "stems" if task.kind == "stems" else "audios"
+            )
 
     def build(self) -> web.Application:
         app = web.Application(middlewares=[self._middleware])
@@ -81,6 +99,8 @@ class EmulatorApp:
         app.router.add_get("/producer/tasks", self._task)
         app.router.add_post("/producer/tasks", self._task)
         app.router.add_get("/files/{name}", self._file)
+        app.router.add_get("/api-user/credits", self._credits)
+        app.router.add_post("/api-user/points/search", self._points)
         app.router.add_get("/_emulator/stats", self._stats)
         return app
 
@@ -90,6 +110,10 @@ class EmulatorApp:
         if endpoint is None:
             return await handler(request)
         self.requests[endpoint] += 1
+        if endpoint.startswith("api-user/"):
+            if not self._key_given(request):
+                return error(401, "missing or invalid key in the X-API-Key header")
+            return await handler(request)
         if endpoint != "files" and not self._authorised(request):
             return error(401, "missing or invalid Bearer token in the Authorization header")
         fault = self.dice.http_fault(endpoint)
@@ -116,16 +140,30 @@ class EmulatorApp:
             given.strip().encode(), self._token.encode()
         )
 
+    def _key_given(self, request: web.Request) -> bool:
+        given = request.headers.get("X-API-Key") or request.query.get("key") or ""
+        return hmac.compare_digest(given.strip().encode(), self._token.encode())
+
     def _start(
         self, request: web.Request, kind: str, work: Callable[[str], Awaitable[Any]]
     ) -> web.Response:
+        endpoint = _endpoint(request.path) or ""
+        if not self.wallet.can_pay(endpoint):
+            price = self.wallet.price(endpoint)
+            return error(402, f"not enough credits: {endpoint} costs {price}")
         base = str(request.url.origin())
         task = self.tasks.create(kind, lambda: work(base))
+        self.wallet.charge(endpoint, task.id, task.trace_id)
         return web.json_response({"taskId": task.id}, status=201)
+
+    def _audios_body(self, given: object) -> AudiosBody:
+        if self.provider == "mountsea-lyria":
+            return lyria.audios(given)
+        return contract.audios(given, self._models)
 
     async def _audios(self, request: web.Request) -> web.Response:
         try:
-            body = contract.audios(await _json(request), self._models)
+            body = self._audios_body(await _json(request))
         except RequestError as exc:
             return refusal(exc)
         return self._start(request, body.action, lambda base: self.engine.generate(base, body))
@@ -194,6 +232,12 @@ class EmulatorApp:
             request.transport.close()
         return response
 
+    async def _credits(self, request: web.Request) -> web.Response:
+        return web.json_response({"credits": self.wallet.balance})
+
+    async def _points(self, request: web.Request) -> web.Response:
+        return web.json_response(self.wallet.search(await _json(request)))
+
     async def _stats(self, request: web.Request) -> web.Response:
         return web.json_response(self.stats())
 
@@ -203,6 +247,8 @@ class EmulatorApp:
             "requests": dict(self.requests),
             "faults": dict(self.dice.counts),
             "keys_on_files": self.keys_on_files,
+            "provider": self.provider,
+            "credits": self.wallet.balance,
         }
 
 
@@ -211,6 +257,8 @@ def _endpoint(path: str) -> str | None:
         return path.removeprefix("/producer/")
     if path.startswith("/files/"):
         return "files"
+    if path.startswith("/api-user/"):
+        return path.removeprefix("/")
     return None
 
 

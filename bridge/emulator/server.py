@@ -9,11 +9,13 @@ import httpx
 from aiohttp import web
 
 from bridge.config import EmulatorSettings, ModelSettings
+from bridge.emulator import lyria
 from bridge.emulator.app import EmulatorApp
 from bridge.emulator.contract import known_models
 from bridge.emulator.engine import Engine
 from bridge.emulator.faults import FaultDice
 from bridge.emulator.tasks import TaskStore
+from bridge.emulator.usage import Wallet
 from bridge.errors import EmulatorError
 from bridge.resources import Startable
 from bridge.serving import BackgroundServer
@@ -88,11 +90,21 @@ class EmulatorServer(Startable):
         self._fetcher = httpx.AsyncClient(
             timeout=30.0, follow_redirects=True, limits=httpx.Limits(max_keepalive_connections=0)
         )
+        settings = self.settings
+        if settings.provider == "mountsea-lyria":
+            settings = settings.model_copy(update={"sample_rate": lyria.SAMPLE_RATE})
         engine = Engine(
-            self.settings, self._fetcher, clips_per_result=self._clips, link_ttl=self._link_ttl
+            settings, self._fetcher, clips_per_result=self._clips, link_ttl=self._link_ttl
         )
-        tasks = TaskStore(self.settings.task_seconds, dice)
         models = known_models(self._models.extra)
-        self._app = EmulatorApp(engine, tasks, dice, self.settings.token, models)
-        return self._app.build()
-
+        app = EmulatorApp(
+            engine,
+            TaskStore(settings.task_seconds, dice, on_end=lambda task: app.task_ended(task)),
+            dice,
+            settings.token,
+            models,
+            provider=settings.provider,
+            wallet=Wallet(settings.credits),
+        )
+        self._app = app
+        return app.build()

@@ -67,9 +67,15 @@ class Task:
 class TaskStore:
     """Runs each task's work in the background and answers status look-ups."""
 
-    def __init__(self, task_seconds: float, dice: FaultDice) -> None:
+    def __init__(
+        self,
+        task_seconds: float,
+        dice: FaultDice,
+        on_end: Callable[[Task], None] | None = None,
+    ) -> None:
         self._seconds = task_seconds
         self._dice = dice
+        self._on_end = on_end  # hears every task that ends (the wallet refunds failures)
         self._tasks: dict[str, Task] = {}
         self._running: set[asyncio.Task[None]] = set()
         self.created: Counter[str] = Counter()
@@ -114,12 +120,13 @@ class TaskStore:
             task.result = result
             self._finish(task, "completed")
 
-    @staticmethod
     def _finish(
-        task: Task, status: str, *, code: int | None = None, message: str | None = None
+        self, task: Task, status: str, *, code: int | None = None, message: str | None = None
     ) -> None:
         task.status = status
         task.error_code = code
         task.error_message = message
         task.finished_at = _stamp()
         log.info("emulator: task %s (%s) %s", task.id, task.kind, status)
+        if self._on_end is not None:
+            self._on_end(task)

@@ -18,6 +18,7 @@
     ├── InstallError              a DAW's scripts cannot be installed or indexed (no
     │                             scripts to copy, a folder that cannot be written)
     ├── LoginError                the start-at-login entry cannot be written or removed
+    ├── BudgetError               a job would spend past [budget]: refused before staging
     └── ApiError                  anything that went wrong talking to the Producer API
         ├── AuthError             401 / 403: the API key is missing or wrong
         ├── BadRequestError       400 / 422: the service refused the body
@@ -145,6 +146,10 @@ class InstallError(BridgeError):
 
 
 class LoginError(BridgeError):
+    pass
+
+
+class BudgetError(BridgeError):
     pass
 
 

@@ -112,6 +112,9 @@ class JobRequest:
     options: JobOptions = field(default_factory=JobOptions)
     # Where the request came from when that must be found again: a dropped file's path.
     source: str | None = None
+    # The provider and contract the job was judged for, so that it resumes on them.
+    provider: str | None = None
+    contract: str | None = None
 
     @property
     def action(self) -> str:
@@ -139,6 +142,8 @@ class JobRequest:
                 importAs=options.import_as,
             ),
             source=self.source,
+            provider=self.provider,
+            contract=self.contract,
         )
 
     @classmethod
@@ -168,6 +173,8 @@ class JobRequest:
                 options.stems, options.fetchFormat, options.subtype, options.importAs
             ),
             source=doc.source,
+            provider=doc.provider,
+            contract=doc.contract,
         )
 
 
@@ -210,6 +217,8 @@ class RequestDocument(_Document):
     selection: SelectionDocument | None
     options: OptionsDocument
     source: str | None = None
+    provider: str | None = None  # journals from before providers: the seed's, mountsea
+    contract: str | None = None
 
     @field_serializer("request")
     def _request(self, request: AudioDocument) -> dict[str, Any]:

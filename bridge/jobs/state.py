@@ -79,7 +79,7 @@ BILLED: Final = (Step.GENERATE, Step.STEMS)
 _Reducer = Callable[["Job", "Event", float], "Job"]
 
 # Fact fields that events merge into (dicts) or set (the rest).
-_MERGED: Final = ("work", "tasks", "audio_ids", "links", "written", "failed_tasks")
+_MERGED: Final = ("work", "tasks", "audio_ids", "links", "written", "failed_tasks", "credits")
 _SET: Final = ("staged_url", "span", "clips", "folder", "manifest")
 
 
@@ -100,6 +100,11 @@ class Facts:
     written: dict[str, dict[str, Any]] = field(default_factory=dict)  # project path -> shape
     manifest: str | None = None
     failed_tasks: dict[str, str] = field(default_factory=dict)
+    credits: dict[str, float] = field(default_factory=dict)  # billed task id -> its cost
+
+    def spent(self) -> float | None:
+        """Credits the job cost, from the ledger; None when no task's cost is known."""
+        return round(sum(self.credits.values()), 6) if self.credits else None
 
     def to_json(self) -> dict[str, Any]:
         return self.document().model_dump(mode="json")
@@ -203,6 +208,7 @@ class FactsDocument(_Document):
     written: dict[str, dict[str, Any]] = {}
     manifest: str | None = None
     failed_tasks: dict[str, str] = {}
+    credits: dict[str, float] = {}
 
 
 class JobDocument(_Document):

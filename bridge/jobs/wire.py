@@ -9,6 +9,7 @@ belong to one action) by `request_issues`, so every problem is reported in one p
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -35,6 +36,7 @@ from bridge.jobs.model import (
     request_issues,
     with_api_times,
 )
+from bridge.jobs.offers import MOUNTSEA, ProviderOffer, expression_issues
 from bridge.jobs.request import AudioRequest, Sound
 
 REQUEST_VERSION: Final = 1
@@ -173,6 +175,7 @@ class Defaults:
     fetch_format: str = "wav"
     subtype: str = "PCM_24"
     import_as: str = "takes"
+    offer: ProviderOffer = MOUNTSEA  # the provider jobs go to: what its contracts express
 
 
 def request_schema() -> dict[str, Any]:
@@ -199,10 +202,14 @@ def parse_request(data: Any, defaults: Defaults) -> JobRequest:
     except ValidationError as exc:
         raise RequestError(describe_errors(exc, WireRequest, {})) from None
     request = to_job_request(wire, defaults)
-    issues = request_issues(request, defaults.known_models) + _path_issues(request)
+    issues = request_issues(request, defaults.known_models)
+    issues += expression_issues(request.audio, defaults.offer) + _path_issues(request)
     if issues:
         raise RequestError(issues)
-    return with_api_times(request)
+    shape = defaults.offer.shape_for(request.audio.model)
+    return dataclasses.replace(
+        with_api_times(request), provider=defaults.offer.name, contract=shape.name
+    )
 
 
 def _stems(wire: WireRequest, defaults: Defaults) -> bool:

@@ -289,6 +289,10 @@ class Journal(Closeable):
         """Newest first; rows this bridge cannot read are set aside (`set_aside`)."""
         return self._readable("ORDER BY seq DESC LIMIT ?", (limit or -1,))
 
+    def created_since(self, at: float) -> list[Job]:
+        """The jobs created at `at` or later, oldest first (the ledger, the spend guard)."""
+        return self._readable("WHERE created_at >= ? ORDER BY seq", (at,))
+
     def unfinished(self) -> list[Job]:
         """Queued and running jobs, oldest first (the queue's order); rows this bridge
         cannot read are set aside, so that one of them never stops the queue."""

@@ -258,6 +258,7 @@ def _manifest(job: Job, project: Path) -> Manifest:
         folder=job.facts.folder or "",
         files=tuple(entries),
         import_as=request.options.import_as,
+        credits=job.facts.spent(),
     )
 
 

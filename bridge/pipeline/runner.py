@@ -14,10 +14,11 @@ import os
 import shutil
 from collections.abc import AsyncIterator, Callable
 
-from bridge.errors import BridgeError, JournalError, explain
-from bridge.jobs.model import JobRequest
+from bridge.errors import BridgeError, Issue, JournalError, RequestError, explain
+from bridge.jobs.model import STEMS_ONLY, JobRequest
 from bridge.jobs.state import UNFINISHED, Event, EventKind, Job, JobStatus
 from bridge.pipeline.admission import admit
+from bridge.pipeline.spend import check_budget
 from bridge.pipeline.steps import Deps, JobRun, NeedsAttention, Progress
 
 log = logging.getLogger(__name__)
@@ -55,13 +56,27 @@ class JobRunner:
     def submit(self, request: JobRequest) -> Job:
         """Journal a new job, claimed by this process, and queue it.
 
-        What can be judged before anything is paid for is judged here (`admission`): the
-        clip, the project's place, whether its results can be written."""
+        What can be judged before anything is paid for is judged here: what the service
+        is known to refuse, the spend guard, then (`admission`) the clip, the project's
+        place, whether its results can be written."""
+        learned = self._learned(request)
+        if learned:
+            raise RequestError(learned)
+        check_budget(self._journal, self.deps.budget)
         deps = self.deps
         admit(request, deps.allowed_roots, deps.results_folder, deps.context)
         job = self._journal.create(request, owner=True)
         self._queue.put_nowait(job.id)
         return job
+
+    def _learned(self, request: JobRequest) -> list[Issue]:
+        """What the service is known to refuse (`api.learned`), before anything is staged."""
+        client = self.deps.client
+        if client.learned is None or request.action == STEMS_ONLY:
+            return []
+        provider = request.provider or client.provider.name
+        model = request.audio.model
+        return client.learned.issues(provider, client.base_url, request.action, model)
 
     def resume(self) -> list[Job]:
         """Queue every unfinished job no live process owns, oldest first."""

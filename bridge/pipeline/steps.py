@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from bridge.api.client import ProducerClient
 from bridge.api.retry import reporting_waits
+from bridge.api.usage import UsageClient
 from bridge.audio import AudioInfo, cut_clip, prepare_upload, probe
 from bridge.audio.clips import UploadFormat, upload_suffix
 from bridge.errors import (
@@ -34,7 +35,9 @@ from bridge.jobs.placement import UploadSpan, time_issues, upload_request, uploa
 from bridge.jobs.results import TaskStatus
 from bridge.jobs.state import BILLED, Event, EventKind, Job, Step, attention_for_lost_create
 from bridge.journal import Journal
+from bridge.pipeline.ledger import new_cost
 from bridge.pipeline.output import Splicing, write_results
+from bridge.pipeline.spend import Budget
 from bridge.staging import Stager
 
 log = logging.getLogger(__name__)
@@ -76,6 +79,8 @@ class Deps:
     upload_format: UploadFormat = "flac"  # a cut is sent as FLAC when that keeps it exact
     context: float | None = None  # seconds of the clip around a section; None: all that fits
     splicing: Splicing | None = field(default_factory=Splicing)  # None: no spliced.wav
+    usage: UsageClient | None = None  # the provider's credit history: the ledger's source
+    budget: Budget = field(default_factory=Budget)  # the spend guard, judged at submit
 
 
 class JobRun:
@@ -178,12 +183,22 @@ class JobRun:
         return report
 
     async def _wait(self, key: str, wait: Callable[[], Awaitable[Any]]) -> Any:
+        task_id, sent_at = self.job.facts.tasks.get(key), self.job.created_at
         try:
-            return await wait()
+            found = await wait()
         except TaskFailedError:
             # Kept in the history; a retry of the job then creates the task afresh.
             self.record(EventKind.FORGET, key=key, failed=True)
+            await self._cost(key, task_id, sent_at)
             raise
+        await self._cost(key, task_id, sent_at)
+        return found
+
+    async def _cost(self, key: str, task_id: str | None, sent_at: float) -> None:
+        """The ledger: what a billed task cost, once it has ended (refunds included)."""
+        cost = await new_cost(self.deps.usage, key, task_id, self.job.facts.credits, sent_at)
+        if cost:
+            self.facts({"credits": cost})
 
     # Steps ------------------------------------------------------------------------
 
@@ -276,7 +291,10 @@ class JobRun:
             request = dataclasses.replace(request, audio_id=source)
         self.progress.step("generate", request.action)
         client = self.deps.client
-        task_id = await self._create("generate", lambda: client.create_audio(request))
+        judged = self.job.request  # the provider and contract it was judged for
+        task_id = await self._create(
+            "generate", lambda: client.create_audio(request, judged.contract, judged.provider)
+        )
         clips = await self._wait(
             "generate", lambda: client.wait_clips(task_id, self._on_status("generate", "generate"))
         )

@@ -90,6 +90,7 @@ class Manifest:
     folder: str
     files: tuple[FileEntry, ...]
     import_as: str = "takes"
+    credits: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The manifest as JSON data; ProjectError naming the field if it breaks the schema
@@ -118,6 +119,7 @@ class Manifest:
                 "folder": self.folder,
                 "files": [entry.to_json() for entry in self.files],
                 "importAs": self.import_as,
+                "credits": self.credits,
             }
         )
 
@@ -151,6 +153,7 @@ class Manifest:
             folder=doc.folder,
             files=tuple(FileEntry.from_document(entry) for entry in doc.files),
             import_as=doc.importAs,
+            credits=doc.credits,
         )
 
 
@@ -327,6 +330,11 @@ class ManifestDocument(_Document):
         "takes",
         description="Where the DAW's importer puts the results, as the request asked: new "
         "takes on the source item, new tracks, or nowhere (the files are only written).",
+    )
+    credits: float | None = Field(
+        None,
+        description="What the job cost in the provider's credits (refunds of failed tasks "
+        "taken off), from its credit history; null when the provider cannot tell.",
     )
 
 
