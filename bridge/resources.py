@@ -36,3 +36,25 @@ class Startable(Closeable):
 
     def __enter__(self) -> Self:
         return self.start()
+
+
+class AsyncOpenable:
+    """A resource opened with `await open()` and closed with `await aclose()`; `async with`
+    does both."""
+
+    async def open(self) -> Self:
+        raise NotImplementedError
+
+    async def aclose(self) -> None:
+        """Release the resource; calling it again does nothing."""
+
+    async def __aenter__(self) -> Self:
+        return await self.open()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()

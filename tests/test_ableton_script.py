@@ -197,7 +197,7 @@ def test_a_trigger_uploads_what_plays_under_the_brace_and_the_result_lands_at_ba
     assert manifest["clip"]["takeOffset"] == pytest.approx(9.6)
     assert manifest["clip"]["playrate"] == pytest.approx(1.2)
     assert manifest["clip"]["length"] == pytest.approx(8.0)
-    assert done[2:] == ("arrangement", "1 clip(s) on new tracks")
+    assert done[3:] == ("arrangement", "1 clip(s) on new tracks")
     vox, new = song.tracks
     assert (vox.name, new.name) == ("Vox", "replace_music")  # named after the action
     (placed,) = new.arrangement_clips
@@ -226,12 +226,12 @@ def test_a_live_11_keeps_the_results_in_their_folder_and_says_so(
 ) -> None:
     song = arrangement_set(live[0], tone(40.0, name="vox.wav"))
     done = run_trigger(live, song, (11, 3, 25), jobs_config, tmp_path, port, listener, emulator)
-    assert done[2] == "folder"
-    assert "Live 11.3.25 cannot put audio on the timeline" in done[3]
-    assert str(Path(done[1]).parent) in done[3]
+    assert done[3] == "folder"
+    assert "Live 11.3.25 cannot put audio on the timeline" in done[4]
+    assert str(Path(done[1]).parent) in done[4]
     assert [track.name for track in song.tracks] == ["Vox"]
     record = json.loads((Path(done[1]).parent / "live.json").read_text())
-    assert (record["placed"], record["message"]) == ("folder", done[3])
+    assert (record["placed"], record["message"]) == ("folder", done[4])
 
 
 def test_a_pad_of_the_controller_chosen_in_live_starts_the_action_it_is_mapped_to(
@@ -260,7 +260,7 @@ def test_a_pad_of_the_controller_chosen_in_live_starts_the_action_it_is_mapped_t
             job_id, action = listener.wait_for("/bridge/job/accepted")
             done = listener.wait_for("/bridge/job/done", lambda a: a[0] == job_id)
     assert action == "replace_music"
-    assert done[2] == "arrangement"
+    assert done[3] == "arrangement"
     assert [track.name for track in song.tracks] == ["Vox", "replace_music"]
 
 

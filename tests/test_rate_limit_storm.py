@@ -9,41 +9,28 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from bridge.api import RetryPolicy
 from bridge.emulator.server import EmulatorServer
 from bridge.jobs import ClipPlacement, JobRequest, Selection, validate_request
 from bridge.jobs.request import AudioRequest, Sound
 from bridge.jobs.state import Job, JobStatus
-from tests.conftest import pipeline_runner
+from tests.conftest import Quiet, pipeline_runner
 
 MODELS = ("FUZZ-2.0",)
 # Today's number of attempts for other failures; only the waits are short, for the test.
 STORM_RETRY = RetryPolicy(max_attempts=6, base=0.005, cap=0.02, patience=120.0)
 
 
-class Waits:
+class Waits(Quiet):
     """Progress that keeps every wait a job was told of."""
 
     def __init__(self, seen: list[tuple[str, str, float, str]], job: Job) -> None:
         self._seen = seen
         self._id = job.id
 
-    def step(self, step: str, detail: str) -> None:
-        return None
-
-    def task(self, step: str, status: Any) -> None:
-        return None
-
-    def transfer(self, step: str, done: int, total: int | None) -> None:
-        return None
-
     def waiting(self, step: str, seconds: float, reason: str) -> None:
         self._seen.append((self._id, step, seconds, reason))
-
-    def finished(self, step: str, detail: str) -> None:
-        return None
 
 
 def requests(project: Path, clip: Path) -> list[JobRequest]:

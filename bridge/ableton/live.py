@@ -26,7 +26,6 @@ import socket
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from pythonosc.osc_message_builder import BuildError
@@ -36,6 +35,7 @@ from bridge.ableton.timing import LiveSelection, loop_selection
 from bridge.errors import AbletonError
 from bridge.net import address_in_use, is_loopback
 from bridge.osc.transport import build, parse
+from bridge.resources import AsyncOpenable
 
 if TYPE_CHECKING:
     from bridge.config import AbletonSettings
@@ -129,7 +129,7 @@ class _Receiver(asyncio.DatagramProtocol):
             self._closed.set_result(None)
 
 
-class AbletonLink:
+class AbletonLink(AsyncOpenable):
     """``async with AbletonLink() as link: await link.selection()``.
 
     One UDP socket, bound to ``listen_port`` (where AbletonOSC sends its replies), also
@@ -220,16 +220,6 @@ class AbletonLink:
             await self._closed
             self._closed = None
 
-    async def __aenter__(self) -> AbletonLink:
-        return await self.open()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     # -- queries -----------------------------------------------------------------------------
 

@@ -8,7 +8,6 @@ import asyncio
 import itertools
 import logging
 from collections.abc import Callable
-from types import TracebackType
 from typing import Any
 
 from bridge.ableton.protocol import (
@@ -21,6 +20,7 @@ from bridge.ableton.protocol import (
     encode,
 )
 from bridge.errors import AbletonError
+from bridge.resources import AsyncOpenable
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ class _Receiver(asyncio.DatagramProtocol):
         log.debug("UDP error from the link to Live: %s", exc)
 
 
-class RemoteScriptLink:
+class RemoteScriptLink(AsyncOpenable):
     """``async with RemoteScriptLink() as live: await live.read()``."""
 
     def __init__(
@@ -76,15 +76,7 @@ class RemoteScriptLink:
                 future.set_exception(AbletonError("the link to Live was closed"))
         self._pending.clear()
 
-    async def __aenter__(self) -> RemoteScriptLink:
-        return await self.open()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def aclose(self) -> None:
         self.close()
 
     async def hello(self) -> Hello:
