@@ -157,7 +157,11 @@ def _backend(
     key = config.api.key.get_secret_value()
     if choice.emulator or (not key and not choice.api_url):
         settings = config.emulator.model_copy(update={"port": 0, "host": "127.0.0.1"})
-        emulator = stack.enter_context(EmulatorServer(settings, models=config.models))
+        # It keeps its tasks in the data folder: a job cut short resumes after a restart.
+        kept = config.jobs.data_folder() / "emulator"
+        emulator = stack.enter_context(
+            EmulatorServer(settings, models=config.models, state_dir=kept)
+        )
         reason = "--emulator given" if choice.emulator else "no API key set"
         err.print(
             f"{reason}: using the built-in emulator at {emulator.url}", markup=False, soft_wrap=True

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import json
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -24,6 +25,7 @@ from aiohttp import web
 from bridge.emulator import contract, lyria
 from bridge.emulator.engine import Engine
 from bridge.emulator.faults import FaultDice
+from bridge.emulator.keeping import Recipe
 from bridge.emulator.shapes import AudiosBody
 from bridge.emulator.tasks import Task, TaskStore
 from bridge.emulator.usage import Wallet
@@ -145,16 +147,30 @@ class EmulatorApp:
         return hmac.compare_digest(given.strip().encode(), self._token.encode())
 
     def _start(
-        self, request: web.Request, kind: str, work: Callable[[str], Awaitable[Any]]
+        self, request: web.Request, kind: str, op: str, args: dict[str, Any]
     ) -> web.Response:
         endpoint = _endpoint(request.path) or ""
         if not self.wallet.can_pay(endpoint):
             price = self.wallet.price(endpoint)
             return error(402, f"not enough credits: {endpoint} costs {price}")
-        base = str(request.url.origin())
-        task = self.tasks.create(kind, lambda: work(base))
+        recipe = Recipe(op=op, base=str(request.url.origin()), args=args)
+        task = self.tasks.create(kind, self.work_for(recipe), recipe)
         self.wallet.charge(endpoint, task.id, task.trace_id)
         return web.json_response({"taskId": task.id}, status=201)
+
+    def work_for(self, recipe: Recipe) -> Callable[[], Awaitable[Any]]:
+        """What a task does, from the request that started it (now, or in an earlier run)."""
+        engine, base, args = self.engine, recipe.base, recipe.args
+        if recipe.op == "generate":
+            body = AudiosBody.model_validate_json(json.dumps(args["body"]))
+            return lambda: engine.generate(base, body)
+        if recipe.op == "upload":
+            return lambda: engine.upload(base, args["url"])
+        if recipe.op == "stems":
+            return lambda: engine.stems(base, args["audioId"])
+        if recipe.op == "download":
+            return lambda: engine.download(base, args["audioId"], args["format"])
+        return lambda: engine.video(base, args["audioId"], args["preset"])
 
     def _audios_body(self, given: object) -> AudiosBody:
         if self.provider == "mountsea-lyria":
@@ -166,41 +182,38 @@ class EmulatorApp:
             body = self._audios_body(await _json(request))
         except RequestError as exc:
             return refusal(exc)
-        return self._start(request, body.action, lambda base: self.engine.generate(base, body))
+        dumped = body.model_dump(mode="json", by_alias=True, exclude_none=True)
+        return self._start(request, body.action, "generate", {"body": dumped})
 
     async def _upload(self, request: web.Request) -> web.Response:
         try:
             url = contract.upload(await _json(request)).audio_url
         except RequestError as exc:
             return refusal(exc)
-        return self._start(request, "upload", lambda base: self.engine.upload(base, url))
+        return self._start(request, "upload", "upload", {"url": url})
 
     async def _stems(self, request: web.Request) -> web.Response:
         try:
             audio_id = contract.stems(await _json(request)).audio_id
         except RequestError as exc:
             return refusal(exc)
-        return self._start(request, "stems", lambda base: self.engine.stems(base, audio_id))
+        return self._start(request, "stems", "stems", {"audioId": audio_id})
 
     async def _download(self, request: web.Request) -> web.Response:
         try:
             body = contract.download(await _json(request))
         except RequestError as exc:
             return refusal(exc)
-        return self._start(
-            request, "download", lambda base: self.engine.download(base, body.audio_id, body.chosen)
-        )
+        args = {"audioId": body.audio_id, "format": body.chosen}
+        return self._start(request, "download", "download", args)
 
     async def _video(self, request: web.Request) -> web.Response:
         try:
             body = contract.video(await _json(request))
         except RequestError as exc:
             return refusal(exc)
-        return self._start(
-            request,
-            "download-video",
-            lambda base: self.engine.video(base, body.audio_id, body.chosen),
-        )
+        args = {"audioId": body.audio_id, "preset": body.chosen}
+        return self._start(request, "download-video", "video", args)
 
     async def _task(self, request: web.Request) -> web.Response:
         given = await _json(request) if request.method == "POST" else dict(request.query)

@@ -26,6 +26,7 @@ import soxr
 from bridge.config import EmulatorSettings
 from bridge.emulator import dsp
 from bridge.emulator.contract import CREATE
+from bridge.emulator.keeping import Keeper
 from bridge.emulator.shapes import AudiosBody
 from bridge.emulator.tasks import (
     BAD_EXTENSION,
@@ -44,6 +45,7 @@ MAX_UPLOAD_SECONDS = 240.0
 # The longest audio the emulator renders, so that a huge timeEnd cannot exhaust memory.
 MAX_RENDER_SECONDS = 600.0
 PLACEHOLDER_VIDEO = b"producer-bridge emulator: placeholder, not a video\n"
+STEM_PARTS = ("vocals", "drums", "bass", "other")
 
 
 @dataclass(frozen=True)
@@ -55,16 +57,21 @@ class FileEntry:
 class FileStore:
     """Files by name, rendered on first request and then kept."""
 
-    def __init__(self) -> None:
+    def __init__(self, fallback: Callable[[str], FileEntry | None] | None = None) -> None:
         self._entries: dict[str, FileEntry] = {}
         self._rendered: dict[str, bytes] = {}
         self._lock = asyncio.Lock()
+        self._fallback = fallback  # a file of an earlier run, made again from kept audio
 
     def add(self, name: str, render: Callable[[], bytes], content_type: str) -> None:
         self._entries.setdefault(name, FileEntry(render, content_type))
 
     async def get(self, name: str) -> tuple[bytes, str] | None:
         entry = self._entries.get(name)
+        if entry is None and self._fallback is not None:
+            entry = self._fallback(name)
+            if entry is not None:
+                self._entries[name] = entry
         if entry is None:
             return None
         async with self._lock:
@@ -94,14 +101,16 @@ class Engine:
         clips_per_result: int = 1,
         link_ttl: float = 3600.0,
         now: Callable[[], float] = time.time,
+        keeper: Keeper | None = None,
     ) -> None:
         self.settings = settings
         self._fetcher = fetcher
         self._clips = clips_per_result
         self._link_ttl = link_ttl
         self._now = now
+        self._keeper = keeper  # keeps every audio on disk, to outlive this process
         self.audios: dict[str, dsp.Audio] = {}
-        self.files = FileStore()
+        self.files = FileStore(self._kept_file if keeper is not None else None)
 
     @property
     def rate(self) -> int:
@@ -120,15 +129,42 @@ class Engine:
     def _store(self, base: str, audio: dsp.Audio) -> tuple[str, str]:
         audio_id = str(uuid.uuid4())
         self.audios[audio_id] = audio
+        if self._keeper is not None:
+            self._keeper.keep_audio(audio_id, audio)
         name = f"{audio_id}.mp3"
         self.files.add(name, lambda: encode(audio, self.rate, "mp3"), "audio/mpeg")
         return audio_id, self.link(base, name)
 
     def _source(self, audio_id: str | None) -> dsp.Audio:
-        audio = self.audios.get(audio_id or "")
+        audio = self._audio(audio_id or "")
         if audio is None:
             raise TaskFailure(SOURCE_NOT_FOUND, "Audio source not found")
         return audio
+
+    def _audio(self, audio_id: str) -> dsp.Audio | None:
+        audio = self.audios.get(audio_id)
+        if audio is None and self._keeper is not None and audio_id:
+            audio = self._keeper.audio(audio_id)
+            if audio is not None:
+                self.audios[audio_id] = audio
+        return audio
+
+    def _kept_file(self, name: str) -> FileEntry | None:
+        """A file an earlier run named, rendered again from its kept audio: `<id>.mp3`,
+        `<id>.wav`, a stem `<id>-<stem>.wav`, or a video placeholder `<id>-<preset>.mp4`."""
+        stem, _, fmt = name.rpartition(".")
+        if fmt == "mp4":
+            return FileEntry(lambda: PLACEHOLDER_VIDEO, "text/plain")
+        audio_id, _, part = stem.rpartition("-")
+        if fmt == "wav" and part in STEM_PARTS and (source := self._audio(audio_id)) is not None:
+            stem_audio = dsp.split_stems(source, self.rate)[part]
+            return FileEntry(_renderer(stem_audio, self.rate, "wav-float"), "audio/wav")
+        source = self._audio(stem)
+        if source is None or fmt not in ("wav", "mp3"):
+            return None
+        return FileEntry(
+            _renderer(source, self.rate, fmt), "audio/wav" if fmt == "wav" else "audio/mpeg"
+        )
 
     async def upload(self, base: str, audio_url: str) -> dict[str, Any]:
         extension = PurePosixPath(urlsplit(audio_url).path).suffix.lower().lstrip(".")

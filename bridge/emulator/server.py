@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any, Self
 
 import httpx
@@ -14,6 +15,7 @@ from bridge.emulator.app import EmulatorApp
 from bridge.emulator.contract import known_models
 from bridge.emulator.engine import Engine
 from bridge.emulator.faults import FaultDice
+from bridge.emulator.keeping import Keeper
 from bridge.emulator.tasks import TaskStore
 from bridge.emulator.usage import Wallet
 from bridge.errors import EmulatorError
@@ -38,6 +40,7 @@ class EmulatorServer(Startable):
         models: ModelSettings | None = None,
         clips_per_result: int = 1,
         link_ttl: float = 3600.0,
+        state_dir: Path | None = None,
     ) -> None:
         self.settings = settings or EmulatorSettings()
         self._models = models or ModelSettings()
@@ -45,10 +48,18 @@ class EmulatorServer(Startable):
         self._link_ttl = link_ttl
         self._app: EmulatorApp | None = None
         self._fetcher: httpx.AsyncClient | None = None
-        self._server = BackgroundServer(
+        # With a state folder the emulator outlives its process: tasks, audio and its port.
+        self._keeper = None if state_dir is None else Keeper(state_dir)
+        port = self.settings.port
+        if port == 0 and self._keeper is not None:
+            port = self._keeper.last_port()
+        self._server = self._serving(port)
+
+    def _serving(self, port: int) -> BackgroundServer:
+        return BackgroundServer(
             self._build,
             host=self.settings.host,
-            port=self.settings.port,
+            port=port,
             name="emulator",
             error_type=EmulatorError,
         )
@@ -62,7 +73,17 @@ class EmulatorServer(Startable):
         return self.settings.token
 
     def start(self) -> Self:
-        self._server.start()
+        try:
+            self._server.start()
+        except EmulatorError:
+            if self._keeper is None or self.settings.port != 0:
+                raise
+            # The port of the last run is taken: kept links to it will not answer here.
+            log.warning("emulator: the port of its last run is taken; serving on another")
+            self._server = self._serving(0)
+            self._server.start()
+        if self._keeper is not None:
+            self._keeper.keep_port(self._server.port)
         log.info("emulator listening on %s", self.url)
         return self
 
@@ -94,12 +115,21 @@ class EmulatorServer(Startable):
         if settings.provider == "mountsea-lyria":
             settings = settings.model_copy(update={"sample_rate": lyria.SAMPLE_RATE})
         engine = Engine(
-            settings, self._fetcher, clips_per_result=self._clips, link_ttl=self._link_ttl
+            settings,
+            self._fetcher,
+            clips_per_result=self._clips,
+            link_ttl=self._link_ttl,
+            keeper=self._keeper,
         )
         models = known_models(self._models.extra)
         app = EmulatorApp(
             engine,
-            TaskStore(settings.task_seconds, dice, on_end=lambda task: app.task_ended(task)),
+            TaskStore(
+                settings.task_seconds,
+                dice,
+                on_end=lambda task: app.task_ended(task),
+                keeper=self._keeper,
+            ),
             dice,
             settings.token,
             models,
@@ -107,4 +137,7 @@ class EmulatorServer(Startable):
             wallet=Wallet(settings.credits),
         )
         self._app = app
+        taken_up = app.tasks.restore(app.work_for)
+        if taken_up:
+            log.info("emulator: %d task(s) kept from its last run", taken_up)
         return app.build()

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bridge.emulator.faults import FaultDice
+from bridge.emulator.keeping import Keeper, Recipe, TaskRecord
 
 log = logging.getLogger(__name__)
 
@@ -72,22 +73,76 @@ class TaskStore:
         task_seconds: float,
         dice: FaultDice,
         on_end: Callable[[Task], None] | None = None,
+        keeper: Keeper | None = None,
     ) -> None:
         self._seconds = task_seconds
         self._dice = dice
         self._on_end = on_end  # hears every task that ends (the wallet refunds failures)
+        self._keeper = keeper  # keeps every task on disk, to outlive this process
+        self._recipes: dict[str, Recipe] = {}
         self._tasks: dict[str, Task] = {}
         self._running: set[asyncio.Task[None]] = set()
         self.created: Counter[str] = Counter()
 
-    def create(self, kind: str, work: Callable[[], Awaitable[Any]]) -> Task:
+    def create(
+        self, kind: str, work: Callable[[], Awaitable[Any]], recipe: Recipe | None = None
+    ) -> Task:
         task = Task(kind)
         self._tasks[task.id] = task
         self.created[kind] += 1
+        if recipe is not None:
+            self._recipes[task.id] = recipe
+        self._keep(task)
+        self._start(task, work)
+        return task
+
+    def restore(self, work_for: Callable[[Recipe], Callable[[], Awaitable[Any]]]) -> int:
+        """Take up the tasks kept by an earlier run: finished ones answer as they did, and
+        one that was running is run again from its recipe. Returns how many were taken up."""
+        if self._keeper is None:
+            return 0
+        records = self._keeper.tasks()
+        for record in records:
+            task = Task(record.kind, id=record.id, trace_id=record.trace_id)
+            task.created_at, task.finished_at = record.created_at, record.finished_at
+            task.status, task.result = record.status, record.result
+            task.error_code, task.error_message = record.error_code, record.error_message
+            self._tasks[task.id] = task
+            if record.recipe is not None:
+                self._recipes[task.id] = record.recipe
+            if task.status not in ("pending", "processing"):
+                continue
+            if record.recipe is None:
+                self._finish(task, "failed", code=INTERNAL, message="the emulator stopped")
+            else:
+                task.status = "pending"
+                self._start(task, work_for(record.recipe))
+        return len(records)
+
+    def _start(self, task: Task, work: Callable[[], Awaitable[Any]]) -> None:
         runner = asyncio.get_running_loop().create_task(self._run(task, work))
         self._running.add(runner)
         runner.add_done_callback(self._running.discard)
-        return task
+
+    def _keep(self, task: Task) -> None:
+        if self._keeper is None:
+            return
+        record = TaskRecord(
+            id=task.id,
+            kind=task.kind,
+            trace_id=task.trace_id,
+            status=task.status,
+            result=task.result,
+            error_code=task.error_code,
+            error_message=task.error_message,
+            created_at=task.created_at,
+            finished_at=task.finished_at,
+            recipe=self._recipes.get(task.id),
+        )
+        try:
+            self._keeper.keep_task(record)
+        except OSError as exc:
+            log.warning("emulator: cannot keep task %s: %s", task.id, exc)
 
     def get(self, task_id: str) -> Task | None:
         return self._tasks.get(task_id)
@@ -128,5 +183,6 @@ class TaskStore:
         task.error_message = message
         task.finished_at = _stamp()
         log.info("emulator: task %s (%s) %s", task.id, task.kind, status)
+        self._keep(task)
         if self._on_end is not None:
             self._on_end(task)
