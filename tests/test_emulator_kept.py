@@ -4,12 +4,16 @@ default set-up (no API key) resumes after a restart, its paid task polled, never
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from bridge.emulator.keeping import KEEP_SECONDS, Keeper
 from bridge.jobs.state import JobStatus
 from tests.test_chaos import kill_after, the_job
 
@@ -61,3 +65,17 @@ def test_a_job_cut_short_on_the_built_in_emulator_resumes_after_a_restart(
     (finished,) = [task for task in tasks if task["kind"] == kind]
     assert (finished["id"], finished["status"]) == (cut_short["id"], "completed")
     assert list(project.glob("ProducerBridge/*/manifest.json"))
+
+
+def test_what_it_keeps_is_forgotten_after_a_week(tmp_path: Path) -> None:
+    keeper = Keeper(tmp_path / "emulator")
+    keeper.keep_audio("old-take", np.zeros((8, 2), dtype=np.float32))
+    keeper.keep_audio("new-take", np.ones((8, 2), dtype=np.float32))
+    old = tmp_path / "emulator" / "audio" / "old-take.npy"
+    week_ago = time.time() - KEEP_SECONDS - 60
+    os.utime(old, (week_ago, week_ago))
+    assert keeper.forget_older_than(KEEP_SECONDS, time.time()) == 1
+    assert keeper.audio("old-take") is None
+    kept = keeper.audio("new-take")
+    assert kept is not None
+    assert kept.tolist() == [[1.0, 1.0]] * 8

@@ -26,6 +26,9 @@ from bridge.files import replace_bytes_atomic
 
 log = logging.getLogger(__name__)
 
+# How long kept tasks and audio stay: a week, as long as any resume is likely to come.
+KEEP_SECONDS = 7 * 86400.0
+
 
 class Recipe(BaseModel):
     """What started a task: the operation, the base URL its links use, and its request."""
@@ -63,6 +66,17 @@ class Keeper:
         self._audio = folder / "audio"
         for path in (self._tasks, self._audio):
             path.mkdir(parents=True, exist_ok=True)
+
+    def forget_older_than(self, seconds: float, now: float) -> int:
+        """Remove tasks and audio not written for `seconds`; how many files went."""
+        removed = 0
+        for folder in (self._tasks, self._audio):
+            for path in folder.iterdir():
+                with contextlib.suppress(OSError):
+                    if now - path.stat().st_mtime > seconds:
+                        path.unlink()
+                        removed += 1
+        return removed
 
     def keep_task(self, record: TaskRecord) -> None:
         data = record.model_dump_json().encode("utf-8")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import Any, Self
 
@@ -15,7 +16,7 @@ from bridge.emulator.app import EmulatorApp
 from bridge.emulator.contract import known_models
 from bridge.emulator.engine import Engine
 from bridge.emulator.faults import FaultDice
-from bridge.emulator.keeping import Keeper
+from bridge.emulator.keeping import KEEP_SECONDS, Keeper
 from bridge.emulator.tasks import TaskStore
 from bridge.emulator.usage import Wallet
 from bridge.errors import EmulatorError
@@ -50,6 +51,8 @@ class EmulatorServer(Startable):
         self._fetcher: httpx.AsyncClient | None = None
         # With a state folder the emulator outlives its process: tasks, audio and its port.
         self._keeper = None if state_dir is None else Keeper(state_dir)
+        if self._keeper is not None:
+            self._keeper.forget_older_than(KEEP_SECONDS, time.time())
         port = self.settings.port
         if port == 0 and self._keeper is not None:
             port = self._keeper.last_port()
