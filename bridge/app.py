@@ -21,8 +21,7 @@ from bridge.journal import Journal
 from bridge.pipeline import Deps, JobRunner, Progress
 from bridge.pipeline.output import Splicing
 from bridge.staging.factory import AnyStager, make_stager
-from bridge.staging.local import is_loopback_url
-from bridge.staging.s3 import S3Stager
+from bridge.staging.local import LocalHttpStager, is_loopback_url
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -144,7 +143,7 @@ def _backend(
 def _check_reachable(stager: AnyStager, api_url: str) -> None:
     if not stager.reachable_only_here or is_loopback_url(api_url):
         return
-    if isinstance(stager, S3Stager):
+    if not isinstance(stager, LocalHttpStager):  # a bucket
         fix = "set staging.s3.endpoint_url to an address the service can reach"
     else:
         fix = (
