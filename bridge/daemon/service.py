@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 from collections.abc import Callable, Coroutine
@@ -121,6 +122,10 @@ class Daemon:
                 board.update(job)
             self.banner.journal(journal.path, len(resumed))
             self.banner.show(self.console)
+            # Start-up is over: what it loaded stays, so full collections stop walking it
+            # (they paused the loop for tens of milliseconds with 50 jobs in flight).
+            gc.collect()
+            gc.freeze()
             board_task = asyncio.create_task(board.run())
             async with runner.serving():
                 await self.stop.wait()
