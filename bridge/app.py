@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 
 from bridge.api import PollPlan, ProducerClient, RetryPolicy, make_http_client
 from bridge.config import Config
-from bridge.emulator.server import BANNER, EmulatorServer
 from bridge.errors import StagingError
 from bridge.jobs.state import Job
 from bridge.journal import Journal
@@ -126,6 +125,8 @@ def _backend(
     """(base URL, key): the hosted API, a given URL, or an emulator started here."""
     key = config.api.key.get_secret_value()
     if choice.emulator or (not key and not choice.api_url):
+        from bridge.emulator.server import BANNER, EmulatorServer  # only when it runs here
+
         settings = config.emulator.model_copy(update={"port": 0, "host": "127.0.0.1"})
         emulator = stack.enter_context(EmulatorServer(settings, models=config.models))
         reason = "--emulator given" if choice.emulator else "no API key set"
