@@ -366,6 +366,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         )
     )
     parser.add_argument("--jobs", type=int, default=200, help="jobs to journal (default 200)")
+    parser.add_argument("--quick", action="store_true", help="50 jobs")
     parser.add_argument(
         "--dir",
         type=Path,
@@ -376,6 +377,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--keep", action="store_true", help="keep the temporary folder, and print where it is"
     )
     args = parser.parse_args(argv)
+    if args.quick:
+        args.jobs = 50
     if args.jobs < 1:
         parser.error("--jobs must be >= 1")
     return args

@@ -10,7 +10,7 @@ p50, p99, max in ms; also with the daemon idle, first.
 
 Baseline, same run: a bare python-osc `BlockingOSCUDPServer` answering `/bridge/ping` with
 the same pong, in a child process, pinged by the same code in the same phases, alternating
-with the daemon every 100 pings. Targets: busy daemon p99 <= 2 x bare p99 and < 20 ms.
+with the daemon every 100 pings. Targets: busy daemon p99 <= 1.5 x bare p99 and < 5 ms.
 
 127.0.0.1 only; all files (XDG_DATA_HOME too) in a temporary folder removed at the end. Exit
 0 even when a target is missed; 1 only if the daemon did not start or jobs were refused.
@@ -47,6 +47,7 @@ from bridge.osc.transport import build, parse
 PING, PONG = "/bridge/ping", "/bridge/pong"
 CHUNK = 100  # pings per turn when the daemon and the bare server alternate
 MAX_RUNNING = 16  # the highest jobs.max_running the config accepts
+TARGET_RATIO, TARGET_MS = 1.5, 5.0  # busy daemon p99: times the bare p99, and in ms
 HERE = str(Path(__file__).resolve())
 
 
@@ -300,10 +301,16 @@ def report(rows: list[tuple[str, dict[str, list[int]]]], lost: dict[str, int]) -
     ratios = {phase: p99[phase, "daemon"] / p99[phase, "bare echo"] for phase, _ in rows}
     print("  ratio daemon p99 / bare p99: " + ", ".join(f"{k} {v:.2f}" for k, v in ratios.items()))
     busy = rows[-1][0]
-    verdict = "met" if ratios[busy] <= 2.0 else "missed"
-    print(f"  target: daemon p99 <= 2 x bare p99 ({busy}) -> {verdict} ({ratios[busy]:.2f} x)")
-    verdict = "met" if p99[busy, "daemon"] < 20.0 else "missed"
-    print(f"  target: daemon p99 < 20 ms ({busy}) -> {verdict} ({p99[busy, 'daemon']:.3f} ms)")
+    verdict = "met" if ratios[busy] <= TARGET_RATIO else "missed"
+    print(
+        f"  target: daemon p99 <= {TARGET_RATIO:g} x bare p99 ({busy}) -> {verdict} "
+        f"({ratios[busy]:.2f} x)"
+    )
+    verdict = "met" if p99[busy, "daemon"] < TARGET_MS else "missed"
+    print(
+        f"  target: daemon p99 < {TARGET_MS:g} ms ({busy}) -> {verdict} "
+        f"({p99[busy, 'daemon']:.3f} ms)"
+    )
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -319,9 +326,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--task-seconds", type=float, default=30.0, help="emulator task duration (30)"
     )
+    parser.add_argument("--quick", action="store_true", help="500 pings per server and phase")
     parser.add_argument("--serve-emulator", metavar="TASK_SECONDS", help=argparse.SUPPRESS)
     parser.add_argument("--serve-echo", metavar="SERVICE", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.quick:
+        args.pings = 500
     if min(args.pings, args.jobs) < 1 or min(args.warmup, args.gap) < 0 or args.task_seconds <= 0:
         parser.error("--pings, --jobs >= 1; --warmup, --gap >= 0; --task-seconds > 0")
     return args

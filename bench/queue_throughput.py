@@ -8,11 +8,15 @@ the emulator with no added latency (task_seconds=0, create_seconds 2, so files a
 small). Every job goes generate -> download -> write (a PCM_24 WAV, a manifest and an
 index line in a temporary project folder) -> notify, journaling each event.
 
-Baseline, in the same run: the same number of generations done by a minimal script
-directly with `ProducerClient` (create_audio -> wait_clips -> download wav ->
-wait_download -> fetch to a temporary file), at the same concurrency
-(`asyncio.Semaphore(max_running)`), with no journal and no project writing. The script
-prints jobs/s for both and the ratio of wall times.
+Baseline, in the same run: the same number of generations done by a minimal hand-written
+`httpx.AsyncClient` script (`client_overhead.baseline_chain`: POST audios, poll the task,
+POST download, poll, stream the file to a temporary file), polling every 0.01 s, at the
+same concurrency (`asyncio.Semaphore(max_running)`), with no journal and no project
+writing. `--repeat` passes of each side, interleaved (the order swapped every round); the
+script prints min/median/max of the wall times and the ratio of medians (target <= 1.1).
+
+The journal under load: every `Journal.record` of the runner's untraced passes is timed
+(`perf_counter_ns`, whichever thread calls it); p50/p99/max per event, target p99 < 5 ms.
 
 Memory: `ru_maxrss` (the process's resident high-water mark) before and after the
 runner pass, and, in a second pass of each side under `tracemalloc`, the peak of
@@ -48,8 +52,14 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import httpx
+from client_overhead import baseline_chain
+from common import ratio_line, spread
 
 from bridge.api import PollPlan, ProducerClient, make_http_client
+from bridge.api.contract import SEED
 from bridge.config import BUILTIN_MODELS, EmulatorSettings
 from bridge.emulator.server import EmulatorServer
 from bridge.jobs import Job, JobRequest
@@ -59,6 +69,8 @@ from bridge.jobs.results import TaskStatus
 from bridge.journal import Journal
 from bridge.pipeline import Deps, JobRunner
 
+THROUGHPUT_TARGET = 1.1
+JOURNAL_TARGET_MS = 5.0
 MEMORY_TARGET_MIB = 64.0
 MEMORY_TARGET_JOBS = 200
 MIB = 1 << 20
@@ -104,6 +116,7 @@ class Pass:
     requests: Counter[str] = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
     files: int = 0  # result WAVs written into the project (runner) or fetched (baseline)
+    records: list[int] = field(default_factory=list)  # ns per Journal.record call
 
 
 # The emulator ---------------------------------------------------------------------------
@@ -174,14 +187,34 @@ def create_request(project: Path) -> JobRequest:
     return validate_request(JobRequest(audio=audio, project=str(project)), BUILTIN_MODELS)
 
 
+def time_records(journal: Journal, into: list[int]) -> None:
+    """Time every `journal.record` call into `into` (ns)."""
+    record = journal.record
+
+    def timed(job: Job, event: Any) -> Job:
+        started = time.perf_counter_ns()
+        try:
+            return record(job, event)
+        finally:
+            into.append(time.perf_counter_ns() - started)
+
+    journal.record = timed  # type: ignore[method-assign]
+
+
 async def run_runner(
-    client: ProducerClient, folder: Path, jobs: int, max_running: int
+    client: ProducerClient,
+    service: tuple[str, str],
+    folder: Path,
+    jobs: int,
+    max_running: int,
+    records: list[int],
 ) -> tuple[dict[str, Job], float, float]:
     """Submit `jobs` jobs, run them all; (finished jobs, submit seconds, wall seconds)."""
     project = folder / "project"
     project.mkdir(parents=True)
     request = create_request(project)
     with Journal(folder / "journal" / "journal.sqlite3") as journal:
+        time_records(journal, records)
         deps = Deps(
             client=client,
             journal=journal,
@@ -202,26 +235,31 @@ async def run_runner(
 
 
 async def run_baseline(
-    client: ProducerClient, folder: Path, jobs: int, max_running: int
+    client: ProducerClient,
+    service: tuple[str, str],
+    folder: Path,
+    jobs: int,
+    max_running: int,
+    records: list[int],
 ) -> tuple[list[int | BaseException], float]:
-    """The same generations by hand; (bytes fetched or the error, per job; wall seconds)."""
+    """The same generations by hand with plain httpx; (bytes fetched or the error, per job;
+    wall seconds). `service` is the emulator's (URL, token); `client` is not used."""
     folder.mkdir(parents=True)  # noqa: ASYNC240 - once, before the timed region
-    request = create_request(folder).audio
+    body = SEED.audio_body(create_request(folder).audio)
+    url, token = service
+    auth = {"Authorization": f"Bearer {token}"}
     limit = asyncio.Semaphore(max_running)
 
-    async def one(index: int) -> int:
+    async def one(http: httpx.AsyncClient, index: int) -> int:
         async with limit:
-            task_id = await client.create_audio(request)
-            clips = await client.wait_clips(task_id)
-            download_id = await client.download(clips[0].audio_id, "wav")
-            link = await client.wait_download(download_id)
             dest = folder / f"{index}.wav"
-            size = await client.fetch(link.url, dest)
+            size = await baseline_chain(http, url, auth, body, dest, POLL.interval)
             dest.unlink()  # the runner removes its work folders too
             return size
 
     started = time.perf_counter()
-    results = await asyncio.gather(*(one(i) for i in range(jobs)), return_exceptions=True)
+    async with httpx.AsyncClient(timeout=60.0) as http:
+        results = await asyncio.gather(*(one(http, i) for i in range(jobs)), return_exceptions=True)
     return list(results), time.perf_counter() - started
 
 
@@ -236,18 +274,30 @@ async def measure_pass(args: argparse.Namespace, side: str, folder: Path, *, tra
     with emulator(args) as (url, token):
         async with make_http_client() as http:
             client = ProducerClient(http, base_url=url, api_key=token, poll_plan=POLL)
-            await run(client, folder / "warmup", args.max_running, args.max_running)
+            await run(
+                client, (url, token), folder / "warmup", args.max_running, args.max_running, []
+            )
             before = await request_counts(url)
             found.rss_before = maxrss_kib()
             if trace:
                 tracemalloc.start()
             if side == "runner":
                 finished, found.submit, found.wall = await run_runner(
-                    client, folder / "measured", args.jobs, args.max_running
+                    client,
+                    (url, token),
+                    folder / "measured",
+                    args.jobs,
+                    args.max_running,
+                    found.records,
                 )
             else:
                 results, found.wall = await run_baseline(
-                    client, folder / "measured", args.jobs, args.max_running
+                    client,
+                    (url, token),
+                    folder / "measured",
+                    args.jobs,
+                    args.max_running,
+                    found.records,
                 )
             if trace:
                 found.traced_end, found.traced_peak = tracemalloc.get_traced_memory()
@@ -280,7 +330,27 @@ def mib(value: float) -> str:
     return f"{value / MIB:.1f} MiB"
 
 
-def report(args: argparse.Namespace, passes: dict[str, Pass], xdg_files: int) -> int:
+def quantile_ms(values: list[int], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] / 1e6
+
+
+def report_walls(args: argparse.Namespace, passes: dict[str, list[Pass]]) -> None:
+    walls = {side: [p.wall for p in passes[side]] for side in ("runner", "baseline")}
+    for side, values in walls.items():
+        print(f"  {side:<9} wall {spread(values, 1.0, 's')}")
+    print(f"  {ratio_line(walls['runner'], walls['baseline'], THROUGHPUT_TARGET)}")
+    records = [ns for found in passes["runner"] for ns in found.records]
+    p99 = quantile_ms(records, 0.99)
+    print(
+        f"  journal under load, Journal.record: {len(records)} calls, p50 "
+        f"{quantile_ms(records, 0.5):.3f}  p99 {p99:.3f}  max {max(records) / 1e6:.3f} ms; "
+        f"target p99 < {JOURNAL_TARGET_MS:g} ms: {'met' if p99 < JOURNAL_TARGET_MS else 'missed'}"
+    )
+
+
+def report(args: argparse.Namespace, all_passes: dict[str, list[Pass]], xdg_files: int) -> int:
+    passes = {side: found[0] for side, found in all_passes.items()}
     runner, baseline = passes["runner"], passes["baseline"]
     where = "in this process" if args.emulator_in_process else "in a child process"
     print(
@@ -289,7 +359,7 @@ def report(args: argparse.Namespace, passes: dict[str, Pass], xdg_files: int) ->
         f"poll {POLL.interval:g}..{POLL.max_interval:g} s"
     )
     failed = False
-    for found in passes.values():
+    for found in (p for side in all_passes.values() for p in side):
         if found.failures:
             failed = True
             print(f"  {found.side}: {len(found.failures)} failure(s):")
@@ -300,6 +370,7 @@ def report(args: argparse.Namespace, passes: dict[str, Pass], xdg_files: int) ->
         f"  jobs completed: {completed} / {args.jobs}; result WAVs in the project: "
         f"{runner.files}; baseline files fetched: {baseline.files}"
     )
+    print("  first pass of each side:")
     for name in ("runner", "baseline"):
         found = passes[name]
         total = sum(found.requests.values())
@@ -309,11 +380,7 @@ def report(args: argparse.Namespace, passes: dict[str, Pass], xdg_files: int) ->
             f"  {name:<9} wall {found.wall:6.2f} s{extra}  {args.jobs / found.wall:6.1f} jobs/s  "
             f"requests/job {total / args.jobs:.2f} ({detail})"
         )
-    ratio = runner.wall / baseline.wall
-    print(
-        f"  ratio runner / baseline wall time: {ratio:.2f}  "
-        f"(runner extra {(runner.wall - baseline.wall) / args.jobs * 1000:+.1f} ms per job)"
-    )
+    report_walls(args, all_passes)
     assert runner.rss_before is not None
     assert runner.rss_after is not None
     rss_delta = (runner.rss_after - runner.rss_before) * 1024
@@ -372,22 +439,34 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--skip-traced", action="store_true", help="leave out the two tracemalloc passes"
     )
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="untraced passes of each side, interleaved (3)"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="30 jobs, 2 passes per side, no tracemalloc"
+    )
     parser.add_argument("--serve-emulator", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.jobs < 1 or args.max_running < 1 or args.create_seconds <= 0:
-        parser.error("--jobs and --max-running must be >= 1, --create-seconds > 0")
+    if args.quick:
+        args.jobs, args.repeat, args.skip_traced = 30, 2, True
+    if min(args.jobs, args.max_running, args.repeat) < 1 or args.create_seconds <= 0:
+        parser.error("--jobs, --max-running and --repeat must be >= 1, --create-seconds > 0")
     return args
 
 
-async def measure(args: argparse.Namespace, tmp: Path) -> dict[str, Pass]:
-    # The runner's untraced pass goes first, so that its ru_maxrss delta is its own.
-    order = [("runner", False), ("baseline", False)]
+async def measure(args: argparse.Namespace, tmp: Path) -> dict[str, list[Pass]]:
+    # The runner's first untraced pass goes first, so that its ru_maxrss delta is its own;
+    # then the sides alternate, the order swapped every round.
+    order: list[tuple[str, bool]] = []
+    for round_ in range(args.repeat):
+        pair = [("runner", False), ("baseline", False)]
+        order += pair if round_ % 2 == 0 else pair[::-1]
     if not args.skip_traced:
         order += [("runner", True), ("baseline", True)]
-    passes: dict[str, Pass] = {}
+    passes: dict[str, list[Pass]] = {}
     for index, (side, trace) in enumerate(order):
         found = await measure_pass(args, side, tmp / f"pass-{index}", trace=trace)
-        passes[found.side] = found
+        passes.setdefault(found.side, []).append(found)
     return passes
 
 

@@ -18,7 +18,6 @@ from bridge.api.learned import Learned
 from bridge.api.providers import Provider, provider_named
 from bridge.api.usage import UsageClient
 from bridge.config import Config
-from bridge.emulator.server import BANNER, EmulatorServer
 from bridge.errors import StagingError
 from bridge.jobs.state import Job
 from bridge.journal import Journal
@@ -26,8 +25,7 @@ from bridge.pipeline import Deps, JobRunner, Progress
 from bridge.pipeline.output import Splicing
 from bridge.pipeline.spend import Budget
 from bridge.staging.factory import AnyStager, make_stager
-from bridge.staging.local import is_loopback_url
-from bridge.staging.s3 import S3Stager
+from bridge.staging.local import LocalHttpStager, is_loopback_url
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -156,6 +154,8 @@ def _backend(
     emulator started here."""
     key = config.api.key.get_secret_value()
     if choice.emulator or (not key and not choice.api_url):
+        from bridge.emulator.server import BANNER, EmulatorServer  # only when it runs here
+
         settings = config.emulator.model_copy(update={"port": 0, "host": "127.0.0.1"})
         # It keeps its tasks in the data folder: a job cut short resumes after a restart.
         kept = config.jobs.data_folder() / "emulator"
@@ -177,7 +177,7 @@ def _backend(
 def _check_reachable(stager: AnyStager, api_url: str) -> None:
     if not stager.reachable_only_here or is_loopback_url(api_url):
         return
-    if isinstance(stager, S3Stager):
+    if not isinstance(stager, LocalHttpStager):  # a bucket
         fix = "set staging.s3.endpoint_url to an address the service can reach"
     else:
         fix = (

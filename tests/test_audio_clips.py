@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -59,11 +60,18 @@ SOURCE_FORMATS = [
     ("WAV", "FLOAT", "float64"),
     ("WAV", "DOUBLE", "float64"),
     ("WAV", "PCM_U8", "int32"),
+    # WAVE_FORMAT_EXTENSIBLE, as sox and ffmpeg write 24-bit files, and RF64
+    ("WAVEX", "PCM_16", "int32"),
+    ("WAVEX", "PCM_24", "int32"),
+    ("WAVEX", "PCM_32", "int32"),
+    ("WAVEX", "FLOAT", "float64"),
+    ("WAVEX", "DOUBLE", "float64"),
+    ("RF64", "PCM_24", "int32"),
     ("AIFF", "PCM_24", "int32"),
     ("FLAC", "PCM_16", "int32"),
     ("FLAC", "PCM_24", "int32"),
 ]
-EXTENSIONS = {"WAV": ".wav", "AIFF": ".aiff", "FLAC": ".flac"}
+EXTENSIONS = {"WAV": ".wav", "WAVEX": ".wav", "RF64": ".wav", "AIFF": ".aiff", "FLAC": ".flac"}
 
 
 def noise_source(
@@ -83,7 +91,7 @@ def noise_source(
 @given(
     st.sampled_from(SOURCE_FORMATS),
     st.sampled_from([22050, 44100, 48000, 96000]),
-    st.sampled_from([1, 2]),
+    st.sampled_from([1, 2, 3]),
     st.integers(0, 3000),
     st.integers(1, 5000),
     st.sampled_from(["flac", "wav"]),
@@ -158,4 +166,57 @@ def test_a_wav_whose_header_claims_another_length_is_cut_from_the_audio_it_holds
     expected, _ = sf.read(str(source), start=480, frames=2400, dtype="int16")
     got, rate = sf.read(str(tmp_path / "cut.wav"), dtype="int16")
     assert (cut.frames, rate) == (2400, 48000)
+    assert np.array_equal(got, expected)
+
+
+def wav_bytes(tag: int, subformat: int | None, body: bytes, channels: int, bits: int) -> bytes:
+    """A WAV written by hand: `fmt ` (EXTENSIBLE when `subformat` is given), an odd-sized
+    chunk with its pad byte, then `data`."""
+    align = channels * bits // 8
+    fmt = struct.pack("<HHIIHH", tag, channels, 48000, 48000 * align, align, bits)
+    if subformat is not None:
+        guid = struct.pack("<H", subformat) + bytes.fromhex("000000001000800000aa00389b71")
+        fmt += struct.pack("<HHI", 22, bits, 0) + guid
+    chunks = b"fmt " + struct.pack("<I", len(fmt)) + fmt
+    chunks += b"junk" + struct.pack("<I", 3) + b"abc" + b"\0"
+    chunks += b"data" + struct.pack("<I", len(body)) + body + b"\0" * (len(body) & 1)
+    return b"RIFF" + struct.pack("<I", 4 + len(chunks)) + b"WAVE" + chunks
+
+
+@pytest.mark.parametrize(
+    ("tag", "subformat", "dtype", "subtype"),
+    [
+        (1, None, "<i2", "PCM_16"),
+        (0xFFFE, 1, "<i2", "PCM_16"),
+        (0xFFFE, 3, "<f4", "FLOAT"),
+        (3, None, "<f8", "DOUBLE"),
+    ],
+)
+def test_a_hand_written_header_with_an_odd_sized_chunk_is_cut_exactly(
+    tmp_path: Path, tag: int, subformat: int | None, dtype: str, subtype: str
+) -> None:
+    rng = np.random.default_rng(11)
+    samples = rng.uniform(-0.9, 0.9, (4801, 1))
+    samples = (samples * 32767).astype(dtype) if subtype == "PCM_16" else samples.astype(dtype)
+    source = tmp_path / "hand.wav"
+    source.write_bytes(wav_bytes(tag, subformat, samples.tobytes(), 1, samples.itemsize * 8))
+    info = probe(source)
+    cut = cut_clip(info, 0.01, 0.05, tmp_path / "cut.wav")
+    got, rate = sf.read(str(cut.path), dtype="float64", always_2d=True)
+    expected = samples[480:2880].astype("float64")
+    if subtype == "PCM_16":
+        expected = expected / 32768
+    assert (cut.frames, rate, sf.info(str(cut.path)).subtype) == (2400, 48000, subtype)
+    assert np.array_equal(got, expected)
+
+
+def test_an_odd_number_of_24_bit_mono_frames_is_cut_to_a_readable_padded_file(
+    tmp_path: Path,
+) -> None:
+    source = noise_source(tmp_path / "mono.wav", "WAVEX", "PCM_24", 48000, 1, 9001, 4)
+    cut = cut_clip(probe(source), 0.0, 4001 / 48000, tmp_path / "cut.wav")
+    assert cut.path.stat().st_size % 2 == 0  # the odd data chunk has its pad byte
+    expected, _ = sf.read(str(source), frames=4001, dtype="int32")
+    got, _ = sf.read(str(cut.path), dtype="int32")
+    assert cut.frames == 4001
     assert np.array_equal(got, expected)

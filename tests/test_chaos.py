@@ -4,7 +4,8 @@ nothing half-written.
 A real `producer-bridge run` in a subprocess talks to an emulator (with latency) in
 this process. The test watches the child's journal and SIGKILLs it right after a
 chosen event, so the kill lands in whatever the child does next (an HTTP request,
-a download, a file being written). `producer-bridge jobs resume` then finishes it.
+a download, a file being written). `producer-bridge jobs resume` then finishes it, in this
+process (the killed run is the one that has to be a process of its own).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import jsonschema
 import pytest
 import soundfile as sf
 
+from bridge.__main__ import main
 from bridge.emulator.server import EmulatorServer
 from bridge.jobs.state import JobStatus, lost_billed_create
 from bridge.journal import Journal
@@ -72,6 +74,15 @@ IN_FLIGHT_BILLED = {("intent", "generate", 1), ("intent", "stems", 1)}
 
 def bridge(config: Path, *args: str) -> list[str]:
     return [sys.executable, "-m", "bridge", "--config", str(config), *args]
+
+
+def jobs_here(
+    capsys: pytest.CaptureFixture[str], config: Path, server: EmulatorServer, *args: str
+) -> tuple[int, str]:
+    """`producer-bridge jobs ARGS --api-url <server>` in this process: (exit code, stderr)."""
+    capsys.readouterr()
+    code = main(["--config", str(config), "jobs", *args, "--api-url", server.url])
+    return code, capsys.readouterr().err
 
 
 def replace_with_stems(
@@ -149,6 +160,7 @@ def test_a_job_killed_at_any_point_completes_once_with_one_complete_set_of_files
     tmp_path: Path,
     make_emulator: Callable[..., EmulatorServer],
     tone: Callable[..., Path],
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     server = make_emulator(latency=0.03)
     clip = tone(6.0, rate=PROJECT_RATE)
@@ -161,40 +173,25 @@ def test_a_job_killed_at_any_point_completes_once_with_one_complete_set_of_files
     if point in IN_FLIGHT_BILLED:
         assert lost is not None  # these points must exercise the lost-create path
 
-    resume = subprocess.run(
-        bridge(jobs_config, "jobs", "resume", "--api-url", server.url),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    resumed, resume_err = jobs_here(capsys, jobs_config, server, "resume")
     job_id, status, error = the_job(journal)
     if lost is not None:
         # The kill came between the intent and the recorded answer of a billed create.
-        assert resume.returncode == 1
+        assert resumed == 1
         assert status == JobStatus.NEEDS_ATTENTION
         assert error is not None
         assert "may have started (and billed) it" in error
         assert f"jobs retry {job_id[:8]} --force" in error
         billed_before = _billed(server, lost)
         assert billed_before in (0, 1)  # killed before or after the POST left
-        refused = subprocess.run(
-            bridge(jobs_config, "jobs", "retry", job_id[:8], "--api-url", server.url),
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert refused.returncode == 1
-        assert "--force" in refused.stderr
-        forced = subprocess.run(
-            bridge(jobs_config, "jobs", "retry", job_id[:8], "--force", "--api-url", server.url),
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert forced.returncode == 0, forced.stderr
+        refused, refused_err = jobs_here(capsys, jobs_config, server, "retry", job_id[:8])
+        assert refused == 1
+        assert "--force" in refused_err
+        forced, forced_err = jobs_here(capsys, jobs_config, server, "retry", job_id[:8], "--force")
+        assert forced == 0, forced_err
         assert _billed(server, lost) == billed_before + 1
     else:
-        assert resume.returncode == 0, resume.stderr
+        assert resumed == 0, resume_err
         assert server.created("replace_music") == 1
         assert server.created("stems") == 1
     assert the_job(journal)[1] == JobStatus.COMPLETED
@@ -262,6 +259,7 @@ def test_a_job_killed_while_its_clip_is_staged_or_uploaded_resumes_to_completed_
     jobs_config: Path,
     tmp_path: Path,
     tone: Callable[..., Path],
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     settings = emulator_settings(latency=0.03).model_copy(update={"task_seconds": 0.5})
     journal = tmp_path / "data" / "journal.sqlite3"
@@ -270,14 +268,9 @@ def test_a_job_killed_while_its_clip_is_staged_or_uploaded_resumes_to_completed_
         run = replace_with_stems(jobs_config, tone(6.0, rate=PROJECT_RATE), project, server)
         child = subprocess.Popen(run, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         assert kill_after(child, journal, point), "the run ended before the kill point"
-        resume = subprocess.run(
-            bridge(jobs_config, "jobs", "resume", "--api-url", server.url),
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        resumed, resume_err = jobs_here(capsys, jobs_config, server, "resume")
         job_id, status, error = the_job(journal)
-        assert (resume.returncode, status) == (0, JobStatus.COMPLETED), (error, resume.stderr)
+        assert (resumed, status) == (0, JobStatus.COMPLETED), (error, resume_err)
         assert server.created("replace_music") == 1
         assert server.created("stems") == 1
     assert_one_complete_set(project, job_id)
@@ -288,6 +281,7 @@ def test_a_download_link_that_expired_while_the_bridge_was_down_is_asked_for_aga
     tmp_path: Path,
     make_emulator: Callable[..., EmulatorServer],
     tone: Callable[..., Path],
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     server = make_emulator(link_ttl=0.3, latency=0.03)
     project = tmp_path / "project"
@@ -308,14 +302,9 @@ def test_a_download_link_that_expired_while_the_bridge_was_down_is_asked_for_aga
     child = subprocess.Popen(run, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     assert kill_after(child, journal, ("fact", "download", 1))  # link known, fetch in flight
     time.sleep(0.5)  # the link expires while nothing runs
-    resume = subprocess.run(
-        bridge(jobs_config, "jobs", "resume", "--api-url", server.url),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert resume.returncode == 0, resume.stderr
-    assert "expired" in resume.stderr
+    resumed, resume_err = jobs_here(capsys, jobs_config, server, "resume")
+    assert resumed == 0, resume_err
+    assert "expired" in resume_err
     job_id, status, _ = the_job(journal)
     assert status == JobStatus.COMPLETED
     assert server.created("download") == 2

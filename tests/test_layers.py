@@ -67,3 +67,29 @@ def test_the_version_answers_without_loading_the_runner_or_the_audio_stack() -> 
     loaded = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}
     for heavy in ("bridge.pipeline", "bridge.config", "numpy", "httpx", "rich", "pydantic"):
         assert heavy not in loaded
+
+
+HEAVY = ("numpy", "scipy", "boto3", "aiohttp", "pydantic")
+# Runs the command line in a fresh interpreter, then names the heavy modules it loaded.
+LOADED_AFTER = """
+import sys
+from bridge.__main__ import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+heavy = [name for name in {heavy!r} if name in sys.modules]
+print("loaded:", ",".join(heavy), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("argv", [["--version"], ["run", "--help"]])
+def test_the_version_and_run_help_load_no_heavy_library(argv: list[str]) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", LOADED_AFTER.format(heavy=HEAVY), *argv],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.startswith("producer-bridge " if argv == ["--version"] else "usage: ")
+    assert done.stderr.splitlines()[-1] == "loaded: "

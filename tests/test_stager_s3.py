@@ -493,3 +493,14 @@ def test_run_stages_through_the_bucket_when_the_config_says_s3(
     assert any(line.endswith("manifest.json") for line in run.stdout.splitlines())
     assert s3_server.keys() == []  # deleted after the service fetched it
     assert secret not in run.stderr
+
+
+def test_s3_staging_without_boto3_names_the_extra_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # As on a machine where `pip install producer-bridge` left out the s3 extra.
+    monkeypatch.setitem(sys.modules, "boto3", None)
+    monkeypatch.delitem(sys.modules, "bridge.staging.s3")
+    settings = StagingSettings(kind="s3", s3=S3Settings(bucket="clips"))
+    with pytest.raises(StagingError, match=r'needs boto3.*pip install "producer-bridge\[s3\]"'):
+        make_stager(settings)

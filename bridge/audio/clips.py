@@ -8,8 +8,6 @@ Ogg) is copied as its decoder gives it, in 32-bit float WAV.
 
 from __future__ import annotations
 
-import struct
-import wave
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal
@@ -18,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 import soundfile as sf
 
+from bridge.audio.riff import copy_frames, read_layout
 from bridge.errors import AudioError
 from bridge.jobs.request import MAX_UPLOAD_SECONDS
 
@@ -155,26 +154,23 @@ def _copy_frames(info: AudioInfo, first: int, frames: int, dest: Path, verb: str
 
 
 def _copy_pcm_bytes(info: AudioInfo, first: int, frames: int, dest: Path) -> bool:
-    """Copy integer PCM from a WAV as bytes, with no conversion at all (the stdlib's `wave`
-    reads only such files); False, having written nothing, when the source is another kind."""
+    """Copy a WAV's integer or float frames as bytes, with no conversion at all (plain and
+    EXTENSIBLE headers, see `riff`); False, having written nothing, when the source is
+    another kind."""
     try:
-        source = wave.open(str(info.path), "rb")  # noqa: SIM115 - closed by the with below
-    except (wave.Error, EOFError, OSError):
-        return False  # float, extensible or compressed WAV, or not a WAV: libsndfile's turn
+        layout = read_layout(info.path)
+    except OSError:
+        return False  # libsndfile's turn, and its words for what is wrong
+    if layout is None or (layout.channels, layout.sample_rate) != (
+        info.channels,
+        info.sample_rate,
+    ):
+        return False  # compressed or unusual WAV, or not a WAV: libsndfile's turn
     try:
-        with source, wave.open(str(dest), "wb") as out:
-            # The header gets the count about to be written, never the source's own, which
-            # a writer still recording (or streaming: 0xFFFFFFFF) may have left untrue.
-            out.setparams(source.getparams()._replace(nframes=frames))
-            source.setpos(first)
-            left = frames
-            while left > 0:
-                chunk = source.readframes(min(_BLOCK, left))
-                if not chunk:
-                    break
-                out.writeframesraw(chunk)
-                left -= len(chunk) // (source.getsampwidth() * source.getnchannels())
-    except (wave.Error, EOFError, OSError, struct.error) as exc:
+        # The header gets the count written, never the source's own, which a writer still
+        # recording (or streaming: 0xFFFFFFFF) may have left untrue.
+        copy_frames(layout, info.path, first, frames, dest)
+    except OSError as exc:
         raise AudioError(f"cannot cut {info.path} for upload: {exc}") from exc
     return True
 

@@ -1,4 +1,5 @@
-"""Loudness matching for splices: ITU-R BS.1770 integrated loudness, through pyloudnorm.
+"""Loudness matching for splices: ITU-R BS.1770 integrated loudness, through pyloudnorm
+(imported when a loudness is measured: `audio.match_loudness` is off by default).
 
 A regenerated section that comes back louder or quieter than the song around it stands
 out however smooth its crossfades are. The new material is turned up or down so that its
@@ -11,7 +12,6 @@ import logging
 import math
 
 import numpy as np
-import pyloudnorm
 
 from bridge.audio.splice import Samples
 
@@ -26,6 +26,8 @@ def integrated_loudness(data: Samples, rate: int) -> float | None:
     block or silent below the absolute gate."""
     if data.shape[0] < math.ceil(BLOCK_SECONDS * rate) + 1:
         return None
+    import pyloudnorm  # with scipy, about 2 s and most of a start's memory: only when matching
+
     with np.errstate(divide="ignore"):  # silence: log10 of 0, which the gate then drops
         value = float(pyloudnorm.Meter(rate).integrated_loudness(data))
     return value if math.isfinite(value) else None

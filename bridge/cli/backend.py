@@ -4,11 +4,12 @@ the job. The runner itself is built in `bridge.app`."""
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bridge.app import ServiceChoice
-from bridge.jobs.state import Job
-from bridge.pipeline import Progress
+if TYPE_CHECKING:
+    from bridge.app import ServiceChoice
+    from bridge.jobs.state import Job
+    from bridge.pipeline import Progress
 
 
 def add_backend_options(parser: argparse.ArgumentParser) -> None:
@@ -26,6 +27,8 @@ def add_backend_options(parser: argparse.ArgumentParser) -> None:
 
 def service_choice(args: argparse.Namespace) -> ServiceChoice:
     """The service the backend options name."""
+    from bridge.app import ServiceChoice
+
     return ServiceChoice(api_url=args.api_url, emulator=args.emulator)
 
 

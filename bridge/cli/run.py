@@ -5,24 +5,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-
-from bridge.app import open_journal, open_runner
-from bridge.cli.args import load_settings
-from bridge.cli.backend import add_backend_options, service_choice
-from bridge.cli.progress import make_progress
-from bridge.config import Config
-from bridge.daemon.intake import request_defaults
+from bridge.cli.backend import add_backend_options
 from bridge.errors import Issue, RequestError
-from bridge.jobs import JobRequest
-from bridge.jobs.model import FETCH_FORMATS, JOB_ACTIONS
-from bridge.jobs.request import CREATE
-from bridge.jobs.state import Job, JobStatus
-from bridge.jobs.wire import REQUEST_VERSION, parse_request
-from bridge.journal import Journal
-from bridge.pipeline.admission import judge_clip
+from bridge.jobs.names import CREATE, FETCH_FORMATS, JOB_ACTIONS
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from bridge.config import Config
+    from bridge.jobs import JobRequest
+    from bridge.jobs.state import Job
+    from bridge.journal import Journal
+
+# The parser is built from the light modules above (`run --help` loads neither pydantic nor
+# the audio stack); what runs a job is imported where it is used.
 
 DEFAULT_STRENGTH = 0.5
 
@@ -178,6 +176,10 @@ def add_run_parser(commands: Any) -> None:
 def build_request(args: argparse.Namespace, config: Config) -> JobRequest:
     """The job from the command line, validated before any network call: a version-1
     request document, judged by `parse_request` as a dropped or sent one would be."""
+    from bridge.daemon.intake import request_defaults
+    from bridge.jobs.wire import parse_request
+    from bridge.pipeline.admission import judge_clip
+
     # Where the audio comes from is checked as --clip / --audio-id, in the CLI's own words.
     source = _source_issues(args)
     try:
@@ -194,6 +196,8 @@ def build_request(args: argparse.Namespace, config: Config) -> JobRequest:
 
 def request_document(args: argparse.Namespace, config: Config) -> dict[str, Any]:
     """The command line as the request document an OSC sender or a drop file would carry."""
+    from bridge.jobs.wire import REQUEST_VERSION
+
     params = {
         "title": args.title,
         "seed": args.seed,
@@ -265,6 +269,8 @@ def _source_issues(args: argparse.Namespace) -> list[Issue]:
 
 
 def command(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from bridge.cli.args import load_settings
+
     return execute(args, load_settings(args), out, err)
 
 
@@ -276,6 +282,9 @@ def run_here(
     request: JobRequest, args: argparse.Namespace, config: Config, out: Console, err: Console
 ) -> int:
     """Run one validated job in this process; print the paths written, or why it failed."""
+    from bridge.app import open_journal
+    from bridge.jobs.state import JobStatus
+
     with open_journal(config) as journal:
         job = asyncio.run(_execute(request, args, config, journal, err))
     if job.status != JobStatus.COMPLETED:
@@ -300,6 +309,10 @@ def written_paths(job: Job) -> list[str]:
 async def _execute(
     request: JobRequest, args: argparse.Namespace, config: Config, journal: Journal, err: Console
 ) -> Job:
+    from bridge.app import open_runner
+    from bridge.cli.backend import service_choice
+    from bridge.cli.progress import make_progress
+
     with make_progress(err) as progress:
         async with open_runner(
             service_choice(args),

@@ -17,10 +17,14 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_serializer
 
 from bridge.errors import Issue, RequestError
 from bridge.errors.describe import describe_errors
+from bridge.jobs.names import FETCH_FORMATS as FETCH_FORMATS
+from bridge.jobs.names import JOB_ACTIONS as JOB_ACTIONS
+from bridge.jobs.names import STEMS_ONLY as STEMS_ONLY
+from bridge.jobs.names import FetchFormat as FetchFormat
+from bridge.jobs.names import JobAction as JobAction
 from bridge.jobs.request import (
     CREATE,
     MAX_UPLOAD_SECONDS,
-    ActionName,
     AudioDocument,
     AudioRequest,
 )
@@ -28,13 +32,7 @@ from bridge.jobs.rules import audio_issues
 
 REPLACE: Final = "replace_music"
 EXTEND: Final = "extend_music"
-# Not an API action: the clip itself is split into stems, nothing is generated.
-STEMS_ONLY: Final = "stems_only"
-JobAction = Literal[ActionName, "stems_only"]
-JOB_ACTIONS: Final[tuple[str, ...]] = get_args(JobAction)
 SUBTYPES: Final = ("PCM_16", "PCM_24", "FLOAT")
-FetchFormat = Literal["wav", "mp3"]
-FETCH_FORMATS: Final[tuple[str, ...]] = get_args(FetchFormat)
 # The sample rates DAWs run projects at; any other (12345) is a typo, not a project.
 SampleRate = Literal[
     8000, 11025, 16000, 22050, 32000, 44100, 48000, 88200, 96000, 176400, 192000, 352800, 384000

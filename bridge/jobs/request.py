@@ -8,25 +8,16 @@ seed contract's (camelCase, PRODUCER_API.md), which is also how messages name th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Final, Literal, get_args
+from typing import Annotated, Any, Final
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
 from bridge.errors import RequestError
 from bridge.errors.describe import describe_errors
+from bridge.jobs.names import ACTIONS as ACTIONS
+from bridge.jobs.names import CREATE as CREATE
+from bridge.jobs.names import ActionName as ActionName
 
-# The service's actions, spelt out once: the type is what request schemas are built from.
-ActionName = Literal[
-    "create_music",
-    "extend_music",
-    "replace_music",
-    "cover_music",
-    "swap_music_sound",
-    "swap_music_vocals",
-    "music_variation",
-]
-ACTIONS: Final[tuple[str, ...]] = get_args(ActionName)
-CREATE: Final = "create_music"
 # Short names a controller, preset or MIDI map may use for an action ("stems" stands for the
 # bridge's own stems_only job, which generates nothing).
 ACTION_ALIASES: Final = {
