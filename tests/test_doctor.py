@@ -449,7 +449,7 @@ def test_reaper_present_without_the_scripts_says_where_to_copy_them(tmp_path: Pa
     line = check_reaper(ReaperSettings(), resource)
     assert line.status == WARN
     assert line.detail == f"no ProducerBridge scripts in {resource / 'Scripts'}"
-    assert f"copy reaper_scripts/ into {resource / 'Scripts'}" in line.fix
+    assert f"`producer-bridge install reaper` (into {resource / 'Scripts'})" in line.fix
     assert "ReaPack" in line.fix
     absent = check_reaper(ReaperSettings(), tmp_path / "nowhere")
     assert absent.status == OK

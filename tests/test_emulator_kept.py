@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bridge.cli.main import main
 from bridge.emulator.keeping import KEEP_SECONDS, Keeper
 from bridge.jobs.state import JobStatus
 from tests.test_chaos import kill_after, the_job
@@ -42,7 +43,7 @@ def test_a_job_cut_short_on_the_built_in_emulator_resumes_after_a_restart(
 ) -> None:
     config = tmp_path / "slow-emulator.toml"
     # Long enough a task that the kill lands while the service is still working on it.
-    config.write_text(jobs_config.read_text() + "\n[emulator]\ntask_seconds = 3.0\n")
+    config.write_text(jobs_config.read_text() + "\n[emulator]\ntask_seconds = 1.0\n")
     data = tmp_path / "data"
     journal = data / "journal.sqlite3"
     project = tmp_path / "song"
@@ -54,10 +55,7 @@ def test_a_job_cut_short_on_the_built_in_emulator_resumes_after_a_restart(
     (cut_short,) = [task for task in kept_tasks(data) if task["kind"] == kind]
     assert cut_short["status"] == then
 
-    resumed = subprocess.run(
-        bridge(config, "jobs", "resume"), capture_output=True, text=True, timeout=120
-    )
-    assert resumed.returncode == 0, resumed.stderr
+    assert main(["--config", str(config), "jobs", "resume"]) == 0
     _, status, error = the_job(journal)
     assert status == JobStatus.COMPLETED, error
     tasks = kept_tasks(data)

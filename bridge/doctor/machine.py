@@ -183,7 +183,7 @@ def find_import_script(scripts: Path) -> Path | None:
 def check_reaper(settings: ReaperSettings, resource: Path) -> Check:
     scripts = resource / "Scripts"
     found = find_import_script(scripts) if scripts.is_dir() else None
-    how = f"install the scripts with ReaPack, or copy reaper_scripts/ into {scripts}"
+    how = f"install the scripts with `producer-bridge install reaper` (into {scripts}) or ReaPack"
     parts = []
     if found is not None:
         parts.append(Check("reaper", OK, f"ProducerBridge scripts installed in {found.parent}"))
