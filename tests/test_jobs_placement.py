@@ -15,15 +15,8 @@ import pytest
 
 from bridge.config import BUILTIN_MODELS
 from bridge.errors import RequestError
-from bridge.jobs.model import (
-    ClipPlacement,
-    JobOptions,
-    JobRequest,
-    Selection,
-    request_issues,
-    validate_request,
-    with_api_times,
-)
+from bridge.jobs.judging import request_issues, validate_request
+from bridge.jobs.model import ClipPlacement, JobOptions, JobRequest, Selection, with_api_times
 from bridge.jobs.placement import (
     Placement,
     UploadSpan,

@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 
 from bridge.config import BUILTIN_MODELS
 from bridge.errors import RequestError
-from bridge.jobs.model import ClipPlacement, JobRequest, Selection, request_issues, with_api_times
+from bridge.jobs.judging import request_issues
+from bridge.jobs.model import ClipPlacement, JobRequest, Selection, with_api_times
 from bridge.jobs.placement import UploadSpan, time_issues, upload_request, upload_window
 from bridge.jobs.request import MAX_UPLOAD_SECONDS, AudioRequest, Sound
 

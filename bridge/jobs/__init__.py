@@ -9,13 +9,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from bridge.jobs.model import (
-        ClipPlacement,
-        JobOptions,
-        JobRequest,
-        Selection,
-        validate_request,
-    )
+    from bridge.jobs.judging import validate_request
+    from bridge.jobs.model import ClipPlacement, JobOptions, JobRequest, Selection
     from bridge.jobs.placement import Placement, UploadSpan, result_placement, upload_span
     from bridge.jobs.state import (
         Event,
@@ -30,13 +25,8 @@ if TYPE_CHECKING:
     )
 
 _WHERE = {
-    "bridge.jobs.model": (
-        "ClipPlacement",
-        "JobOptions",
-        "JobRequest",
-        "Selection",
-        "validate_request",
-    ),
+    "bridge.jobs.judging": ("validate_request",),
+    "bridge.jobs.model": ("ClipPlacement", "JobOptions", "JobRequest", "Selection"),
     "bridge.jobs.placement": ("Placement", "UploadSpan", "result_placement", "upload_span"),
     "bridge.jobs.state": (
         "Event",

@@ -26,13 +26,13 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from bridge.errors import Issue, RequestError
+from bridge.jobs.judging import upload_too_long
 from bridge.jobs.model import (
     EXTEND,
     REPLACE,
     STEMS_ONLY,
     ClipPlacement,
     JobRequest,
-    upload_too_long,
 )
 from bridge.jobs.request import CREATE, MAX_UPLOAD_SECONDS, AudioRequest
 

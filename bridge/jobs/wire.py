@@ -23,6 +23,7 @@ from pydantic_core import PydanticCustomError
 
 from bridge.errors import Issue, RequestError
 from bridge.errors.describe import describe_errors
+from bridge.jobs.judging import request_issues
 from bridge.jobs.model import (
     STEMS_ONLY,
     ClipPlacement,
@@ -33,7 +34,6 @@ from bridge.jobs.model import (
     JobRequest,
     SampleRate,
     Selection,
-    request_issues,
     with_api_times,
 )
 from bridge.jobs.offers import MOUNTSEA, ProviderOffer, expression_issues

@@ -18,7 +18,8 @@ from typing import Final
 from bridge.audio import probe
 from bridge.errors import Issue, RequestError
 from bridge.files import temp_path
-from bridge.jobs.model import STEMS_ONLY, JobRequest, selection_outside
+from bridge.jobs.judging import selection_outside
+from bridge.jobs.model import STEMS_ONLY, JobRequest
 from bridge.jobs.placement import time_issues, upload_span, upload_window
 from bridge.jobs.request import MAX_UPLOAD_SECONDS
 from bridge.project import resolve_project
