@@ -15,8 +15,10 @@ Where its pages are silent or disagree, the bridge picks (and the README says so
 - a task has finished when its `response` is there: `success: true` is completed unless
   `state` says it is still running (a running task's `audio_url`s are previews), and
   `success: false` or `state: "failed"` is failed;
-- a replaced section of an uploaded clip is sent as `replace_section` (the action list
-  names no `upload_replace_section`, which one paragraph of prose mentions);
+- a replaced section of an uploaded clip is sent as `upload_replace_section`, as the
+  paragraph on replacing a section of "a song you uploaded yourself" says, though the
+  list of actions does not name it; swaps and variation have no `upload_` variant and
+  are sent under their own names whatever the song;
 - in custom mode the style prompt still travels as `prompt` (no other field is named);
 - stems come as one zip (`stems_url`) of "vocal and instrumental separation": its members
   are read as `vocals` and `instrumental` (`api.download`, a `#member` on the link);
@@ -43,7 +45,7 @@ BASE_URL: Final = "https://api.acedata.cloud"
 ACTIONS: Final = {
     "create_music": ("generate", "generate"),
     "extend_music": ("extend", "upload_extend"),
-    "replace_music": ("replace_section", "replace_section"),
+    "replace_music": ("replace_section", "upload_replace_section"),
     "cover_music": ("cover", "upload_cover"),
     "swap_music_vocals": ("swap_vocals", "swap_vocals"),
     "swap_music_sound": ("swap_instrumentals", "swap_instrumentals"),
