@@ -18,6 +18,7 @@ from bridge.api.learned import Learned
 from bridge.api.providers import Provider, provider_named
 from bridge.api.usage import UsageClient
 from bridge.config import Config
+from bridge.config.settings import EmulatedProvider
 from bridge.errors import StagingError
 from bridge.jobs.state import Job
 from bridge.journal import Journal
@@ -100,10 +101,15 @@ async def open_runner(
                 provider=provider,
                 learned=Learned(config.jobs.data_folder()),
             )
-            usage = UsageClient(
-                http,
-                base_url=url if emulated else api.usage_url,
-                headers=provider.usage_headers(key),
+            # A provider without a usage API: manifests say `credits: null`.
+            usage = (
+                None
+                if provider.usage_url is None
+                else UsageClient(
+                    http,
+                    base_url=url if emulated else api.usage_url,
+                    headers=provider.usage_headers(key),
+                )
             )
             yield JobRunner(
                 _deps(config, client, usage, journal, stager, extra_roots, notify),
@@ -125,7 +131,7 @@ def poll_plan(config: Config, provider: Provider, *, emulated: bool) -> PollPlan
 def _deps(
     config: Config,
     client: ProducerClient,
-    usage: UsageClient,
+    usage: UsageClient | None,
     journal: Journal,
     stager: AnyStager | None,
     extra_roots: Sequence[Path],
@@ -156,7 +162,10 @@ def _backend(
     if choice.emulator or (not key and not choice.api_url):
         from bridge.emulator.server import BANNER, EmulatorServer  # only when it runs here
 
-        settings = config.emulator.model_copy(update={"port": 0, "host": "127.0.0.1"})
+        twin = emulated_provider(config.api.provider, config.emulator.provider)
+        settings = config.emulator.model_copy(
+            update={"port": 0, "host": "127.0.0.1", "provider": twin}
+        )
         # It keeps its tasks in the data folder: a job cut short resumes after a restart.
         kept = config.jobs.data_folder() / "emulator"
         emulator = stack.enter_context(
@@ -172,6 +181,14 @@ def _backend(
         # A URL without a key is most likely a local `producer-bridge emulator`.
         return choice.api_url, config.emulator.token, True
     return choice.api_url or config.api.url, key, False
+
+
+def emulated_provider(api_provider: str, twin: EmulatedProvider) -> EmulatedProvider:
+    """The twin the built-in emulator speaks: the one of `api.provider` (emulator.provider
+    picks among mountsea's two)."""
+    if api_provider == "acedata":
+        return "acedata"
+    return "mountsea-fuzz" if twin == "acedata" else twin
 
 
 def _check_reachable(stager: AnyStager, api_url: str) -> None:

@@ -19,6 +19,7 @@ import pytest
 import soundfile as sf
 
 from bridge.api import PollPlan, ProducerClient, RetryPolicy, make_http_client
+from bridge.api.providers import MOUNTSEA_PROVIDER, Provider
 from bridge.api.usage import UsageClient
 from bridge.config import EmulatorSettings, FaultSettings
 from bridge.emulator.server import EmulatorServer
@@ -153,6 +154,7 @@ async def client_for(
     retry: RetryPolicy = FAST_RETRY,
     poll: PollPlan = FAST_POLL,
     transport: httpx.AsyncBaseTransport | None = None,
+    provider: Provider = MOUNTSEA_PROVIDER,
 ) -> AsyncIterator[ProducerClient]:
     async with make_http_client(
         read_timeout=read_timeout, connect_timeout=2.0, transport=transport
@@ -163,6 +165,7 @@ async def client_for(
             api_key=server.token if key is None else key,
             retry=retry,
             poll_plan=poll,
+            provider=provider,
         )
 
 
@@ -221,22 +224,28 @@ async def pipeline_runner(
     transport: httpx.AsyncBaseTransport | None = None,
     retry: RetryPolicy = FAST_RETRY,
     usage: tuple[str, str] | None = None,
+    provider: Provider = MOUNTSEA_PROVIDER,
     **options: Any,
 ) -> AsyncIterator[JobRunner]:
     """A real JobRunner on `server`, its journal and work folder under `tmp_path/data`;
     the stager is a loopback one unless another is given (and then left to the caller);
     `transport` carries the client's requests instead of httpx's own; the usage API is
-    the emulator's own unless `usage` gives another (URL, key)."""
+    the emulator's own unless `usage` gives another (URL, key), and none for a provider
+    without a usage API."""
     with contextlib.ExitStack() as stack:
         journal = stack.enter_context(Journal(tmp_path / "data" / "journal.sqlite3"))
         if stager is None:
             stager = stack.enter_context(LocalHttpStager())
         async with (
-            client_for(server, transport=transport, retry=retry) as client,
+            client_for(server, transport=transport, retry=retry, provider=provider) as client,
             make_http_client(connect_timeout=2.0) as usage_http,
         ):
             usage_url, usage_key = usage or (server.url, server.token)
-            ledger = UsageClient(usage_http, base_url=usage_url, headers={"X-API-Key": usage_key})
+            ledger = (
+                None
+                if provider.usage_url is None
+                else UsageClient(usage_http, base_url=usage_url, headers={"X-API-Key": usage_key})
+            )
             deps = Deps(
                 client=client,
                 journal=journal,

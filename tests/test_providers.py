@@ -207,7 +207,9 @@ def test_the_emulator_command_takes_its_contract_and_starting_credits() -> None:
     )
     settings = settings_from(args, Config())
     assert (settings.provider, settings.credits) == ("mountsea-lyria", 500)
-    wrong = build_parser("emulator").parse_args(["emulator", "--provider", "acedata"])
+    acedata = build_parser("emulator").parse_args(["emulator", "--provider", "acedata"])
+    assert settings_from(acedata, Config()).provider == "acedata"
+    wrong = build_parser("emulator").parse_args(["emulator", "--provider", "aimusicapi"])
     with pytest.raises(ConfigError) as caught:
         settings_from(wrong, Config())
     assert caught.value.fields == ("--provider",)

@@ -80,6 +80,7 @@ class ProducerClient:
         self._sleep = sleep
         self._random = random
         self._lookup = 0  # which of the contract's status lookups the service takes
+        self._finished: dict[str, TaskStatus] = {}  # creates that answered their result
 
     @property
     def base_url(self) -> str:
@@ -88,13 +89,19 @@ class ProducerClient:
     # Endpoints that create tasks -------------------------------------------------
 
     async def create_audio(
-        self, request: AudioRequest, contract: str | None = None, provider: str | None = None
+        self,
+        request: AudioRequest,
+        contract: str | None = None,
+        provider: str | None = None,
+        *,
+        uploaded: bool = False,
     ) -> str:
         """Start an `audios` task in the contract a journaled job was judged for (or the one
-        its model speaks). Validate the request first (`jobs.rules`, `jobs.offers`)."""
+        its model speaks); `uploaded`: its audioId is an upload's, not a generated clip's.
+        Validate the request first (`jobs.rules`, `jobs.offers`)."""
         chosen = self.provider.judged(provider, contract, request.model)
         try:
-            task_id = await self._create("audios", chosen.audio_body(request))
+            task_id = await self._create("audios", chosen.audio_body(request, uploaded=uploaded))
         except BadRequestError as exc:
             self._learn(request, exc)
             raise
@@ -113,20 +120,23 @@ class ProducerClient:
         self.learned.remember(*where, request.action, request.model, kind, words)
 
     async def upload(self, audio_url: str) -> str:
-        return await self._create("upload", {"audioUrl": audio_url})
+        return await self._create(*self.contract.upload_request(audio_url))
 
     async def stems(self, audio_id: str) -> str:
-        return await self._create("stems", {"audioId": audio_id})
+        return await self._create(*self.contract.stems_request(audio_id))
 
     async def download(self, audio_id: str, fmt: str = "wav") -> str:
         check_choice("format", fmt, DOWNLOAD_FORMATS)
-        return await self._create("download", {"audioId": audio_id, "format": fmt})
+        return await self._create(*self.contract.download_request(audio_id, fmt))
 
     # Status and waiting -----------------------------------------------------------
 
     async def task(self, task_id: str) -> TaskStatus:
         """One status look-up, the contract's way; a lookup refused with 404/405 gives way
         to the next one, which is kept for later look-ups once it has answered."""
+        done = self._finished.get(task_id)
+        if done is not None:
+            return done
         lookups = self.contract.lookups(task_id)
         index = min(self._lookup, len(lookups) - 1)
         while True:
@@ -215,6 +225,9 @@ class ProducerClient:
         if task_id is None:
             raise UnexpectedResponse(f"no taskId in the answer: {data!r:.200}", endpoint=endpoint)
         log.info("POST /producer/%s -> task %s", endpoint, task_id)
+        done = self.contract.finished(data, task_id)
+        if done is not None:
+            self._finished[task_id] = done
         return task_id
 
     async def _safe(
@@ -338,13 +351,14 @@ def _error_detail(response: httpx.Response) -> tuple[str, str | None]:
         return (response.text.strip()[:200] or response.reason_phrase), None
     if not isinstance(data, dict):
         return repr(data)[:200], None
-    message = (
-        data.get("message") or data.get("errorMessage") or data.get("error") or repr(data)[:200]
-    )
+    error = data.get("error")
+    if isinstance(error, dict):  # {"success": false, "error": {"code", "message"}} (AceData)
+        error = ": ".join(str(error[key]) for key in ("code", "message") if error.get(key))
+    message = data.get("message") or data.get("errorMessage") or error or repr(data)[:200]
     if isinstance(message, list):
         message = "; ".join(str(part) for part in message)
     where = data.get("field")
-    trace = data.get("traceId")
+    trace = data.get("traceId") or data.get("trace_id")
     text = f"{where}: {message}" if where else str(message)
     return text, str(trace) if trace else None
 

@@ -6,7 +6,9 @@ version of the service's API. `SEED` is the seed's contract (PRODUCER_API.md, "F
 seven actions, camelCase bodies); a provider (`api.providers`) picks a contract per model.
 A contract also says how a created task's id is read and how a task's status is asked
 (lookups tried in order until one is not refused with 404/405), so that a reseller with
-another envelope or another status request fits the same client.
+another envelope or another status request fits the same client. Which endpoint and body
+upload, stems and download take is the contract's too, and a create whose answer already
+is the finished task (a synchronous call) says so through `finished`.
 """
 
 from __future__ import annotations
@@ -41,7 +43,15 @@ class Contract(Protocol):
 
     def lookups(self, task_id: str) -> tuple[Lookup, ...]: ...
 
-    def audio_body(self, request: AudioRequest) -> dict[str, Any]: ...
+    def audio_body(self, request: AudioRequest, *, uploaded: bool = False) -> dict[str, Any]: ...
+
+    def upload_request(self, audio_url: str) -> tuple[str, dict[str, Any]]: ...
+
+    def stems_request(self, audio_id: str) -> tuple[str, dict[str, Any]]: ...
+
+    def download_request(self, audio_id: str, fmt: str) -> tuple[str, dict[str, Any]]: ...
+
+    def finished(self, answer: Any, task_id: str) -> TaskStatus | None: ...
 
     def task_status(self, data: Any, task_id: str) -> TaskStatus: ...
 
@@ -68,9 +78,21 @@ class SeedContract:
         # GET on the reference page, POST in its overview table (PRODUCER_API.md).
         return (Lookup("GET", params={"taskId": task_id}), Lookup("POST", body={"taskId": task_id}))
 
-    def audio_body(self, request: AudioRequest) -> dict[str, Any]:
+    def audio_body(self, request: AudioRequest, *, uploaded: bool = False) -> dict[str, Any]:
         # The core's document uses the seed contract's names, so the body is it unchanged.
         return request.to_json()
+
+    def upload_request(self, audio_url: str) -> tuple[str, dict[str, Any]]:
+        return "upload", {"audioUrl": audio_url}
+
+    def stems_request(self, audio_id: str) -> tuple[str, dict[str, Any]]:
+        return "stems", {"audioId": audio_id}
+
+    def download_request(self, audio_id: str, fmt: str) -> tuple[str, dict[str, Any]]:
+        return "download", {"audioId": audio_id, "format": fmt}
+
+    def finished(self, answer: Any, task_id: str) -> TaskStatus | None:
+        return None  # every POST answers a task id alone
 
     def task_status(self, data: Any, task_id: str) -> TaskStatus:
         return results.parse_status(data, task_id)

@@ -3,10 +3,15 @@
 The file is written under a hidden temporary name in the destination folder,
 checked against Content-Length, flushed to disk, then renamed. A file that is
 already at the destination is never replaced. File hosts get no API key.
+
+A link ending in `#<member>` names one file inside a zip (AceData's stems come as one
+archive): the archive is fetched beside the destination, the member taken out, the
+archive removed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 from collections.abc import Callable
@@ -39,6 +44,18 @@ async def fetch_file(
     on_bytes: ProgressFn | None = None,
 ) -> int:
     """Download `url` to `dest`; return the number of bytes written."""
+    link, _, member = url.partition("#")
+    if member:
+        archive = dest.with_name(f".{dest.name}.zip")
+        archive.unlink(missing_ok=True)
+        await fetch_file(
+            http, link, archive, retry=retry, sleep=sleep, random=random, now=now,
+            on_bytes=on_bytes,
+        )  # fmt: skip
+        try:
+            return await asyncio.to_thread(_take_member, archive, member, dest)
+        finally:
+            archive.unlink(missing_ok=True)
     temp = _prepare(dest)
 
     def gave_up(again: Retryable, attempts: int) -> DownloadError:
@@ -88,6 +105,50 @@ async def _stream_once(
     if expected is not None and received != expected:
         raise Retryable(_Incomplete(f"got {received} of {expected} bytes"))
     return received
+
+
+# Words that mark an archive member as the part without vocals.
+_INSTRUMENTAL_WORDS = ("instrument", "accompan", "no_vocal", "novocal", "no vocal", "karaoke")
+
+
+def _take_member(archive: Path, wanted: str, dest: Path) -> int:
+    """Copy the member of `archive` that `wanted` ("vocals" or "instrumental") names."""
+    import zipfile  # only for zipped results
+
+    temp = _prepare(dest)
+    try:
+        with zipfile.ZipFile(archive) as zipped:
+            names = [name for name in zipped.namelist() if not name.endswith("/")]
+            chosen = _member(names, wanted)
+            with zipped.open(chosen) as source, temp.open("wb") as out:
+                size = 0
+                while chunk := source.read(CHUNK):
+                    out.write(chunk)
+                    size += len(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+        publish(temp, dest)
+        return size
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise DownloadError(f"cannot take {wanted} out of the zip: {exc}") from exc
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()
+
+
+def _member(names: list[str], wanted: str) -> str:
+    def instrumental(name: str) -> bool:
+        return any(word in name.rsplit("/", 1)[-1].lower() for word in _INSTRUMENTAL_WORDS)
+
+    if wanted == "instrumental":
+        found = [n for n in names if instrumental(n)] or [
+            n for n in names if "vocal" not in n.lower()
+        ]
+    else:
+        found = [n for n in names if wanted.rstrip("s") in n.lower() and not instrumental(n)]
+    if not found:
+        raise DownloadError(f"the zip holds no {wanted} ({', '.join(names) or 'nothing'})")
+    return found[0]
 
 
 def _prepare(dest: Path) -> Path:

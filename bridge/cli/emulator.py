@@ -42,8 +42,9 @@ def add_emulator_parser(commands: Any) -> None:
     emu.add_argument("--task-seconds", type=float, help="time from pending to completed")
     emu.add_argument(
         "--provider",
-        help="the contract to speak: mountsea-fuzz (seven actions, FUZZ models) or "
-        "mountsea-lyria (create_music with 'Lyria 3 Pro' only) (default: emulator.provider)",
+        help="the contract to speak: mountsea-fuzz (seven actions, FUZZ models), "
+        "mountsea-lyria (create_music with 'Lyria 3 Pro' only) or acedata (AceData Cloud's "
+        "snake_case contract, every action) (default: emulator.provider)",
     )
     emu.add_argument(
         "--credits", type=int, help="starting balance of the usage API (default: emulator.credits)"
@@ -85,11 +86,13 @@ def execute(args: argparse.Namespace, config: Config, out: Console) -> int:
     with EmulatorServer(settings, models=config.models, clips_per_result=args.clips) as emulator:
         out.print(BANNER, markup=False, soft_wrap=True)
         out.print(f"listening on {emulator.url}  (Bearer token: {emulator.token})", markup=False)
-        out.print(
-            f"contract: {settings.provider}; usage API: {emulator.url}/api-user/credits "
-            f"(X-API-Key: {emulator.token}), {settings.credits} credits",
-            markup=False,
+        usage = (
+            "none (AceData documents no usage API)"
+            if settings.provider == "acedata"
+            else f"{emulator.url}/api-user/credits (X-API-Key: {emulator.token}), "
+            f"{settings.credits} credits"
         )
+        out.print(f"contract: {settings.provider}; usage API: {usage}", markup=False)
         out.print(f"task counts: {emulator.url}/_emulator/stats", markup=False)
         active = {k: v for k, v in settings.faults.model_dump().items() if v and k != "seed"}
         out.print(f"faults: {active or 'none'}", markup=False)

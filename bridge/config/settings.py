@@ -30,19 +30,24 @@ from bridge.jobs.request import ActionName
 DEFAULT_API_URL = "https://api.mountsea.ai"
 
 DEFAULT_USAGE_URL = "https://dk.mountsea.ai"
+# AceData Cloud's Producer API (its `producer/docs/`); it documents no usage API.
+ACEDATA_API_URL = "https://api.acedata.cloud"
+ProviderName = Literal["mountsea", "acedata"]
 # The models table lives with what each model's contract can express (jobs.offers).
 BUILTIN_MODELS: tuple[str, ...] = (*FUZZ_MODELS, *LYRIA_MODELS)
 
 # m4a is not offered: the bridge decodes what it fetches, and libsndfile reads no m4a.
 OutputFormat = Literal["wav", "mp3"]
 SampleFormat = Literal["PCM_16", "PCM_24", "FLOAT"]
-FaultEndpoint = Literal["audios", "tasks", "upload", "stems", "download", "download-video", "files"]
+FaultEndpoint = Literal[
+    "audios", "tasks", "upload", "stems", "download", "download-video", "wav", "files"
+]
 FAULT_ENDPOINTS: tuple[str, ...] = get_args(FaultEndpoint)
 
 
 class ApiSettings(Section):
-    provider: Literal["mountsea"] = "mountsea"
-    url: str = DEFAULT_API_URL
+    provider: ProviderName = "mountsea"
+    url: str = DEFAULT_API_URL  # acedata's own when api.provider = "acedata" and url is unset
     key: SecretStr = SecretStr("")
     usage_url: str = DEFAULT_USAGE_URL
     connect_timeout: Seconds = 10.0
@@ -59,6 +64,13 @@ class ApiSettings(Section):
 
     # Model validators run only when every field of the section is valid, so cross-field
     # rules are checked (and reported with the other sections' errors) once their fields pass.
+    @model_validator(mode="before")
+    @classmethod
+    def _provider_url(cls, data: object) -> object:
+        if isinstance(data, dict) and data.get("provider") == "acedata" and "url" not in data:
+            return {**data, "url": ACEDATA_API_URL}
+        return data
+
     @model_validator(mode="after")
     def _check_retry(self) -> Self:
         if self.retry_cap < self.retry_base:
@@ -309,7 +321,7 @@ class FaultSettings(Section):
     seed: Seed = 0
 
 
-EmulatedProvider = Literal["mountsea-fuzz", "mountsea-lyria"]
+EmulatedProvider = Literal["mountsea-fuzz", "mountsea-lyria", "acedata"]
 
 
 class EmulatorSettings(Section):

@@ -84,6 +84,10 @@ class EmulatorApp:
         self.requests: Counter[str] = Counter()
         self.keys_on_files = 0
 
+    def error(self, status: int, message: str) -> web.Response:
+        """An error answer in the twin's own shape (the acedata twin has another)."""
+        return error(status, message)
+
     def task_ended(self, task: Task) -> None:
         """A task that did not complete is refunded (other resellers document it)."""
         if task.status != "completed":
@@ -114,10 +118,10 @@ class EmulatorApp:
         self.requests[endpoint] += 1
         if endpoint.startswith("api-user/"):
             if not self._key_given(request):
-                return error(401, "missing or invalid key in the X-API-Key header")
+                return self.error(401, "missing or invalid key in the X-API-Key header")
             return await handler(request)
         if endpoint != "files" and not self._authorised(request):
-            return error(401, "missing or invalid Bearer token in the Authorization header")
+            return self.error(401, "missing or invalid Bearer token in the Authorization header")
         fault = self.dice.http_fault(endpoint)
         if fault == "drop":
             await request.read()
@@ -125,11 +129,11 @@ class EmulatorApp:
                 request.transport.close()
             raise ConnectionResetError("emulator: injected dropped connection")
         if fault == "429":
-            limited = error(429, "rate limited (injected)")
+            limited = self.error(429, "rate limited (injected)")
             limited.headers["Retry-After"] = f"{self.dice.settings.retry_after:g}"
             return limited
         if fault == "5xx":
-            return error(self.dice.server_error_code(), "injected server error")
+            return self.error(self.dice.server_error_code(), "injected server error")
         response = await handler(request)
         if self.dice.settings.latency > 0:
             await asyncio.sleep(self.dice.settings.latency)

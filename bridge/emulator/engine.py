@@ -283,6 +283,17 @@ class Engine:
             links[name] = self.link(base, file_name)
         return links
 
+    async def stems_archive(self, base: str, audio_id: str) -> str:
+        """One zip of two stems, `vocals.wav` and `instrumental.wav` (the rest summed): the
+        "vocal and instrumental separation" of the acedata twin. Returns its link."""
+        source = self._source(audio_id)
+        stems = await asyncio.to_thread(dsp.split_stems, source, self.rate)
+        rest = stems["drums"] + stems["bass"] + stems["other"]
+        parts = {"vocals": stems["vocals"], "instrumental": rest}
+        name = f"{audio_id}-stems.zip"
+        self.files.add(name, lambda: _zipped(parts, self.rate), "application/zip")
+        return self.link(base, name)
+
     async def download(self, base: str, audio_id: str, fmt: str) -> dict[str, str]:
         source = self._source(audio_id)
         if fmt == "m4a":
@@ -305,6 +316,16 @@ class Engine:
             "placeholder": True,
             "note": "the emulator renders no video; this link serves a short text placeholder",
         }
+
+
+def _zipped(parts: dict[str, dsp.Audio], rate: int) -> bytes:
+    import zipfile  # only for the acedata twin's stems
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, audio in parts.items():
+            archive.writestr(f"{name}.wav", encode(audio, rate, "wav-float"))
+    return buffer.getvalue()
 
 
 def _renderer(audio: dsp.Audio, rate: int, fmt: str) -> Callable[[], bytes]:

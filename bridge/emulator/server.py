@@ -12,6 +12,7 @@ from aiohttp import web
 
 from bridge.config import EmulatorSettings, ModelSettings
 from bridge.emulator import lyria
+from bridge.emulator.acedata_app import AceDataApp
 from bridge.emulator.app import EmulatorApp
 from bridge.emulator.contract import known_models
 from bridge.emulator.engine import Engine
@@ -125,7 +126,8 @@ class EmulatorServer(Startable):
             keeper=self._keeper,
         )
         models = known_models(self._models.extra)
-        app = EmulatorApp(
+        twin = AceDataApp if settings.provider == "acedata" else EmulatorApp
+        app = twin(
             engine,
             TaskStore(
                 settings.task_seconds,

@@ -122,7 +122,7 @@ class TaskQuery(_Shape):
     task_id: Text
 
 
-Shape = TypeVar("Shape", bound=_Shape)
+Shape = TypeVar("Shape", bound=BaseModel)
 
 
 def read(shape: type[Shape], body: object) -> Shape:

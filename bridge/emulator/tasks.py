@@ -82,6 +82,7 @@ class TaskStore:
         self._recipes: dict[str, Recipe] = {}
         self._tasks: dict[str, Task] = {}
         self._running: set[asyncio.Task[None]] = set()
+        self._ends: dict[str, asyncio.Event] = {}  # set when the task ends
         self.created: Counter[str] = Counter()
 
     def create(
@@ -120,6 +121,7 @@ class TaskStore:
         return len(records)
 
     def _start(self, task: Task, work: Callable[[], Awaitable[Any]]) -> None:
+        self._ends.setdefault(task.id, asyncio.Event())
         runner = asyncio.get_running_loop().create_task(self._run(task, work))
         self._running.add(runner)
         runner.add_done_callback(self._running.discard)
@@ -146,6 +148,15 @@ class TaskStore:
 
     def get(self, task_id: str) -> Task | None:
         return self._tasks.get(task_id)
+
+    def recipe(self, task_id: str) -> Recipe | None:
+        return self._recipes.get(task_id)
+
+    async def ended(self, task: Task) -> None:
+        """Wait until `task` has ended (a synchronous call answers with its result)."""
+        end = self._ends.get(task.id)
+        if end is not None:
+            await end.wait()
 
     async def close(self) -> None:
         for runner in list(self._running):
@@ -184,5 +195,7 @@ class TaskStore:
         task.finished_at = _stamp()
         log.info("emulator: task %s (%s) %s", task.id, task.kind, status)
         self._keep(task)
+        if (end := self._ends.get(task.id)) is not None:
+            end.set()
         if self._on_end is not None:
             self._on_end(task)

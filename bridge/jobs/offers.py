@@ -8,7 +8,7 @@ so that a request the chosen contract could not send is refused naming what to c
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from bridge.errors import Issue
@@ -37,8 +37,12 @@ class ContractShape:
     name: str
     actions: tuple[str, ...]
     fields: frozenset[str]
-    prompt_list: bool = True  # False: one prompt text, no strength, no time range
-    needs_text: bool = False  # a prompt or lyrics must be given
+    prompt_list: bool = True  # False: one prompt text, no time range
+    needs_text: bool = False  # a create must give a prompt or lyrics
+    # With one prompt text: the range its strength travels in (None: it is not sent).
+    prompt_strength: tuple[float, float] | None = None
+    # Fields whose range is narrower than the core's: (low, high) by seed-contract name.
+    bounds: Mapping[str, tuple[float, float]] = field(default_factory=dict)
 
     def offers(self, action: str) -> bool:
         # stems_only generates nothing: upload and stems are the same in every contract.
@@ -72,6 +76,21 @@ LYRIA: Final = ContractShape(
 )
 
 
+# AceData Cloud (PRODUCER_API.md, section 3; its `producer/docs/producer_audios.md`): every
+# action under its own name, one `prompt` text with a `sound_strength` of 0.2..1, a
+# `cover_strength` of 0.2..1, no seed and no cover art. An extension's length has no field
+# there: `extendDuration` stays with the bridge, which fits the result to it as always.
+ACEDATA_SHAPE: Final = ContractShape(
+    "acedata",
+    ACTIONS,
+    _ALL_FIELDS - {"seed", "coverArtUrl"},
+    prompt_list=False,
+    needs_text=True,
+    prompt_strength=(0.2, 1.0),
+    bounds={"coverStrength": (0.2, 1.0)},
+)
+
+
 @dataclass(frozen=True)
 class ProviderOffer:
     """A provider as intake sees it: its name, and the contract each model speaks (models
@@ -93,7 +112,8 @@ MOUNTSEA: Final = ProviderOffer(
     {**dict.fromkeys(FUZZ_MODELS, FUZZ), **dict.fromkeys(LYRIA_MODELS, LYRIA)},
     FUZZ,
 )
-OFFERS: Final = {MOUNTSEA.name: MOUNTSEA}
+ACEDATA: Final = ProviderOffer("acedata", dict.fromkeys(FUZZ_MODELS, ACEDATA_SHAPE), ACEDATA_SHAPE)
+OFFERS: Final = {MOUNTSEA.name: MOUNTSEA, ACEDATA.name: ACEDATA}
 
 
 def expression_issues(audio: AudioRequest, offer: ProviderOffer) -> list[Issue]:
@@ -111,7 +131,8 @@ def expression_issues(audio: AudioRequest, offer: ProviderOffer) -> list[Issue]:
     ]
     if not shape.prompt_list:
         found += _single_prompt_issues(audio, offer, shape)
-    if shape.needs_text and not audio.sounds and not audio.lyrics:
+    found += _bound_issues(audio, shape)
+    if shape.needs_text and audio.action == CREATE and not audio.sounds and not audio.lyrics:
         found.append(Issue("prompts", f"{audio.model} needs a prompt or lyrics (or both)"))
     return found
 
@@ -127,10 +148,27 @@ def _single_prompt_issues(
         if sound.strength < 0:
             what = "a negative prompt (strength below 0) is"
             found.append(Issue(f"{where}.strength", _other_model(audio, offer, shape, what)))
+        elif (span := shape.prompt_strength) and not _within(sound.strength, span):
+            what = f"{shape.name} takes a strength from {span[0]:g} to {span[1]:g}"
+            found.append(Issue(f"{where}.strength", f"{what} (got {sound.strength:g})"))
         if sound.time_start is not None or sound.time_end is not None:
             what = "a time-ranged prompt is"
             found.append(Issue(f"{where}.timeStart", _other_model(audio, offer, shape, what)))
     return found
+
+
+def _bound_issues(audio: AudioRequest, shape: ContractShape) -> list[Issue]:
+    found = []
+    for name, value in audio.api_fields():
+        bounds = shape.bounds.get(name)
+        if bounds is not None and value is not None and not _within(value, bounds):
+            what = f"{shape.name} takes {name} from {bounds[0]:g} to {bounds[1]:g}"
+            found.append(Issue(name, f"{what} (got {value:g})"))
+    return found
+
+
+def _within(value: float, bounds: tuple[float, float]) -> bool:
+    return bounds[0] <= value <= bounds[1]
 
 
 def _other_model(

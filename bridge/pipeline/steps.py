@@ -292,8 +292,12 @@ class JobRun:
         self.progress.step("generate", request.action)
         client = self.deps.client
         judged = self.job.request  # the provider and contract it was judged for
+        from_upload = self.job.facts.audio_ids.get("source") is not None
         task_id = await self._create(
-            "generate", lambda: client.create_audio(request, judged.contract, judged.provider)
+            "generate",
+            lambda: client.create_audio(
+                request, judged.contract, judged.provider, uploaded=from_upload
+            ),
         )
         clips = await self._wait(
             "generate", lambda: client.wait_clips(task_id, self._on_status("generate", "generate"))

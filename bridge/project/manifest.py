@@ -198,7 +198,8 @@ Playrate = Annotated[
         "(1.0 = normal speed).",
     ),
 ]
-Kind = Literal["result", "spliced", "vocals", "drums", "bass", "other"]
+# "instrumental": the second of the two stems some providers split into (acedata).
+Kind = Literal["result", "spliced", "vocals", "drums", "bass", "other", "instrumental"]
 KINDS: Final[tuple[str, ...]] = get_args(Kind)
 
 

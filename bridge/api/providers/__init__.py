@@ -4,9 +4,9 @@ A provider owns its base URL, its auth header, its wire contracts (chosen by mod
 polling it advises and its Usage & Credits API. What its contracts can express is the
 core's data (`jobs.offers`), judged at intake; the contracts here turn requests into bodies.
 
-Only `mountsea` exists. A reseller with snake_case bodies, a `success`/`data` envelope and
-tasks asked by `POST /producer/tasks {"id"}` is one more `Contract` (its `audio_body`,
-`task_id`, `lookups` and readers) and one more `Provider` entry.
+`mountsea` (two contracts, chosen by the model) and `acedata` (snake_case bodies, a
+`success`/`data` envelope, tasks asked by `POST /producer/tasks {"id"}`, no usage API).
+A job stays with the provider it was judged for: `judged` refuses to send it elsewhere.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from typing import Final
 
 from bridge.api.contract import SEED, Contract
 from bridge.api.polling import PollPlan
-from bridge.api.providers import mountsea
+from bridge.api.providers import acedata, mountsea
 from bridge.errors import ConfigError, Issue, JobError
-from bridge.jobs.offers import MOUNTSEA, ProviderOffer
+from bridge.jobs.offers import ACEDATA, MOUNTSEA, ProviderOffer
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class Provider:
     name: str
     offer: ProviderOffer
     base_url: str
-    usage_url: str
+    usage_url: str | None  # None: the provider documents no usage API (credits: null)
     contracts: Mapping[str, Contract]  # by name (`ContractShape.name`)
     polling: PollPlan  # what the provider advises; configuration may change it
 
@@ -76,7 +76,16 @@ MOUNTSEA_PROVIDER: Final = Provider(
     # PRODUCER_API.md: "every 3 to 5 s, with backoff".
     polling=PollPlan(interval=3.0, max_interval=15.0, backoff=1.5, deadline=900.0),
 )
-PROVIDERS: Final = {MOUNTSEA_PROVIDER.name: MOUNTSEA_PROVIDER}
+ACEDATA_PROVIDER: Final = Provider(
+    name=ACEDATA.name,
+    offer=ACEDATA,
+    base_url=acedata.BASE_URL,
+    usage_url=None,
+    contracts={acedata.ACEDATA_CONTRACT.name: acedata.ACEDATA_CONTRACT},
+    # ProducerMCP: "every 3-5 seconds"; its docs: generation takes about 40 s.
+    polling=PollPlan(interval=3.0, max_interval=15.0, backoff=1.5, deadline=900.0),
+)
+PROVIDERS: Final = {provider.name: provider for provider in (MOUNTSEA_PROVIDER, ACEDATA_PROVIDER)}
 
 
 def provider_named(name: str) -> Provider:

@@ -25,7 +25,7 @@ class LyriaContract(SeedContract):
     name = LYRIA.name
     shape = LYRIA
 
-    def audio_body(self, request: AudioRequest) -> dict[str, Any]:
+    def audio_body(self, request: AudioRequest, *, uploaded: bool = False) -> dict[str, Any]:
         # Intake has refused what this body cannot carry (jobs.offers.expression_issues);
         # a prompt's strength has no field here and is not sent.
         body: dict[str, Any] = {"action": request.action, "model": request.model}
