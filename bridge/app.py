@@ -22,11 +22,12 @@ from bridge.config.settings import EmulatedProvider
 from bridge.errors import StagingError
 from bridge.jobs.state import Job
 from bridge.journal import Journal
+from bridge.net import is_loopback_url
 from bridge.pipeline import Deps, JobRunner, Progress
 from bridge.pipeline.output import Splicing
 from bridge.pipeline.spend import Budget
 from bridge.staging.factory import AnyStager, make_stager
-from bridge.staging.local import LocalHttpStager, is_loopback_url
+from bridge.staging.local import LocalHttpStager
 
 if TYPE_CHECKING:
     from rich.console import Console

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import ipaddress
 from typing import Final
+from urllib.parse import urlsplit
 
 WSAEADDRINUSE: Final = 10048  # Windows' own number, in OSError.winerror
 
@@ -18,6 +19,11 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def is_loopback_url(url: str) -> bool:
+    """True when `url` names this machine's loopback address (only it can reach it)."""
+    return is_loopback(urlsplit(url).hostname or "")
 
 
 def address_in_use(exc: BaseException) -> bool:

@@ -376,6 +376,7 @@ def test_the_banner_says_where_everything_listens(
         daemon.err
     )
     assert "MIDI:    none" in daemon.err
+    assert "left on the emulator (pretend: nothing is paid)" in daemon.err
     assert "0 unfinished job(s) resumed" in daemon.err
 
 

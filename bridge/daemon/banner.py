@@ -12,6 +12,7 @@ from bridge.api.usage import UsageClient
 from bridge.config import AbletonSettings, OscSettings, ReaperSettings
 from bridge.daemon.feedback import reaper_action
 from bridge.errors import BridgeError
+from bridge.net import is_loopback_url
 from bridge.staging.factory import stager_base_url
 
 _ORDER = (
@@ -62,6 +63,10 @@ class Banner:
         except (BridgeError, TimeoutError) as exc:
             reason = exc.message if isinstance(exc, BridgeError) else "no answer in time"
             self.warn(f"the balance is unknown: {reason}")
+            return
+        if is_loopback_url(self.service):
+            # An emulator's wallet: there to try budgets with; nothing is paid.
+            self.row("credits", f"{balance:g} left on the emulator (pretend: nothing is paid)")
             return
         self.row("credits", f"{balance:g} left (jobs record what they cost)")
 

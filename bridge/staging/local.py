@@ -15,12 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
-from urllib.parse import urlsplit
 
 from aiohttp import web
 
 from bridge.errors import StagingError
-from bridge.net import is_loopback
+from bridge.net import is_loopback_url
 from bridge.resources import Startable
 from bridge.serving import BackgroundServer
 from bridge.staging.base import StagedClip
@@ -32,11 +31,6 @@ log = logging.getLogger(__name__)
 class _Entry:
     clip: StagedClip
     fetches: int = 0
-
-
-def is_loopback_url(url: str) -> bool:
-    """True when `url` names this machine's loopback address (only it can reach it)."""
-    return is_loopback(urlsplit(url).hostname or "")
 
 
 class LocalHttpStager(Startable):
