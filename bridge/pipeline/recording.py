@@ -7,15 +7,12 @@ request above all) always follows a durable record of what came before.
 
 from __future__ import annotations
 
-import logging
 from concurrent.futures import Future
 from typing import Any
 
 from bridge.errors import JournalError
 from bridge.jobs.state import Event, EventKind, Job
 from bridge.journal import Journal
-
-log = logging.getLogger(__name__)
 
 
 class Recorder:
@@ -24,13 +21,15 @@ class Recorder:
     def __init__(self, job: Job, journal: Journal) -> None:
         self.job = job
         self.journal = journal
+        self._noted: list[Future[None]] = []  # handed in by `note`, not yet confirmed
 
     async def record(self, kind: EventKind, *, key: str | None = None, **data: Any) -> Job:
         """Journal an event of the current step; it is committed when this returns."""
         return await self.commit(Event(kind, self.job.step, key, data))
 
     async def commit(self, event: Event) -> Job:
-        """Journal `event`, committed on the journal's thread while the loop goes on."""
+        """Journal `event`, committed on the journal's thread while the loop goes on; the
+        events noted before it are committed too when this returns (JournalError if not)."""
         before = self.job
         self.job, written = self.journal.append(before, event)
         try:
@@ -38,6 +37,7 @@ class Recorder:
         except JournalError:
             self.job = before
             raise
+        self._confirm_noted()
         return self.job
 
     async def facts(self, changes: dict[str, Any]) -> Job:
@@ -47,15 +47,17 @@ class Recorder:
         """`facts` for a worker thread: it waits there until they are committed."""
         event = Event(EventKind.FACT, self.job.step, None, changes)
         self.job = self.journal.record(self.job, event)
+        self._confirm_noted()
         return self.job
 
     def note(self, kind: EventKind, *, key: str | None = None, **data: Any) -> None:
-        """Journal an event of history only (a task's status) without waiting for its
-        commit; what is journaled after it is committed after it."""
+        """Journal an event without waiting for its commit: the job knows it at once, and
+        the next `commit` (committed after it, in order) confirms it."""
         self.job, written = self.journal.append(self.job, Event(kind, self.job.step, key, data))
-        written.add_done_callback(self._noted)
+        self._noted.append(written)
 
-    def _noted(self, written: Future[None]) -> None:
-        exc = written.exception()
-        if exc is not None:
-            log.error("job %s: a status could not be journaled: %s", self.job.short_id, exc)
+    def _confirm_noted(self) -> None:
+        noted, self._noted = self._noted, [n for n in self._noted if not n.done()]
+        for written in noted:
+            if written.done():
+                self.journal.wait(written)  # JournalError if it failed

@@ -152,6 +152,12 @@ class JobRunner:
         for future in pending:
             future.cancel()
 
+    def current(self, job_id: str) -> Job | None:
+        """The job as this process runs it (ahead of the journal by the events whose
+        commit is on its way), or None when it is not running here."""
+        run = self._runs.get(job_id)
+        return None if run is None else run.job
+
     @property
     def running(self) -> list[str]:
         return list(self._running)

@@ -113,7 +113,9 @@ class JobRun(Recorder):
             for step in self.job.remaining():
                 await self.commit(Event(EventKind.STARTED, step))
                 await steps[step]()
-                await self.record(EventKind.DONE)
+                # Confirmed by the next commit: the next step's start, or the completion,
+                # which the job then knows in the same moment as the last step's end.
+                self.note(EventKind.DONE)
         return await self.record(EventKind.COMPLETED)
 
     def _waiting(self, seconds: float, reason: str) -> None:
