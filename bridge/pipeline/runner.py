@@ -229,7 +229,7 @@ class JobRunner:
             self._cancelling.discard(job_id)
         await self._journal.committed(self._journal.releasing(job_id))
         if job.status == JobStatus.COMPLETED:
-            shutil.rmtree(run.work, ignore_errors=True)
+            await asyncio.to_thread(shutil.rmtree, run.work, ignore_errors=True)
         self._finished(job)
 
     def _finished(self, job: Job) -> None:
