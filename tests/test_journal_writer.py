@@ -1,6 +1,6 @@
 """The journal's writing thread, on a real SQLite file: writes that queue up share one
 commit, in order; a paid create's events are synced to disk; a caller that stops waiting
-does not stop its write."""
+does not stop its write; an event a job notes is known at once and committed in its turn."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from bridge.jobs.model import JobRequest
 from bridge.jobs.request import AudioRequest, Sound
 from bridge.jobs.state import Event, EventKind, Job
 from bridge.journal import Journal
+from bridge.pipeline.recording import Recorder
 from tests.waiting import wait_until
 
 FULL, NORMAL = 2, 1
@@ -150,3 +151,18 @@ def test_closing_commits_what_was_handed_in(db_path: Path, tmp_path: Path) -> No
         journal.record(job, Event(EventKind.FACT, data={}))
     with Journal(db_path) as again:
         assert again.get(job.id) == job
+
+
+def test_a_noted_event_is_known_at_once_and_committed_before_the_next_commit(
+    db_path: Path, tmp_path: Path
+) -> None:
+    with Journal(db_path) as journal:
+        job = journal.record(journal.create(create_request(tmp_path)), Event("started", "notify"))
+        recorder = Recorder(job, journal)
+        with write_lock_held(db_path):
+            recorder.note(EventKind.DONE)
+            assert recorder.job.done == ("notify",)  # known before anything is committed
+            assert journal.get(job.id).done == ()
+        finished = asyncio.run(recorder.record(EventKind.COMPLETED))
+        assert kinds(journal, job) == ["queued", "started", "done", "completed"]
+        assert journal.get(job.id) == finished == recorder.job
