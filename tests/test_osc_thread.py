@@ -1,6 +1,6 @@
 """The OSC socket's own thread, over real UDP on 127.0.0.1: a direct answer goes out while
 the event loop is held up, the other messages wait for the loop, and no answer overtakes
-the answer to a message sent before it."""
+the answer to a message its sender sent before it."""
 
 from __future__ import annotations
 
@@ -124,12 +124,30 @@ def test_a_direct_answer_never_overtakes_the_answer_to_an_earlier_message(
     peer.sendto(build("/context/set", []), target)
     peer.sendto(build("/ping", []), target)
     assert server.endpoint is not None
-    wait_until(lambda: server.endpoint is not None and server.endpoint._handed == 2)
+    sender = peer.getsockname()
+    wait_until(lambda: server.endpoint is not None and server.endpoint.waiting(sender) == 2)
     server.release.set()
     assert receive(peer) == ("/loop", ["/context/set"])
     assert receive(peer) == ("/loop", ["/ping"])  # handed on, in order, behind it
     peer.sendto(build("/ping", []), target)
     assert receive(peer) == ("/pong", [])  # nothing waits any more: answered directly
+
+
+def test_a_sender_is_answered_directly_while_another_senders_messages_wait(
+    served: tuple[HeldLoop, socket.socket, Address],
+) -> None:
+    server, peer, target = served
+    server.hold()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as other:
+        other.bind(("127.0.0.1", 0))
+        other.sendto(build("/job", []), target)
+        sender = other.getsockname()
+        wait_until(lambda: server.endpoint is not None and server.endpoint.waiting(sender) == 1)
+        peer.sendto(build("/ping", []), target)
+        assert receive(peer) == ("/pong", [])
+        server.release.set()
+        other.settimeout(TIMEOUT)
+        assert receive(other) == ("/loop", ["/job"])
 
 
 def test_a_port_that_is_taken_is_refused_naming_it() -> None:

@@ -7,9 +7,9 @@ that is taken fails at once with a message that names it.
 The socket is read by an event loop on its own thread ("osc <port>"), so that an answer
 that needs nothing from the jobs (`direct`: a ping, a status, the context) is sent from
 there at once, whatever the main loop is busy with. Every other message is handed to the
-main loop in the order it arrived, and so is a direct one while a message before it is
-still waiting there, so answers never overtake each other. Sending is a plain `sendto` on
-the socket, safe from any thread.
+main loop in the order it arrived, and so is a direct one while a message its sender sent
+before it still waits there, so the answers to one sender never overtake each other.
+Sending is a plain `sendto` on the socket, safe from any thread.
 """
 
 from __future__ import annotations
@@ -103,8 +103,9 @@ class OscEndpoint:
         self._main: asyncio.AbstractEventLoop | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._handed = 0  # messages handed to the main loop (counted on the socket's thread)
-        self._handled = 0  # ... and handled there
+        # Per sender, the messages handed to the main loop and not yet handled there.
+        self._waiting: dict[Address, int] = {}
+        self._waiting_lock = threading.Lock()
 
     async def open(self) -> OscEndpoint:
         self._main = asyncio.get_running_loop()
@@ -143,7 +144,7 @@ class OscEndpoint:
 
     def received(self, address: str, args: list[Any], sender: Address) -> None:
         """One message, on the socket's thread: answered here or handed on, in order."""
-        idle = self._handled == self._handed  # nothing before it waits on the main loop
+        idle = sender not in self._waiting  # nothing it sent before waits on the main loop
         try:
             if self._direct is not None and idle and self._direct(address, args, sender):
                 return
@@ -152,11 +153,11 @@ class OscEndpoint:
         main = self._main
         if main is None or main.is_closed():
             return
-        self._handed += 1
+        self._count(sender, 1)
         try:
             main.call_soon_threadsafe(self._deliver, address, args, sender)
         except RuntimeError:  # the main loop closed meanwhile
-            self._handed -= 1
+            self._count(sender, -1)
 
     def _deliver(self, address: str, args: list[Any], sender: Address) -> None:
         try:
@@ -165,7 +166,19 @@ class OscEndpoint:
             # An edge handler must never take the daemon down.
             log.exception("OSC %s from %s:%s: handler failed", address, *sender)
         finally:
-            self._handled += 1
+            self._count(sender, -1)
+
+    def waiting(self, sender: Address) -> int:
+        """Messages from `sender` handed to the main loop and not yet handled there."""
+        return self._waiting.get(sender, 0)
+
+    def _count(self, sender: Address, change: int) -> None:
+        with self._waiting_lock:
+            count = self._waiting.get(sender, 0) + change
+            if count:
+                self._waiting[sender] = count
+            else:
+                self._waiting.pop(sender, None)
 
     def send(self, target: Address, address: str, *args: Any) -> None:
         """Send one message from any thread."""
