@@ -6,7 +6,8 @@ task_seconds 30, so jobs sit polling). 50 create_music jobs are sent over OSC: 1
 (`jobs.max_running` 16, the config's maximum; polling 0.05..0.2 s), 34 wait queued, as
 `/bridge/status` confirms before and after. `--pings` sequential round trips (2000, after
 100 warm-up) from a plain UDP socket, `perf_counter_ns` around sendto -> recv of the pong;
-p50, p99, max in ms; also with the daemon idle, first.
+p50, p99, max in ms; also with the daemon idle, first, and while the 50 jobs arrive (a
+burst from another socket; the pings go to each server in turn until all are accepted).
 
 Baseline, same run: a bare python-osc `BlockingOSCUDPServer` answering `/bridge/ping` with
 the same pong, in a child process, pinged by the same code in the same phases, alternating
@@ -33,9 +34,9 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -49,6 +50,7 @@ CHUNK = 100  # pings per turn when the daemon and the bare server alternate
 MAX_RUNNING = 16  # the highest jobs.max_running the config accepts
 TARGET_RATIO, TARGET_MS = 1.5, 5.0  # busy daemon p99: times the bare p99, and in ms
 HERE = str(Path(__file__).resolve())
+T = TypeVar("T")
 
 
 # Children: the emulator and the bare echo server (this script with a hidden flag) -------
@@ -163,6 +165,29 @@ def measure(pingers: dict[str, Pinger], args: argparse.Namespace) -> dict[str, l
     return times
 
 
+def measure_during(
+    pingers: dict[str, Pinger], work: Callable[[], T]
+) -> tuple[T, dict[str, list[int]]]:
+    """Round trips to each server in turn, one at a time, for as long as `work` runs."""
+    times: dict[str, list[int]] = {name: [] for name in pingers}
+    stop = threading.Event()
+
+    def ping() -> None:
+        while not stop.is_set():
+            for name, pinger in pingers.items():
+                took = pinger.once()
+                if took is not None:
+                    times[name].append(took)
+
+    thread = threading.Thread(target=ping, name="pings")
+    thread.start()
+    try:
+        return work(), times
+    finally:
+        stop.set()
+        thread.join()
+
+
 def quantile(values: list[int], q: float) -> float:
     """Nearest-rank quantile, in ms."""
     ordered = sorted(values)
@@ -262,9 +287,16 @@ def run(args: argparse.Namespace, tmp: Path) -> int:
         jobs_sock.settimeout(0.5)
         request = {"version": 1, "action": "create_music", "prompts": [{"text": "warm piano"}]}
         request["project"] = {"folder": str(tmp / "project")}
-        for _ in range(args.jobs):
-            jobs_sock.sendto(build("/bridge/job", [json.dumps(request)]), ("127.0.0.1", port))
-        accepted = len(answers(jobs_sock, "/bridge/job/accepted", args.jobs, 30.0))
+
+        def submit() -> int:
+            for _ in range(args.jobs):
+                jobs_sock.sendto(build("/bridge/job", [json.dumps(request)]), ("127.0.0.1", port))
+            return len(answers(jobs_sock, "/bridge/job/accepted", args.jobs, 30.0))
+
+        # Pinged from their own sockets while the jobs arrive from another one, and are
+        # judged, journaled and queued.
+        accepted, arriving = measure_during(pingers, submit)
+        rows.append((f"{args.jobs} arriving", arriving))
         if accepted != args.jobs:
             print(f"  only {accepted} of {args.jobs} jobs were accepted within 30 s")
             return 1

@@ -73,7 +73,7 @@ async def fetch_file(
             gave_up=gave_up,
         )
         try:
-            publish(temp, dest)
+            await asyncio.to_thread(publish, temp, dest)
         except FileExistsError as exc:
             # `_prepare` found the name free: whatever is there came during the download.
             raise DownloadError(
@@ -98,7 +98,7 @@ async def _stream_once(
                     if on_bytes is not None:
                         on_bytes(response.num_bytes_downloaded, expected)
                 out.flush()
-                os.fsync(out.fileno())
+                await asyncio.to_thread(os.fsync, out.fileno())  # a sync to disk: off the loop
             received = response.num_bytes_downloaded
     except httpx.TransportError as exc:
         raise Retryable(_Incomplete(f"{type(exc).__name__}: {exc}")) from exc

@@ -8,13 +8,14 @@ bridge's schema (`bridge.jobs.wire`), which then validates it like any other. No
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from bridge.config import Preset
+from bridge.daemon.addresses import Osc
 from bridge.errors import Issue, RequestError
 from bridge.errors.describe import suggest
 from bridge.jobs.model import JOB_ACTIONS
@@ -194,3 +195,38 @@ def _unknown(name: str, presets: Mapping[str, Preset]) -> str:
     hint = f" (did you mean {close!r}?)" if close else ""
     listed = ", ".join([*ALIASES, *presets]) if presets else ", ".join(ALIASES)
     return f"unknown action or preset {name!r}{hint}; use an action name, or one of: {listed}"
+
+
+def set_preset(context: Context, name: str) -> None:
+    context.preset = name
+
+
+def context_change(what: str, args: dict[str, Any]) -> tuple[str, Callable[[Context], None]]:
+    """The part of the context a message sets, and how."""
+
+    def project(context: Context) -> None:
+        context.project, context.sample_rate = args["folder"], args.get("sampleRate")
+
+    def clip(context: Context) -> None:
+        context.clip = dict(args)
+
+    def selection(context: Context) -> None:
+        if not args["start"] < args["end"]:
+            raise RequestError([Issue("selection", "start must come before end")])
+        context.selection = {"start": args["start"], "end": args["end"]}
+
+    def prompt(context: Context) -> None:
+        context.prompt = args["text"]
+        if "strength" in args:
+            context.set_param("strength", args["strength"])
+
+    def param(context: Context) -> None:
+        context.set_param(args["name"], args["value"])
+
+    if what is Osc.CONTEXT_PARAM:
+        return f"param:{args['name']}", param
+    if what is Osc.CONTEXT_PROMPT:
+        return "prompt", prompt
+    if what is Osc.CONTEXT_PROJECT:
+        return "project", project
+    return ("clip", clip) if what is Osc.CONTEXT_CLIP else ("selection", selection)

@@ -123,7 +123,12 @@ class Intake:
         return job
 
     def status(self, ref: str) -> Job:
-        return self._journal.get(ref)
+        """A job as it is now: as this process runs it, else as journaled."""
+        job = self._journal.get(ref)
+        return self.runner.current(job.id) or job
+
+    def running_here(self, ref: str) -> bool:
+        return self.runner.current(self._journal.get(ref).id) is not None
 
     def _check_project(self, folder: str) -> None:
         # A typo must not become a folder: a controller names a project that exists.

@@ -18,7 +18,7 @@ from typing import Any, Final
 from bridge import __version__
 from bridge.audio.preview import PreviewDesk
 from bridge.daemon.addresses import Osc
-from bridge.daemon.context import ALIASES, Context
+from bridge.daemon.context import ALIASES, Context, context_change, set_preset
 from bridge.daemon.feedback import Origin
 from bridge.daemon.intake import Intake
 from bridge.daemon.osc_args import Arg, check_args, parse_signature
@@ -33,6 +33,12 @@ log = logging.getLogger(__name__)
 __all__ = ["OUTGOING", "ROUTES", "Handlers", "Route", "address_table", "check_args"]
 
 Spawn = Callable[[Coroutine[Any, Any, None]], None]
+
+# Answered on the OSC socket's own thread (`Handlers.answer_here`). What they read may be
+# read from another thread: the context is replaced whole, never changed in place; the
+# runner's counts; the journal, through its reading connection (a job this process runs
+# is answered on the loop, which knows it ahead of the journal).
+DIRECT: Final = frozenset({Osc.PING, Osc.STATUS, Osc.CONTEXT_GET})
 
 _CONVENIENCE: Final = {
     Osc.CREATE: ("create_music", ()),
@@ -81,6 +87,23 @@ class Handlers:
                 log.exception("OSC %s from %s: handler failed", address, origin.label)
             self._refuse(origin, address, explain(exc), limit)
 
+    def answer_here(self, address: str, values: list[Any], sender: tuple[str, int]) -> bool:
+        """Answer a ping, a status or the context on the calling thread (the OSC socket's
+        own), whatever the event loop is busy with; False when the message is another one,
+        or needs a refusal: `handle` then answers it on the loop."""
+        route = ROUTES_BY_ADDRESS.get(address)
+        if route is None or route.address not in DIRECT:
+            return False
+        origin = Origin("osc", sender, f"{sender[0]}:{sender[1]}")
+        try:
+            args = check_args(route, values)
+            if "job" in args and self._intake.running_here(args["job"]):
+                return False  # a status the loop knows ahead of the journal
+            route.handler(self, route, args, origin)
+        except Exception:
+            return False
+        return True
+
     def _refuse(self, origin: Origin, address: str, reason: str, limit: int) -> None:
         """A refusal, short and bounded, unless its remote host has drawn too many."""
         if origin.reply is not None and not self._refusals.allow(origin.reply[0]):
@@ -123,9 +146,9 @@ class Handlers:
             intake.clear_context()
         elif what is Osc.CONTEXT_PRESET:
             self._known_preset(args["name"])
-            intake.change_context("preset", lambda context: _set_preset(context, args["name"]))
+            intake.change_context("preset", lambda context: set_preset(context, args["name"]))
         else:
-            part, change = _context_change(what, args)
+            part, change = context_change(what, args)
             intake.change_context(part, change)
         self._feedback.answer(origin, Osc.OK, route.address, _describe(args))
 
@@ -197,41 +220,6 @@ class Handlers:
         stopped = self._desk().stop()
         detail = f"stopped {stopped}" if stopped is not None else "nothing was playing"
         self._feedback.answer(origin, Osc.OK, route.address, detail)
-
-
-def _set_preset(context: Context, name: str) -> None:
-    context.preset = name
-
-
-def _context_change(what: str, args: dict[str, Any]) -> tuple[str, Callable[[Context], None]]:
-    """The part of the context a message sets, and how."""
-
-    def project(context: Context) -> None:
-        context.project, context.sample_rate = args["folder"], args.get("sampleRate")
-
-    def clip(context: Context) -> None:
-        context.clip = dict(args)
-
-    def selection(context: Context) -> None:
-        if not args["start"] < args["end"]:
-            raise RequestError([Issue("selection", "start must come before end")])
-        context.selection = {"start": args["start"], "end": args["end"]}
-
-    def prompt(context: Context) -> None:
-        context.prompt = args["text"]
-        if "strength" in args:
-            context.set_param("strength", args["strength"])
-
-    def param(context: Context) -> None:
-        context.set_param(args["name"], args["value"])
-
-    if what is Osc.CONTEXT_PARAM:
-        return f"param:{args['name']}", param
-    if what is Osc.CONTEXT_PROMPT:
-        return "prompt", prompt
-    if what is Osc.CONTEXT_PROJECT:
-        return "project", project
-    return ("clip", clip) if what is Osc.CONTEXT_CLIP else ("selection", selection)
 
 
 def _describe(args: dict[str, Any]) -> str:

@@ -74,7 +74,8 @@ class Daemon:
         self._loop = asyncio.get_running_loop()
         check_hosts(self.config, self._allow_remote, self.banner)
         mapping = parse_mapping(self.config.midi.map)
-        endpoint = OscEndpoint(self.config.osc.host, self.config.osc.port, self._dispatch)
+        osc = self.config.osc
+        endpoint = OscEndpoint(osc.host, osc.port, self._dispatch, self._answer_here)
         async with endpoint, contextlib.AsyncExitStack() as stack:
             self.banner.osc(endpoint, self.config.osc)
             self.banner.results(self.config.output.folder())
@@ -217,6 +218,11 @@ class Daemon:
         if self._osc is None:
             return  # still starting: the port is bound before anything can answer
         self._osc.handle(address, values, sender)
+
+    def _answer_here(self, address: str, values: list[Any], sender: tuple[str, int]) -> bool:
+        """On the OSC socket's thread: a ping, a status or the context, answered there."""
+        handlers = self._osc
+        return handlers is not None and handlers.answer_here(address, values, sender)
 
     def _submit_from_thread(self, data: dict[str, Any], source: Path) -> str:
         """The drop folder's worker thread hands a request to the loop and waits for it."""

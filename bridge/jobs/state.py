@@ -261,10 +261,15 @@ def apply(job: Job, event: Event, at: float) -> Job:
     return dataclasses.replace(reducer(job, event, at), updated_at=at)
 
 
+def is_billed(key: str | None) -> bool:
+    """Whether the create of a task key ("generate", "stems:1", "result:1") may be billed."""
+    return key is not None and key.split(":", 1)[0] in BILLED
+
+
 def lost_billed_create(job: Job) -> str | None:
     """The billed create that was sent but whose task id never came back, if any."""
     for key in job.facts.intents:
-        if key.split(":", 1)[0] in BILLED and key not in job.facts.tasks:
+        if is_billed(key) and key not in job.facts.tasks:
             return key
     return None
 

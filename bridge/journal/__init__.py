@@ -1,7 +1,9 @@
-"""The job journal: SQLite in WAL mode, one durable commit per event.
+"""The job journal: SQLite in WAL mode, every event durable before it counts.
 
 Each event is stored together with the job snapshot it produced, in one
-transaction, so a crash leaves either both or neither. Jobs are claimed by the
+transaction, so a crash leaves either both or neither. Writes are committed on the
+journal's own thread (`journal.writer`), several at a time when they queue up; reads
+have a connection of their own and see what is committed. Jobs are claimed by the
 process that runs them; an owner is alive while it holds a lock on its own lock
 file (`journal.owners`), which the operating system releases when the process dies, even
 when it is killed.
@@ -9,57 +11,46 @@ when it is killed.
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 import json
 import logging
 import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Final, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, Json, ValidationError
 
 from bridge.errors import JobError, JournalError
 from bridge.errors.describe import describe_errors
 from bridge.jobs.model import JobRequest
-from bridge.jobs.state import UNFINISHED, Event, EventKind, Job, Step, apply, new_job
+from bridge.jobs.state import (
+    UNFINISHED,
+    Event,
+    EventKind,
+    Job,
+    Step,
+    apply,
+    is_billed,
+    new_job,
+)
 from bridge.journal.owners import Owners
+from bridge.journal.tables import connect, open_writing
+from bridge.journal.writer import Write, Writer
 from bridge.resources import Closeable
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS jobs (
-    id TEXT PRIMARY KEY,
-    seq INTEGER NOT NULL,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL,
-    status TEXT NOT NULL,
-    step TEXT,
-    action TEXT NOT NULL,
-    project TEXT NOT NULL,
-    owner TEXT,
-    cancel_requested INTEGER NOT NULL DEFAULT 0,
-    job TEXT NOT NULL,
-    set_aside TEXT
-);
-CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, seq);
-CREATE TABLE IF NOT EXISTS events (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
-    at REAL NOT NULL,
-    kind TEXT NOT NULL,
-    step TEXT,
-    key TEXT,
-    data TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS events_job ON events (job_id, seq);
-"""
+T = TypeVar("T")
+
+# Committed with synchronous=FULL when their create may be billed: the record of a paid
+# create, sent or answered, must survive anything, so that it is never sent twice.
+SYNCED: Final = frozenset({EventKind.INTENT, EventKind.SUBMITTED})
 
 
 @dataclass(frozen=True)
@@ -104,43 +95,48 @@ class Journal(Closeable):
         self._clock = clock
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            # One connection shared by the event loop and the write step's worker thread.
-            self._db = sqlite3.connect(
-                path, isolation_level=None, timeout=30.0, check_same_thread=False
-            )
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.executescript(_SCHEMA)
-            _add_set_aside(self._db)
-            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            # The writing connection belongs to the writer's thread once it has started.
+            self._db = open_writing(path)
+            self._reader = connect(path)  # any thread, one at a time (`_lock`)
         except (sqlite3.Error, OSError) as exc:
             raise JournalError(f"cannot open the job journal {path}: {exc}") from exc
         self.owners = Owners(path.parent / "owners")
-        self._lock = threading.RLock()
+        self._writer = Writer(self._db, name=f"journal {path.name}")
+        self._lock = threading.Lock()
         self._closed = False
 
     def close(self) -> None:
+        """Commit every write handed in so far, then close."""
         if not self._closed:
             self._closed = True
+            self._writer.close()
             self.owners.close()
+            self._reader.close()
             self._db.close()
 
-    @contextlib.contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _submit(self, write: Write[T], *, synced: bool = True) -> Future[T]:
+        if self._closed:
+            raise JournalError(f"cannot write the job journal {self.path}: it is closed")
+        return self._writer.submit(write, synced=synced)
+
+    def _write(self, write: Write[T]) -> T:
+        """Commit `write` on the journal's thread and wait for it."""
+        return self.wait(self._submit(write))
+
+    def wait(self, future: Future[T]) -> T:
+        """What a write handed to the journal's thread returned, once it is committed."""
         try:
-            self._lock.acquire()
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+            return future.result()
         except sqlite3.Error as exc:
             raise JournalError(f"cannot write the job journal {self.path}: {exc}") from exc
-        finally:
-            self._lock.release()
+
+    async def committed(self, future: Future[T]) -> T:
+        """`wait`, without holding up the event loop. Cancelling the caller does not
+        cancel the write: it is committed all the same, in its turn."""
+        try:
+            return await asyncio.shield(asyncio.wrap_future(future))
+        except sqlite3.Error as exc:
+            raise JournalError(f"cannot write the job journal {self.path}: {exc}") from exc
 
     # Writing --------------------------------------------------------------------
 
@@ -148,7 +144,9 @@ class Journal(Closeable):
         """Journal a new queued job (claimed by this process when `owner`)."""
         at = self._clock()
         job = new_job(secrets.token_hex(8), request, at)
-        with self._write() as db:
+        owned = self.owners.token if owner else None
+
+        def write(db: sqlite3.Connection) -> None:
             (seq,) = db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs").fetchone()
             db.execute(
                 "INSERT INTO jobs (id, seq, created_at, updated_at, status, step, action, "
@@ -162,27 +160,42 @@ class Journal(Closeable):
                     None,
                     request.action,
                     request.project,
-                    self.owners.token if owner else None,
+                    owned,
                     json.dumps(job.to_json()),
                 ),
             )
             self._insert_event(db, job.id, at, Event(EventKind.QUEUED))
+
+        self._write(write)
         return job
 
     def record(self, job: Job, event: Event) -> Job:
         """Apply `event` and commit it with the new snapshot; return the new job."""
+        new, written = self.append(job, event)
+        self.wait(written)
+        return new
+
+    def append(self, job: Job, event: Event) -> tuple[Job, Future[None]]:
+        """The job after `event` (JobError if it cannot take it), now; the event and the
+        new snapshot are committed on the journal's thread after every write handed in
+        before them, and the future is done once they are (`wait`, `committed`): synced to
+        disk for the events of a paid create (`SYNCED`), and for the others written where
+        a killed process keeps them (`journal.writer`)."""
         at = self._clock()
         try:
             new = apply(job, event, at)
         except ValueError as exc:
             raise JobError(str(exc)) from exc
-        with self._write() as db:
+
+        def write(db: sqlite3.Connection) -> None:
             self._insert_event(db, job.id, at, event)
             db.execute(
                 "UPDATE jobs SET updated_at = ?, status = ?, step = ?, job = ? WHERE id = ?",
                 (at, new.status, new.step, json.dumps(new.to_json()), job.id),
             )
-        return new
+
+        synced = event.kind in SYNCED and is_billed(event.key)
+        return new, self._submit(write, synced=synced)
 
     @staticmethod
     def _insert_event(db: sqlite3.Connection, job_id: str, at: float, event: Event) -> None:
@@ -193,7 +206,8 @@ class Journal(Closeable):
 
     def claim(self, job_id: str) -> bool:
         """Make this process the job's runner, unless a live process already is."""
-        with self._write() as db:
+
+        def write(db: sqlite3.Connection) -> bool:
             row = db.execute("SELECT owner FROM jobs WHERE id = ?", (job_id,)).fetchone()
             if row is None:
                 raise JobError(f"no job {job_id}")
@@ -201,14 +215,23 @@ class Journal(Closeable):
             if owner and owner != self.owners.token and self.owners.alive(owner):
                 return False
             db.execute("UPDATE jobs SET owner = ? WHERE id = ?", (self.owners.token, job_id))
-        return True
+            return True
+
+        return self._write(write)
 
     def release(self, job_id: str) -> None:
-        with self._write() as db:
+        self.wait(self.releasing(job_id))
+
+    def releasing(self, job_id: str) -> Future[None]:
+        """`release`, handed to the journal's thread: done once committed."""
+
+        def write(db: sqlite3.Connection) -> None:
             db.execute(
                 "UPDATE jobs SET owner = NULL, cancel_requested = 0 WHERE id = ? AND owner = ?",
                 (job_id, self.owners.token),
             )
+
+        return self._submit(write, synced=False)  # lost in a power cut: claimable again
 
     def running_elsewhere(self, job_id: str) -> bool:
         row = self._read("SELECT owner FROM jobs WHERE id = ?", (job_id,))
@@ -216,8 +239,8 @@ class Journal(Closeable):
         return owner is not None and owner != self.owners.token and self.owners.alive(owner)
 
     def request_cancel(self, job_id: str) -> None:
-        with self._write() as db:
-            db.execute("UPDATE jobs SET cancel_requested = 1 WHERE id = ?", (job_id,))
+        sql = "UPDATE jobs SET cancel_requested = 1 WHERE id = ?"
+        self._write(lambda db: db.execute(sql, (job_id,)))
 
     def cancel_requested(self, job_ids: Sequence[str]) -> set[str]:
         if not job_ids:
@@ -242,15 +265,16 @@ class Journal(Closeable):
         where, args = _prunable(before, statuses)
         chosen = [job for job in self.prunable(before, statuses) if only is None or job.id in only]
         delete = f"DELETE FROM jobs WHERE id = ? AND {where}"  # noqa: S608
-        with self._write() as db:
-            return [job for job in chosen if db.execute(delete, (job.id, *args)).rowcount]
+        return self._write(
+            lambda db: [job for job in chosen if db.execute(delete, (job.id, *args)).rowcount]
+        )
 
     # Reading --------------------------------------------------------------------
 
     def _read(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         try:
             with self._lock:
-                return self._db.execute(sql, args).fetchall()
+                return self._reader.execute(sql, args).fetchall()
         except sqlite3.Error as exc:
             raise JournalError(f"cannot read the job journal {self.path}: {exc}") from exc
 
@@ -329,9 +353,9 @@ class Journal(Closeable):
             self.path,
             reason,
         )
+        sql = "UPDATE jobs SET set_aside = ? WHERE id = ?"
         try:
-            with self._write() as db:
-                db.execute("UPDATE jobs SET set_aside = ? WHERE id = ?", (reason, job_id))
+            self._write(lambda db: db.execute(sql, (reason, job_id)))
         except JournalError as exc:
             log.error("job %s could not be marked as set aside: %s", job_id, exc.message)
 
@@ -340,21 +364,6 @@ def _prunable(before: float, statuses: Sequence[str]) -> tuple[str, tuple[Any, .
     marks = ",".join("?" * len(statuses))
     where = f"updated_at < ? AND status IN ({marks}) AND owner IS NULL AND set_aside IS NULL"
     return where, (before, *statuses)
-
-
-def _add_set_aside(db: sqlite3.Connection) -> None:
-    """Journals from before rows were set aside have no column for it."""
-    if _has_set_aside(db):
-        return
-    try:
-        db.execute("ALTER TABLE jobs ADD COLUMN set_aside TEXT")
-    except sqlite3.OperationalError:
-        if not _has_set_aside(db):  # else another process added it at the same moment
-            raise
-
-
-def _has_set_aside(db: sqlite3.Connection) -> bool:
-    return any(row[1] == "set_aside" for row in db.execute("PRAGMA table_info(jobs)"))
 
 
 def _job(text: str) -> Job:

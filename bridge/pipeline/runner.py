@@ -152,6 +152,12 @@ class JobRunner:
         for future in pending:
             future.cancel()
 
+    def current(self, job_id: str) -> Job | None:
+        """The job as this process runs it (ahead of the journal by the events whose
+        commit is on its way), or None when it is not running here."""
+        run = self._runs.get(job_id)
+        return None if run is None else run.job
+
     @property
     def running(self) -> list[str]:
         return list(self._running)
@@ -221,9 +227,9 @@ class JobRunner:
             self._running.pop(job_id, None)
             self._runs.pop(job_id, None)
             self._cancelling.discard(job_id)
-        self._journal.release(job_id)
+        await self._journal.committed(self._journal.releasing(job_id))
         if job.status == JobStatus.COMPLETED:
-            shutil.rmtree(run.work, ignore_errors=True)
+            await asyncio.to_thread(shutil.rmtree, run.work, ignore_errors=True)
         self._finished(job)
 
     def _finished(self, job: Job) -> None:
@@ -241,17 +247,17 @@ class JobRunner:
         except asyncio.CancelledError:
             if run.job.id not in self._cancelling:
                 raise  # this process is stopping: the job stays running, to be resumed
-            return run.record(EventKind.CANCELLED, message="cancelled by request")
+            return await run.record(EventKind.CANCELLED, message="cancelled by request")
         # INFO, not WARNING: the ending is the job's own event, which the daemon's terminal,
         # `run` and `jobs` already show once; -v adds these lines to the log.
         except NeedsAttention as exc:
             log.info("job %s needs attention: %s", run.job.short_id, exc)
-            return self._journal.record(run.job, exc.event)
+            return await run.commit(exc.event)
         except BridgeError as exc:
             log.info("job %s failed at %s: %s", run.job.short_id, run.job.step, exc.message)
-            return run.record(EventKind.FAILED, message=exc.message)
+            return await run.record(EventKind.FAILED, message=exc.message)
         except Exception as exc:
             log.exception("job %s: unexpected error", run.job.short_id)
-            return run.record(
+            return await run.record(
                 EventKind.FAILED, message=f"internal error: {type(exc).__name__}: {exc}"
             )

@@ -33,10 +33,11 @@ from bridge.files import remove_temporaries
 from bridge.jobs.model import STEMS_ONLY
 from bridge.jobs.placement import UploadSpan, time_issues, upload_request, upload_window
 from bridge.jobs.results import TaskStatus
-from bridge.jobs.state import BILLED, Event, EventKind, Job, Step, attention_for_lost_create
+from bridge.jobs.state import Event, EventKind, Job, Step, attention_for_lost_create, is_billed
 from bridge.journal import Journal
 from bridge.pipeline.ledger import new_cost
 from bridge.pipeline.output import Splicing, write_results
+from bridge.pipeline.recording import Recorder
 from bridge.pipeline.spend import Budget
 from bridge.staging import Stager
 
@@ -83,24 +84,17 @@ class Deps:
     budget: Budget = field(default_factory=Budget)  # the spend guard, judged at submit
 
 
-class JobRun:
+class JobRun(Recorder):
     """Runs one claimed job from its last checkpoint to its end."""
 
     def __init__(self, job: Job, deps: Deps, progress: Progress) -> None:
-        self.job = job
+        super().__init__(job, deps.journal)
         self.deps = deps
         self.progress = progress
         self.work = deps.work_root / job.id
         # Clear while a create POST is in flight: its answer must be journaled before a stop.
         self.settled = asyncio.Event()
         self.settled.set()
-
-    def record(self, kind: EventKind, *, key: str | None = None, **data: Any) -> Job:
-        self.job = self.deps.journal.record(self.job, Event(kind, self.job.step, key, data))
-        return self.job
-
-    def facts(self, changes: dict[str, Any]) -> Job:
-        return self.record(EventKind.FACT, **changes)
 
     async def run(self) -> Job:
         """Every remaining step. Raises BridgeError, NeedsAttention or CancelledError."""
@@ -117,10 +111,12 @@ class JobRun:
         }
         with reporting_waits(self._waiting):
             for step in self.job.remaining():
-                self.job = self.deps.journal.record(self.job, Event(EventKind.STARTED, step))
+                await self.commit(Event(EventKind.STARTED, step))
                 await steps[step]()
-                self.record(EventKind.DONE)
-        return self.record(EventKind.COMPLETED)
+                # Confirmed by the next commit: the next step's start, or the completion,
+                # which the job then knows in the same moment as the last step's end.
+                self.note(EventKind.DONE)
+        return await self.record(EventKind.COMPLETED)
 
     def _waiting(self, seconds: float, reason: str) -> None:
         self.progress.waiting(self.job.step or "", seconds, reason)
@@ -133,18 +129,18 @@ class JobRun:
         if known is not None:
             log.info("job %s: %s task %s is known; polling it again", self.job.short_id, key, known)
             return known
-        billed = key.split(":", 1)[0] in BILLED
+        billed = is_billed(key)
         if billed and key in self.job.facts.intents:
             raise NeedsAttention(attention_for_lost_create(self.job, key))
         for attempt in range(1, _UNBILLED_CREATE_ATTEMPTS + 1):
-            self.record(EventKind.INTENT, key=key)
+            await self.record(EventKind.INTENT, key=key)
             try:
                 task_id = await self._sending(send)
             except (SubmitUncertainError, ServerError) as exc:
                 # Sent, and the service may have acted on it: only a person may send it again.
                 if billed:
                     raise NeedsAttention(attention_for_lost_create(self.job, key, exc)) from exc
-                self.record(EventKind.FORGET, key=key)
+                await self.record(EventKind.FORGET, key=key)
                 if attempt == _UNBILLED_CREATE_ATTEMPTS:
                     raise
                 log.warning("job %s: %s: %s; sending again", self.job.short_id, key, exc)
@@ -153,22 +149,27 @@ class JobRun:
                 # Stopped while the request was on its way: it may have arrived. A billed one
                 # keeps its intent, so that only a person sends it again.
                 if not billed:
-                    self.record(EventKind.FORGET, key=key)
+                    await self.record(EventKind.FORGET, key=key)
                 raise
             except BaseException:
                 # Refused or never sent: nothing to worry about.
-                self.record(EventKind.FORGET, key=key)
+                await self.record(EventKind.FORGET, key=key)
                 raise
-            self.record(EventKind.SUBMITTED, key=key, taskId=task_id)
+            try:
+                await self.record(EventKind.SUBMITTED, key=key, taskId=task_id)
+            finally:
+                self.settled.set()  # the answer is journaled: a stop may go on
             return task_id
         raise AssertionError("unreachable")
 
     async def _sending(self, send: Callable[[], Awaitable[str]]) -> str:
+        """Send a create; `settled` stays clear until its answer is journaled (`_create`)."""
         self.settled.clear()
         try:
             return await send()
-        finally:
+        except BaseException:
             self.settled.set()
+            raise
 
     def _on_status(self, step: str, key: str) -> Callable[[TaskStatus], None]:
         last: list[str] = []
@@ -178,7 +179,7 @@ class JobRun:
             # Journaled when it changes: a poll that learns nothing new costs no disk write.
             if last != [status.status]:
                 last[:] = [status.status]
-                self.record(EventKind.STATUS, key=key, status=status.status, taskId=status.task_id)
+                self.note(EventKind.STATUS, key=key, status=status.status, taskId=status.task_id)
 
         return report
 
@@ -188,7 +189,7 @@ class JobRun:
             found = await wait()
         except TaskFailedError:
             # Kept in the history; a retry of the job then creates the task afresh.
-            self.record(EventKind.FORGET, key=key, failed=True)
+            await self.record(EventKind.FORGET, key=key, failed=True)
             await self._cost(key, task_id, sent_at)
             raise
         await self._cost(key, task_id, sent_at)
@@ -198,7 +199,7 @@ class JobRun:
         """The ledger: what a billed task cost, once it has ended (refunds included)."""
         cost = await new_cost(self.deps.usage, key, task_id, self.job.facts.credits, sent_at)
         if cost:
-            self.facts({"credits": cost})
+            await self.facts({"credits": cost})
 
     # Steps ------------------------------------------------------------------------
 
@@ -211,7 +212,7 @@ class JobRun:
         self.progress.step("stage", f"{Path(clip.path).name} from {span.start:g} s")
         upload = await asyncio.to_thread(self._upload_file, info, span.start, span.duration)
         _check_times(self.job, span, upload)
-        self.facts({"span": dataclasses.asdict(span), "work": {"upload": str(upload.path)}})
+        await self.facts({"span": dataclasses.asdict(span), "work": {"upload": str(upload.path)}})
         self.progress.finished("stage", f"{upload.duration:.2f} s at {upload.sample_rate} Hz")
 
     def _upload_file(self, info: AudioInfo, start: float, duration: float) -> AudioInfo:
@@ -228,7 +229,7 @@ class JobRun:
         uploaded = None if known is None else await self._resumed_upload(known)
         if uploaded is None:
             uploaded = await self._stage_and_upload()
-        self.facts({"audio_ids": {"source": uploaded.audio_id}})
+        await self.facts({"audio_ids": {"source": uploaded.audio_id}})
         self.progress.finished("upload", f"audioId {uploaded.audio_id}")
 
     async def _resumed_upload(self, task_id: str) -> Any:
@@ -256,7 +257,7 @@ class JobRun:
         # A bucket upload takes a while: off the loop that answers the DAW.
         staged = await asyncio.to_thread(stager.stage, Path(upload))
         try:
-            self.facts({"staged_url": staged.url})
+            await self.facts({"staged_url": staged.url})
             task_id = await self._create("upload", lambda: self.deps.client.upload(staged.url))
             return await self._wait_upload(task_id)
         finally:
@@ -272,7 +273,7 @@ class JobRun:
         if request.action == STEMS_ONLY:
             # Nothing to generate: the uploaded clip is what the stems are split from.
             span = self.job.facts.span or {}
-            self.facts(
+            await self.facts(
                 {
                     "clips": [
                         {
@@ -302,7 +303,7 @@ class JobRun:
         clips = await self._wait(
             "generate", lambda: client.wait_clips(task_id, self._on_status("generate", "generate"))
         )
-        self.facts(
+        await self.facts(
             {
                 "clips": [
                     {"audioId": c.audio_id, "title": c.title, "duration": c.duration} for c in clips
@@ -342,7 +343,7 @@ class JobRun:
                 return {f"{key}:{name}": url for name, url in found.items()}
 
             if not any(k.startswith(key + ":") for k in self.job.facts.links):
-                self.facts({"links": await links()})
+                await self.facts({"links": await links()})
             for link_key in sorted(k for k in self.job.facts.links if k.startswith(key + ":")):
                 if not _have(self.job, link_key):
                     name = link_key.replace(":", "_") + ".wav"
@@ -354,7 +355,7 @@ class JobRun:
         """Fetch the file behind `key` into the work folder, asking again for an expired link."""
         for _ in range(2):
             if key not in self.job.facts.links:
-                self.facts({"links": await new_links()})
+                await self.facts({"links": await new_links()})
             dest = self.work / name
             dest.unlink(missing_ok=True)  # fetched but not journaled before a stop: again
             step = f"fetch {name}"
@@ -365,11 +366,11 @@ class JobRun:
                 if exc.status_code not in _EXPIRED:
                     raise
                 log.warning("job %s: link for %s expired; asking again", self.job.short_id, key)
-                self.record(
+                await self.record(
                     EventKind.FORGET, key=key.rsplit(":", 1)[0] if key.startswith("stems") else key
                 )
                 continue
-            self.facts({"work": {key: str(dest)}})
+            await self.facts({"work": {key: str(dest)}})
             self.progress.finished(step, str(dest))
             return
         raise DownloadError(f"the link for {key} kept failing after being asked for again")
@@ -384,7 +385,7 @@ class JobRun:
             self.job,
             allowed_roots=self.deps.allowed_roots,
             results_folder=self.deps.results_folder,
-            record=self.facts,
+            record=self.facts_now,
             splicing=self.deps.splicing,
         )
         self.progress.finished("write", self.job.facts.manifest or "")
