@@ -129,6 +129,11 @@ def poll_plan(config: Config, provider: Provider, *, emulated: bool) -> PollPlan
     return dataclasses.replace(plan, **polling.model_dump(include=polling.model_fields_set))
 
 
+def work_folder(journal: Journal) -> Path:
+    """Where jobs keep their files while they run: beside the journal."""
+    return journal.path.parent / "work"
+
+
 def _deps(
     config: Config,
     client: ProducerClient,
@@ -142,7 +147,7 @@ def _deps(
         client=client,
         journal=journal,
         stager=stager,
-        work_root=journal.path.parent / "work",
+        work_root=work_folder(journal),
         allowed_roots=(*config.output.roots(), *extra_roots),
         results_folder=config.output.results_folder,
         notify=notify,

@@ -277,3 +277,20 @@ def test_a_stem_name_from_the_api_that_climbs_out_of_the_folder_is_refused(
 def request(tmp_path: Path) -> JobRequest:
     audio = AudioRequest("create_music", "FUZZ-2.0", (Sound("pop", 0.5),))
     return JobRequest(audio, project=str(tmp_path / "song"))
+
+
+def test_resume_with_nothing_unfinished_still_removes_a_completed_jobs_work_folder(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A stop between a job's completion and the removal of its work folder leaves one.
+    with journal_of(tmp_path) as journal:
+        done = journal.record(journal.create(request(tmp_path)), Event("completed"))
+        queued_elsewhere = journal.create(request(tmp_path))
+        journal.record(queued_elsewhere, Event("cancelled"))
+    work = tmp_path / "data" / "work"
+    (work / done.id).mkdir(parents=True)
+    (work / done.id / "result_1.wav").write_bytes(b"RIFF")
+    (work / "not-a-job").mkdir()
+    assert jobs(config, "resume") == 0
+    assert "no unfinished jobs" in capsys.readouterr().out
+    assert sorted(path.name for path in work.iterdir()) == ["not-a-job"]

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
 
-from bridge.app import open_journal, open_runner
+from bridge.app import open_journal, open_runner, work_folder
 from bridge.cli.args import load_settings
 from bridge.cli.backend import Prefixed, add_backend_options, service_choice
 from bridge.cli.progress import make_progress
@@ -34,6 +34,7 @@ from bridge.jobs.state import (
 )
 from bridge.journal import Journal
 from bridge.pipeline import JobRunner
+from bridge.pipeline.runner import remove_completed_work
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
@@ -119,6 +120,8 @@ def execute(args: argparse.Namespace, config: Config, out: Console, err: Console
             return _report(asyncio.run(_run(args, config, journal, err, [job])), out, err)
         jobs = journal.unfinished()
         if not jobs:
+            # A job that completed just before a stop may still have left its work folder.
+            remove_completed_work(journal, work_folder(journal))
             out.print("no unfinished jobs", markup=False)
             return 0
         return _report(asyncio.run(_run(args, config, journal, err, None)), out, err)

@@ -13,10 +13,12 @@ import logging
 import os
 import shutil
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 from bridge.errors import BridgeError, Issue, JournalError, RequestError, explain
 from bridge.jobs.model import STEMS_ONLY, JobRequest
 from bridge.jobs.state import UNFINISHED, Event, EventKind, Job, JobStatus
+from bridge.journal import Journal
 from bridge.pipeline.admission import admit
 from bridge.pipeline.spend import check_budget
 from bridge.pipeline.steps import Deps, JobRun, NeedsAttention, Progress
@@ -86,25 +88,8 @@ class JobRunner:
                 log.info("resuming job %s (%s, %s)", job.short_id, job.status, job.step)
                 self._queue.put_nowait(job.id)
                 resumed.append(job)
-        self._remove_completed_work()
+        remove_completed_work(self._journal, self.deps.work_root)
         return resumed
-
-    def _remove_completed_work(self) -> None:
-        """Remove the work folders of completed jobs: a stop between a job's completion
-        and the removal of its folder leaves one, and nothing else would remove it."""
-        root = self.deps.work_root
-        try:
-            names = [entry.name for entry in os.scandir(root) if entry.is_dir()]
-        except OSError:
-            return
-        for name in names:
-            try:
-                completed = self._journal.get(name).status == JobStatus.COMPLETED
-            except BridgeError:
-                continue  # not a job of this journal: not ours to remove
-            if completed:
-                log.info("removing the work folder left by completed job %s", name[:8])
-                shutil.rmtree(root / name, ignore_errors=True)
 
     def enqueue(self, job: Job) -> None:
         """Queue a job this process has claimed (after `jobs retry`)."""
@@ -261,3 +246,20 @@ class JobRunner:
             return await run.record(
                 EventKind.FAILED, message=f"internal error: {type(exc).__name__}: {exc}"
             )
+
+
+def remove_completed_work(journal: Journal, root: Path) -> None:
+    """Remove the work folders of completed jobs: a stop between a job's completion and
+    the removal of its folder leaves one, and nothing else would remove it."""
+    try:
+        names = [entry.name for entry in os.scandir(root) if entry.is_dir()]
+    except OSError:
+        return
+    for name in names:
+        try:
+            completed = journal.get(name).status == JobStatus.COMPLETED
+        except BridgeError:
+            continue  # not a job of this journal: not ours to remove
+        if completed:
+            log.info("removing the work folder left by completed job %s", name[:8])
+            shutil.rmtree(root / name, ignore_errors=True)
