@@ -20,8 +20,9 @@ from bridge.jobs.model import STEMS_ONLY, JobRequest
 from bridge.jobs.state import UNFINISHED, Event, EventKind, Job, JobStatus
 from bridge.journal import Journal
 from bridge.pipeline.admission import admit
+from bridge.pipeline.deps import Deps, NeedsAttention, Progress
 from bridge.pipeline.spend import check_budget
-from bridge.pipeline.steps import Deps, JobRun, NeedsAttention, Progress
+from bridge.pipeline.steps import JobRun
 
 log = logging.getLogger(__name__)
 

@@ -10,16 +10,13 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from bridge.api.client import ProducerClient
 from bridge.api.retry import reporting_waits
-from bridge.api.usage import UsageClient
 from bridge.audio import AudioInfo, cut_clip, prepare_upload, probe
-from bridge.audio.clips import UploadFormat, upload_suffix
+from bridge.audio.clips import upload_suffix
 from bridge.errors import (
     DownloadError,
     Issue,
@@ -34,54 +31,16 @@ from bridge.jobs.model import STEMS_ONLY
 from bridge.jobs.placement import UploadSpan, time_issues, upload_request, upload_window
 from bridge.jobs.results import TaskStatus
 from bridge.jobs.state import Event, EventKind, Job, Step, attention_for_lost_create, is_billed
-from bridge.journal import Journal
+from bridge.pipeline.deps import Deps, NeedsAttention, Progress
 from bridge.pipeline.ledger import new_cost
-from bridge.pipeline.output import Splicing, write_results
+from bridge.pipeline.output import write_results
 from bridge.pipeline.recording import Recorder
-from bridge.pipeline.spend import Budget
-from bridge.staging import Stager
 
 log = logging.getLogger(__name__)
 
 # Answers a file host gives for a link that is no longer valid.
 _EXPIRED = (403, 404, 410)
 _UNBILLED_CREATE_ATTEMPTS = 3
-
-
-class Progress(Protocol):
-    """What a job tells the person watching it."""
-
-    def step(self, step: str, detail: str) -> None: ...
-    def task(self, step: str, status: TaskStatus) -> None: ...
-    def transfer(self, step: str, done: int, total: int | None) -> None: ...
-    def waiting(self, step: str, seconds: float, reason: str) -> None: ...
-    def finished(self, step: str, detail: str) -> None: ...
-
-
-class NeedsAttention(Exception):
-    """The job must stop and wait for a person; the event says why."""
-
-    def __init__(self, event: Event) -> None:
-        super().__init__(event.data.get("message", ""))
-        self.event = event
-
-
-@dataclass(frozen=True)
-class Deps:
-    """What every job run shares."""
-
-    client: ProducerClient
-    journal: Journal
-    stager: Stager | None
-    work_root: Path
-    allowed_roots: Sequence[Path]
-    results_folder: str
-    notify: Callable[[Job], Awaitable[None]]
-    upload_format: UploadFormat = "flac"  # a cut is sent as FLAC when that keeps it exact
-    context: float | None = None  # seconds of the clip around a section; None: all that fits
-    splicing: Splicing | None = field(default_factory=Splicing)  # None: no spliced.wav
-    usage: UsageClient | None = None  # the provider's credit history: the ledger's source
-    budget: Budget = field(default_factory=Budget)  # the spend guard, judged at submit
 
 
 class JobRun(Recorder):
