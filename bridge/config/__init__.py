@@ -7,6 +7,7 @@ reporting every problem at once; `bridge.config_render` shows it back.
 
 from __future__ import annotations
 
+from bridge.config.connections import DEFAULT_API_URL
 from bridge.config.fields import split_endpoint
 from bridge.config.loading import (
     ENV_API_KEY,
@@ -18,7 +19,6 @@ from bridge.config.loading import (
 )
 from bridge.config.settings import (
     BUILTIN_MODELS,
-    DEFAULT_API_URL,
     FAULT_ENDPOINTS,
     AbletonSettings,
     ApiSettings,

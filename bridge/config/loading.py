@@ -3,7 +3,8 @@
 Lookup order: ``--config`` path, else ``$PRODUCER_BRIDGE_CONFIG``, else the user's
 ``bridge.toml`` (platformdirs) if it exists, else built-in defaults. ``$PRODUCER_API_KEY`` and
 ``$PRODUCER_API_URL`` (and ``$PRODUCER_API_PROVIDER``, ``$PRODUCER_USAGE_URL``) then
-override the file. Every problem is reported in one ``ConfigError``
+override the file, and so do one provider's own (``$PRODUCER_API_KEY_ACEDATA``...: its
+``[api.providers.<name>]`` table). Every problem is reported in one ``ConfigError``
 so the user fixes them all in one pass.
 """
 
@@ -29,12 +30,25 @@ ENV_API_KEY = "PRODUCER_API_KEY"
 ENV_API_URL = "PRODUCER_API_URL"
 ENV_API_PROVIDER = "PRODUCER_API_PROVIDER"
 ENV_USAGE_URL = "PRODUCER_USAGE_URL"
+
+
+def provider_env(var: str, provider: str) -> str:
+    """The environment variable of one provider's own setting: PRODUCER_API_KEY_ACEDATA."""
+    return f"{var}_{provider.upper()}"
+
+
 # dotted field -> the environment variable that may override it
 _ENV_FIELDS = {
     "api.key": ENV_API_KEY,
     "api.url": ENV_API_URL,
     "api.provider": ENV_API_PROVIDER,
     "api.usage_url": ENV_USAGE_URL,
+    # each provider's own table
+    "api.providers.mountsea.key": provider_env(ENV_API_KEY, "mountsea"),
+    "api.providers.mountsea.url": provider_env(ENV_API_URL, "mountsea"),
+    "api.providers.mountsea.usage_url": provider_env(ENV_USAGE_URL, "mountsea"),
+    "api.providers.acedata.key": provider_env(ENV_API_KEY, "acedata"),
+    "api.providers.acedata.url": provider_env(ENV_API_URL, "acedata"),
 }
 
 
@@ -58,15 +72,24 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
     source = _find_source(path, env)
     raw = _read_toml(source) if source is not None else {}
     raw, overrides = _apply_env(raw, env)
-    api = raw.get("api")
-    if isinstance(api, dict) and isinstance(api.get("key"), str):
-        register_secret(api["key"])
+    _register_keys(raw.get("api"))
     staging = raw.get("staging")
     s3 = staging.get("s3") if isinstance(staging, dict) else None
     if isinstance(s3, dict) and isinstance(s3.get("secret_access_key"), str):
         register_secret(s3["secret_access_key"])
     env_fields = {field: var for field, var in _ENV_FIELDS.items() if var in overrides}
     return LoadedConfig(_validate(raw, env_fields), source, overrides)
+
+
+def _register_keys(api: object) -> None:
+    """Every API key, the general one and each provider's own, kept out of every message."""
+    if not isinstance(api, dict):
+        return
+    providers = api.get("providers")
+    tables = providers.values() if isinstance(providers, dict) else ()
+    for table in (api, *tables):
+        if isinstance(table, dict) and isinstance(table.get("key"), str):
+            register_secret(table["key"])
 
 
 def _find_source(path: Path | None, env: Mapping[str, str]) -> Path | None:
@@ -105,18 +128,30 @@ def _read_toml(path: Path) -> dict[str, Any]:
 def _apply_env(
     raw: dict[str, Any], env: Mapping[str, str]
 ) -> tuple[dict[str, Any], tuple[str, ...]]:
-    api = raw.get("api", {})
-    if not isinstance(api, dict):
+    if not isinstance(raw.get("api", {}), dict):
         return raw, ()  # validation reports that [api] is not a table
-    api = dict(api)
+    raw = dict(raw)
     used: list[str] = []
     for field, var in _ENV_FIELDS.items():
         # Stripped: a key pasted with a trailing newline is still the same key.
         value = env.get(var, "").strip()
-        if value:
-            api[field.removeprefix("api.")] = value
+        if value and _set(raw, field.split("."), value):
             used.append(var)
-    return ({**raw, "api": api} if used else raw), tuple(used)
+    return raw, tuple(used)
+
+
+def _set(table: dict[str, Any], path: list[str], value: str) -> bool:
+    """Set a dotted field in copies of its tables; False where one is not a table (which
+    validation reports)."""
+    head, *rest = path
+    if not rest:
+        table[head] = value
+        return True
+    inner = table.get(head, {})
+    if not isinstance(inner, dict):
+        return False
+    table[head] = inner = dict(inner)
+    return _set(inner, rest, value)
 
 
 def _validate(raw: dict[str, Any], env_fields: Mapping[str, str]) -> Config:

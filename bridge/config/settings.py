@@ -11,6 +11,16 @@ import platformdirs
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from bridge.config.connections import (
+    ACEDATA_API_URL,
+    DEFAULT_API_URL,
+    DEFAULT_USAGE_URL,
+    PROVIDER_URLS,
+    Connection,
+    MountseaConnection,
+    ProvidersSettings,
+    own_values,
+)
 from bridge.config.fields import (
     Port,
     Seconds,
@@ -27,11 +37,6 @@ from bridge.errors.describe import suggest
 from bridge.jobs.offers import FUZZ_MODELS, LYRIA_MODELS
 from bridge.jobs.request import ActionName
 
-DEFAULT_API_URL = "https://api.mountsea.ai"
-
-DEFAULT_USAGE_URL = "https://dk.mountsea.ai"
-# AceData Cloud's Producer API (its `producer/docs/`); it documents no usage API.
-ACEDATA_API_URL = "https://api.acedata.cloud"
 ProviderName = Literal["mountsea", "acedata"]
 # The models table lives with what each model's contract can express (jobs.offers).
 BUILTIN_MODELS: tuple[str, ...] = (*FUZZ_MODELS, *LYRIA_MODELS)
@@ -47,7 +52,9 @@ FAULT_ENDPOINTS: tuple[str, ...] = get_args(FaultEndpoint)
 
 class ApiSettings(Section):
     provider: ProviderName = "mountsea"
-    url: str = DEFAULT_API_URL  # acedata's own when api.provider = "acedata" and url is unset
+    # The chosen provider's: its own [api.providers.<name>] values win over these, and
+    # url is acedata's own when api.provider = "acedata" and neither sets it.
+    url: str = DEFAULT_API_URL
     key: SecretStr = SecretStr("")
     usage_url: str = DEFAULT_USAGE_URL
     connect_timeout: Seconds = 10.0
@@ -56,18 +63,31 @@ class ApiSettings(Section):
     retry_base: Seconds = 0.5
     retry_cap: Seconds = 30.0
     max_connections: Annotated[int, Field(ge=1, le=100)] = 8
+    providers: ProvidersSettings = Field(default_factory=ProvidersSettings)
 
     @field_validator("url", "usage_url")
     @classmethod
     def _check_url(cls, value: str) -> str:
         return http_url(value)
 
+    def connection(self, name: str) -> Connection:
+        """Where provider `name` is reached: the chosen one at api.url with api.key (which
+        its own table has set when it sets them), another at its own table's values."""
+        if name == self.provider:
+            return Connection(self.url, self.key, self.usage_url)
+        own = getattr(self.providers, name)
+        usage_url = own.usage_url if isinstance(own, MountseaConnection) else ""
+        return Connection(own.url or PROVIDER_URLS[name], own.key, usage_url or DEFAULT_USAGE_URL)
+
     # Model validators run only when every field of the section is valid, so cross-field
     # rules are checked (and reported with the other sections' errors) once their fields pass.
     @model_validator(mode="before")
     @classmethod
     def _provider_url(cls, data: object) -> object:
-        if isinstance(data, dict) and data.get("provider") == "acedata" and "url" not in data:
+        if not isinstance(data, dict):
+            return data
+        data = {**data, **own_values(data)}
+        if data.get("provider") == "acedata" and "url" not in data:
             return {**data, "url": ACEDATA_API_URL}
         return data
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from bridge.api.contract import SeedContract
-from bridge.config.settings import DEFAULT_API_URL, DEFAULT_USAGE_URL
+from bridge.config.connections import DEFAULT_API_URL, DEFAULT_USAGE_URL
 from bridge.jobs.offers import LYRIA
 from bridge.jobs.request import AudioRequest
 
