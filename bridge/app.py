@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,19 +19,24 @@ from bridge.api.learned import Learned
 from bridge.api.providers import Provider, provider_named
 from bridge.api.usage import UsageClient
 from bridge.config import Config
+from bridge.config.loading import ENV_API_KEY, ENV_API_PROVIDER, provider_env
 from bridge.config.settings import EmulatedProvider
-from bridge.errors import StagingError
+from bridge.errors import ProviderUnavailableError, StagingError
 from bridge.jobs.state import Job
 from bridge.journal import Journal
 from bridge.net import is_loopback_url
 from bridge.pipeline import Deps, JobRunner, Progress
+from bridge.pipeline.deps import OtherService, Service
 from bridge.pipeline.output import Splicing
 from bridge.pipeline.spend import Budget
 from bridge.staging.factory import AnyStager, make_stager
 from bridge.staging.local import LocalHttpStager
 
 if TYPE_CHECKING:
+    import httpx
     from rich.console import Console
+
+log = logging.getLogger(__name__)
 
 # The emulator finishes a task in seconds: polled quickly, a job through it takes no longer
 # than its tasks (the hosted service keeps its advised 3-5 s).
@@ -87,38 +93,82 @@ async def open_runner(
             read_timeout=api.read_timeout,
             max_connections=api.max_connections,
         ) as http:
+            services = Services(
+                http, config, built_in=_built_in(choice, config), emulator_asked=choice.emulator
+            )
+            usage_url = url if emulated else api.usage_url
             provider = provider_named(api.provider)
-            client = ProducerClient(
-                http,
-                base_url=url,
-                api_key=key,
-                retry=RetryPolicy(
-                    api.max_attempts,
-                    api.retry_base,
-                    api.retry_cap,
-                    patience=config.polling.deadline,
-                ),
-                poll_plan=poll_plan(config, provider, emulated=emulated),
-                provider=provider,
-                learned=Learned(config.jobs.data_folder()),
-            )
-            # A provider without a usage API: manifests say `credits: null`.
-            usage = (
-                None
-                if provider.usage_url is None
-                else UsageClient(
-                    http,
-                    base_url=url if emulated else api.usage_url,
-                    headers=provider.usage_headers(key),
-                )
-            )
+            current = services.make(provider, url, key, usage_url, emulated=emulated)
             yield JobRunner(
-                _deps(config, client, usage, journal, stager, extra_roots, notify),
+                _deps(config, current, services, journal, stager, extra_roots, notify),
                 max_running=config.jobs.max_running,
                 progress=progress,
                 on_finished=on_finished,
                 keep_finished=keep_finished,
             )
+
+
+class Services:
+    """Each provider's client and usage API, all on the runner's one HTTP client (closed
+    with it): api.provider's from the start, another's made when a journaled job judged for
+    it first runs (`Deps.for_provider`), then shared by every job of that provider."""
+
+    def __init__(
+        self, http: httpx.AsyncClient, config: Config, *, built_in: bool, emulator_asked: bool
+    ) -> None:
+        self._http = http
+        self._config = config
+        self._learned = Learned(config.jobs.data_folder())
+        self._built_in = built_in  # the built-in emulator answers for api.provider
+        self._emulator_asked = emulator_asked
+        self._made: dict[str, Service] = {}
+
+    def make(
+        self, provider: Provider, url: str, key: str, usage_url: str, *, emulated: bool
+    ) -> Service:
+        api = self._config.api
+        client = ProducerClient(
+            self._http,
+            base_url=url,
+            api_key=key,
+            retry=RetryPolicy(
+                api.max_attempts,
+                api.retry_base,
+                api.retry_cap,
+                patience=self._config.polling.deadline,
+            ),
+            poll_plan=poll_plan(self._config, provider, emulated=emulated),
+            provider=provider,
+            learned=self._learned,
+        )
+        # A provider without a usage API: manifests say `credits: null`.
+        if provider.usage_url is None:
+            return Service(client)
+        headers = provider.usage_headers(key)
+        return Service(client, UsageClient(self._http, base_url=usage_url, headers=headers))
+
+    def __call__(self, name: str) -> Service:
+        """The service of provider `name` (not api.provider) as its own settings give it."""
+        made = self._made.get(name)
+        if made is None:
+            made = self._made[name] = self._other(name)
+        return made
+
+    def _other(self, name: str) -> Service:
+        connection = self._config.api.connection(name)
+        key = connection.key.get_secret_value()
+        if self._emulator_asked or not key:
+            raise ProviderUnavailableError(
+                name,
+                key_setting=f"api.providers.{name}.key",
+                key_env=provider_env(ENV_API_KEY, name),
+                provider_env=ENV_API_PROVIDER,
+                built_in=self._built_in,
+                emulator_asked=self._emulator_asked,
+            )
+        log.info("jobs judged for provider %s go to %s", name, connection.url)
+        provider = provider_named(name)
+        return self.make(provider, connection.url, key, connection.usage_url, emulated=False)
 
 
 def poll_plan(config: Config, provider: Provider, *, emulated: bool) -> PollPlan:
@@ -136,15 +186,15 @@ def work_folder(journal: Journal) -> Path:
 
 def _deps(
     config: Config,
-    client: ProducerClient,
-    usage: UsageClient | None,
+    current: Service,
+    others: OtherService,
     journal: Journal,
     stager: AnyStager | None,
     extra_roots: Sequence[Path],
     notify: Callable[[Job], Awaitable[None]],
 ) -> Deps:
     return Deps(
-        client=client,
+        client=current.client,
         journal=journal,
         stager=stager,
         work_root=work_folder(journal),
@@ -154,8 +204,9 @@ def _deps(
         upload_format=config.staging.upload_format,
         context=config.audio.context_seconds(),
         splicing=_splicing(config),
-        usage=usage,
+        usage=current.usage,
         budget=Budget(**config.budget.model_dump()),
+        other_service=others,
     )
 
 
@@ -165,7 +216,7 @@ def _backend(
     """(base URL, key, whether it is an emulator): the hosted API, a given URL, or an
     emulator started here."""
     key = config.api.key.get_secret_value()
-    if choice.emulator or (not key and not choice.api_url):
+    if _built_in(choice, config):
         from bridge.emulator.server import BANNER, EmulatorServer  # only when it runs here
 
         twin = emulated_provider(config.api.provider, config.emulator.provider)
@@ -187,6 +238,11 @@ def _backend(
         # A URL without a key is most likely a local `producer-bridge emulator`.
         return choice.api_url, config.emulator.token, True
     return choice.api_url or config.api.url, key, False
+
+
+def _built_in(choice: ServiceChoice, config: Config) -> bool:
+    """Whether jobs of api.provider go to the built-in emulator, started here."""
+    return choice.emulator or not (config.api.key.get_secret_value() or choice.api_url)
 
 
 def emulated_provider(api_provider: str, twin: EmulatedProvider) -> EmulatedProvider:

@@ -19,6 +19,8 @@
     │                             scripts to copy, a folder that cannot be written)
     ├── LoginError                the start-at-login entry cannot be written or removed
     ├── BudgetError               a job would spend past [budget]: refused before staging
+    ├── ProviderUnavailableError  a journaled job's provider cannot be reached as set up
+    │                             (no key for it): nothing is sent, `jobs retry` goes on
     └── ApiError                  anything that went wrong talking to the Producer API
         ├── AuthError             401 / 403: the API key is missing or wrong
         ├── BadRequestError       400 / 422: the service refused the body
@@ -151,6 +153,45 @@ class LoginError(BridgeError):
 
 class BudgetError(BridgeError):
     pass
+
+
+class ProviderUnavailableError(BridgeError):
+    """A journaled job's provider is not api.provider and cannot be reached from here: no key
+    is set for it, or `--emulator` sends every job to the built-in emulator's one twin.
+    Nothing was sent; `jobs retry` goes on with the job once it can be reached."""
+
+    def __init__(
+        self,
+        provider: str,
+        *,
+        key_setting: str,
+        key_env: str,
+        provider_env: str,
+        built_in: bool,
+        emulator_asked: bool = False,
+    ) -> None:
+        self.provider = provider
+        back = f"api.provider = {provider!r} (or {provider_env}={provider})"
+        if emulator_asked:
+            words = (
+                f"this job was started on provider {provider}, and with --emulator the built-in "
+                f"emulator speaks only the twin of api.provider: set {back} or leave out "
+                f"--emulator, {_RETRY}"
+            )
+        else:
+            words = (
+                f"this job was started on provider {provider}, and no API key is set here for "
+                f"it: set {key_setting} (or the environment variable {key_env}), {_RETRY}"
+            )
+            if built_in:
+                words += f"; a job started on the built-in emulator goes on there once {back}"
+        super().__init__(words)
+
+
+_RETRY = (
+    "then `producer-bridge jobs retry` this job: it goes on from its last checkpoint with the "
+    "task ids it kept, and nothing paid for is sent again"
+)
 
 
 _LOOK_IT_UP = "Look the task up before trying again; the service may bill a repeat."

@@ -3,6 +3,7 @@ the exception that hands a job to a person."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,6 +12,8 @@ from typing import Protocol
 from bridge.api.client import ProducerClient
 from bridge.api.usage import UsageClient
 from bridge.audio.clips import UploadFormat
+from bridge.errors import JobError
+from bridge.jobs.offers import MOUNTSEA
 from bridge.jobs.results import TaskStatus
 from bridge.jobs.state import Event, Job
 from bridge.journal import Journal
@@ -38,10 +41,23 @@ class NeedsAttention(Exception):
 
 
 @dataclass(frozen=True)
+class Service:
+    """One provider's client and its usage API (None: it has none)."""
+
+    client: ProducerClient
+    usage: UsageClient | None = None
+
+
+# The service of a provider other than api.provider's, for a journaled job judged for it
+# (ProviderUnavailableError when it cannot be reached from here).
+OtherService = Callable[[str], Service]
+
+
+@dataclass(frozen=True)
 class Deps:
     """What every job run shares."""
 
-    client: ProducerClient
+    client: ProducerClient  # api.provider's: where new jobs go
     journal: Journal
     stager: Stager | None
     work_root: Path
@@ -53,3 +69,18 @@ class Deps:
     splicing: Splicing | None = field(default_factory=Splicing)  # None: no spliced.wav
     usage: UsageClient | None = None  # the provider's credit history: the ledger's source
     budget: Budget = field(default_factory=Budget)  # the spend guard, judged at submit
+    other_service: OtherService | None = None  # None: only the client's provider is reached
+
+    def for_provider(self, provider: str | None) -> Deps:
+        """What a job judged for `provider` runs with: that provider's client and usage API
+        (a job journaled before providers existed is mountsea's)."""
+        name = provider or MOUNTSEA.name
+        if name == self.client.provider.name:
+            return self
+        if self.other_service is None:
+            raise JobError(
+                f"this job was judged for provider {name}, and this runner speaks only to "
+                f"{self.client.provider.name}"
+            )
+        service = self.other_service(name)
+        return dataclasses.replace(self, client=service.client, usage=service.usage)

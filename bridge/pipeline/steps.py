@@ -57,6 +57,8 @@ class JobRun(Recorder):
 
     async def run(self) -> Job:
         """Every remaining step. Raises BridgeError, NeedsAttention or CancelledError."""
+        # On the provider it was judged for, whichever api.provider names now.
+        self.deps = self.deps.for_provider(self.job.request.provider)
         self.work.mkdir(parents=True, exist_ok=True)
         remove_temporaries(self.work)
         steps: dict[Step, Callable[[], Awaitable[None]]] = {
