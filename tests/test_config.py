@@ -22,6 +22,7 @@ from bridge.config import (
     load_config,
     render_toml,
 )
+from bridge.config.connections import DEFAULT_USAGE_URL
 from bridge.errors import ConfigError, redact
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config" / "bridge.example.toml"
@@ -137,6 +138,59 @@ def test_bad_env_url_names_the_variable(tmp_path: Path) -> None:
     error = errors_of(None, {ENV_API_URL: "ftp://example.org"})
     assert error.fields == (ENV_API_URL,)
     assert "http://" in error.issues[0].message
+
+
+# The chosen provider's key, from least to most specific: api.key in the file, then
+# PRODUCER_API_KEY, then its own table, then its own variable.
+KEY_PRECEDENCE = [
+    ({"general": "file-general"}, {}, "file-general"),
+    ({"general": "file-general"}, {ENV_API_KEY: "env-general"}, "env-general"),
+    ({"general": "file-general", "own": "file-own"}, {ENV_API_KEY: "env-general"}, "file-own"),
+    ({"own": "file-own"}, {ENV_API_KEY: "env-general", "PRODUCER_API_KEY_ACEDATA": "env-own"},
+     "env-own"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("file", "env", "expected"), KEY_PRECEDENCE)
+def test_the_chosen_providers_key_its_own_setting_first_the_environment_before_the_file(
+    tmp_path: Path, file: dict[str, str], env: dict[str, str], expected: str
+) -> None:
+    text = '[api]\nprovider = "acedata"\n'
+    text += f'key = "{file["general"]}"\n' if "general" in file else ""
+    text += f'[api.providers.acedata]\nkey = "{file["own"]}"\n' if "own" in file else ""
+    api = load_config(write(tmp_path / "b.toml", text), env=env).config.api
+    assert api.key.get_secret_value() == expected
+    assert api.connection("acedata").key.get_secret_value() == expected
+    # api.key is the chosen provider's only: never the other one's.
+    assert api.connection("mountsea").key.get_secret_value() == ""
+
+
+def test_another_provider_is_reached_with_its_own_table_or_its_defaults(tmp_path: Path) -> None:
+    text = (
+        '[api]\nprovider = "acedata"\nurl = "http://general:1"\nkey = "general-key"\n'
+        'usage_url = "http://usage:1"\n'
+        '[api.providers.mountsea]\nkey = "mountsea-key"\n'
+    )
+    env = {"PRODUCER_API_URL_MOUNTSEA": "http://mountsea:2/"}
+    loaded = load_config(write(tmp_path / "b.toml", text), env=env)
+    api = loaded.config.api
+    mountsea = api.connection("mountsea")
+    assert (mountsea.url, mountsea.usage_url) == ("http://mountsea:2", DEFAULT_USAGE_URL)
+    assert mountsea.key.get_secret_value() == "mountsea-key"
+    assert (api.connection("acedata").url, api.url) == ("http://general:1", "http://general:1")
+    assert loaded.overrides == ("PRODUCER_API_URL_MOUNTSEA",)
+    defaults = Config().api
+    assert defaults.connection("acedata").url == "https://api.acedata.cloud"
+    assert defaults.connection("mountsea").url == DEFAULT_API_URL
+    assert "mountsea-key" not in redact("Bearer mountsea-key")
+
+
+def test_a_bad_url_of_a_providers_own_table_is_named_once(tmp_path: Path) -> None:
+    text = '[api]\nprovider = "acedata"\n[api.providers.acedata]\nurl = "ftp://x"\n'
+    error = errors_of(write(tmp_path / "b.toml", text))
+    assert error.fields == ("api.providers.acedata.url",)
+    by_env = errors_of(None, {"PRODUCER_API_URL_MOUNTSEA": "nowhere"})
+    assert by_env.fields == ("PRODUCER_API_URL_MOUNTSEA",)
 
 
 # ---------------------------------------------------------------- errors
