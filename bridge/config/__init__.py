@@ -1,4 +1,4 @@
-"""The bridge's configuration: one TOML file, four environment variables, validated as a whole.
+"""The bridge's configuration: one TOML file and its environment overrides, validated whole.
 
 `settings` holds the sections (one pydantic model each) and `Config`; `fields` the field types
 and checks they share; `loading` finds the file, applies the environment and validates it,
