@@ -48,6 +48,7 @@ def check_report(loaded: LoadedConfig) -> str:
         ("source", _origin(loaded)),
         ("API URL", config.api.url),
         ("API key", "set" if key_set else "not set: the built-in emulator will be used"),
+        *_other_providers(loaded),
         ("default model", config.models.default),
         ("staging", _staging_text(loaded)),
     ]
@@ -56,6 +57,21 @@ def check_report(loaded: LoadedConfig) -> str:
     width = max(len(label) for label, _ in rows) + 1
     body = [f"  {label + ':':<{width}} {value}" for label, value in rows]
     return "\n".join(["configuration is valid", *body]) + "\n"
+
+
+def _other_providers(loaded: LoadedConfig) -> list[tuple[str, str]]:
+    """Where the journaled jobs of each provider but api.provider go, and whether they can."""
+    api = loaded.config.api
+    rows = []
+    for name in type(api.providers).model_fields:
+        if name == api.provider:
+            continue
+        connection = api.connection(name)
+        key = (
+            "key set" if connection.key.get_secret_value() else f"no key (api.providers.{name}.key)"
+        )
+        rows.append(("other provider", f"{name} at {connection.url}, {key}"))
+    return rows
 
 
 def _origin(loaded: LoadedConfig) -> str:
@@ -149,4 +165,3 @@ def _string(text: str) -> str:
         else:
             out.append(char)
     return '"' + "".join(out) + '"'
-

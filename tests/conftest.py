@@ -32,6 +32,14 @@ from tests.waiting import wait_until
 
 FAST_POLL = PollPlan(interval=0.02, max_interval=0.1, backoff=1.5, deadline=20.0)
 FAST_RETRY = RetryPolicy(max_attempts=6, base=0.01, cap=0.05)
+# Each provider's own settings from the environment (`[api.providers.<name>]`).
+OWN_ENV = (
+    "PRODUCER_API_KEY_MOUNTSEA",
+    "PRODUCER_API_URL_MOUNTSEA",
+    "PRODUCER_USAGE_URL_MOUNTSEA",
+    "PRODUCER_API_KEY_ACEDATA",
+    "PRODUCER_API_URL_ACEDATA",
+)
 
 
 def _open_sockets() -> int:
@@ -59,7 +67,7 @@ def own_data_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def jobs_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A configuration with fast polling, the journal in `tmp_path/data`, and `tmp_path` as
     the one allowed project root; no key or config from the environment."""
-    for name in ("PRODUCER_API_KEY", "PRODUCER_API_URL", "PRODUCER_BRIDGE_CONFIG"):
+    for name in ("PRODUCER_API_KEY", "PRODUCER_API_URL", "PRODUCER_BRIDGE_CONFIG", *OWN_ENV):
         monkeypatch.delenv(name, raising=False)
     path = tmp_path / "bridge.toml"
     path.write_text(

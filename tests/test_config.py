@@ -179,6 +179,8 @@ def test_another_provider_is_reached_with_its_own_table_or_its_defaults(tmp_path
     assert mountsea.key.get_secret_value() == "mountsea-key"
     assert (api.connection("acedata").url, api.url) == ("http://general:1", "http://general:1")
     assert loaded.overrides == ("PRODUCER_API_URL_MOUNTSEA",)
+    report = check_report(loaded)
+    assert re.search(r"other provider:\s+mountsea at http://mountsea:2, key set$", report, re.M)
     defaults = Config().api
     assert defaults.connection("acedata").url == "https://api.acedata.cloud"
     assert defaults.connection("mountsea").url == DEFAULT_API_URL
