@@ -27,7 +27,7 @@ TOKENS = {"mountsea": "mountsea-token", "acedata": "acedata-token"}
 @pytest.fixture
 def twins() -> Iterator[dict[str, EmulatorServer]]:
     """Both providers' twins; a task takes long enough for a kill to land while it runs."""
-    settings = EmulatorSettings(port=0, task_seconds=1.0, create_seconds=2.0)
+    settings = EmulatorSettings(port=0, task_seconds=0.5, create_seconds=2.0)
     with (
         EmulatorServer(settings.model_copy(update={"token": TOKENS["mountsea"]})) as mountsea,
         EmulatorServer(
