@@ -262,13 +262,14 @@ def test_every_action_through_osc_and_the_drop_folder_of_one_daemon(
         for case in CASES:
             drop_off(tmp_path / "drop", case, clip, by_drop)
         accepted = [listener.wait_for("/bridge/job/accepted") for _ in range(2 * len(CASES))]
-        done = {
-            job_id: listener.wait_for("/bridge/job/done", lambda a, j=job_id: a[0] == j)[1]
+        done = [
+            listener.wait_for("/bridge/job/done", lambda a, j=job_id: a[0] == j)
             for job_id, _ in accepted
-        }
+        ]
     assert sorted(action for _, action in accepted) == sorted(2 * [c.action for c in CASES])
+    assert {credits for _, _, credits, *_ in done} == {""}  # null: AceData tells no usage
     landed: dict[Path, list[str]] = {by_osc: [], by_drop: []}
-    for manifest_path in map(Path, done.values()):
+    for manifest_path in (Path(manifest) for _, manifest, *_ in done):
         project = manifest_path.parents[2]
         case = BY_ACTION[json.loads(manifest_path.read_text())["action"]]
         manifest = assert_lands(case, manifest_path, clip, stems=project == by_osc)
