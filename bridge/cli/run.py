@@ -148,7 +148,7 @@ def add_run_parser(commands: Any) -> None:
         "--stems",
         action="store_true",
         default=None,
-        help="also fetch vocals, drums, bass and other stems",
+        help="also fetch stems: vocals, drums, bass and other (acedata: vocals, instrumental)",
     )
     timeline = run.add_argument_group(
         "timeline (where the clip sits in the project; results are placed to match)"

@@ -97,7 +97,8 @@ class AceDataApp(EmulatorApp):
             return self._refused(exc)
         if body.action == acedata.STEMS:
             args: dict[str, Any] = {"audio_id": body.audio_id}
-            return await self._ace_start(request, "stems", "ace-stems", args, body.at_once)
+            return await self._ace_start(request, "stems", "ace-stems", args, body.at_once,
+                                         given)  # fmt: skip
         engine_body = acedata.engine_body(body, self.engine.settings.create_seconds)
         dumped = engine_body.model_dump(mode="json", by_alias=True, exclude_none=True)
         kind = engine_body.action
