@@ -3,8 +3,9 @@
 -- @author producer-bridge
 -- @noindex
 -- @about
---   Splits the selected audio item into vocals, drums, bass and other (stems_only): nothing
---   is generated, and no dialog asks anything.
+--   Splits the selected audio item into its stems (stems_only): vocals, drums, bass and
+--   other through mountsea, vocals and instrumental through acedata. Nothing is generated,
+--   and no dialog asks anything.
 --   Writes a request for the producer-bridge daemon into its drop folder's requests/;
 --   run "ProducerBridge - Import results" (or let the daemon trigger it) to place the stems.
 
