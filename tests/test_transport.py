@@ -12,6 +12,8 @@ import gzip
 import json
 import socket
 import struct
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -115,6 +117,15 @@ async def test_a_misbehaving_peer_raises_the_same_httpx_error_through_either_tra
     async with peer(behaviour) as (url, _):
         errors = {name: await error_of(name, f"{url}/producer/tasks") for name in TRANSPORTS}
     assert errors["aiohttp"] is errors["httpx"]
+
+
+def test_a_client_imports_aiohttp_with_its_first_request_not_before() -> None:
+    code = (
+        "import sys; from bridge.api import make_http_client; make_http_client(); "
+        "print('aiohttp' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["False"]
 
 
 async def test_a_refused_connection_is_a_connect_error_through_either_transport() -> None:

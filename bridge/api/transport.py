@@ -7,16 +7,21 @@ Python, so a status poll costs the event loop's thread about a third of the CPU
 same case, so `api/client.py`, `api/download.py` and `api/retry.py` see no difference:
 a connection never made is `ConnectError`/`ConnectTimeout`, one lost after the request
 was sent is `ReadError`/`RemoteProtocolError`, a silent server `ReadTimeout`.
+
+aiohttp is imported on the first request, not with the client: a daemon that sends
+nothing does not carry it.
 """
 
 from __future__ import annotations
 
 import ssl
 from collections.abc import AsyncIterator, Mapping
+from typing import TYPE_CHECKING
 
-import aiohttp
 import httpx
-from yarl import URL
+
+if TYPE_CHECKING:
+    import aiohttp
 
 CHUNK = 1 << 16
 KEEPALIVE = 5.0  # seconds an idle connection is kept, httpx's own default
@@ -35,6 +40,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._ssl: ssl.SSLContext | None = None
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        import aiohttp
+        from yarl import URL
+
         session = self._session or self._open()
         body = await request.aread()
         try:
@@ -69,6 +77,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             self._session = None
 
     def _open(self) -> aiohttp.ClientSession:
+        import aiohttp
+
         connector = aiohttp.TCPConnector(
             limit=self._max_connections, keepalive_timeout=KEEPALIVE, enable_cleanup_closed=False
         )
@@ -99,6 +109,8 @@ class _Body(httpx.AsyncByteStream):
         self._request = request
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
+        import aiohttp
+
         try:
             async for chunk in self._response.content.iter_chunked(CHUNK):
                 yield chunk
@@ -127,6 +139,8 @@ def _headers(request: httpx.Request, length: int) -> list[tuple[str, str]]:
 def _timeout(timeouts: _Timeouts) -> aiohttp.ClientTimeout:
     """httpx's timeouts: `pool` bounds the wait for a connection and `connect` the
     socket's; aiohttp has no write timeout (the bodies sent are small)."""
+    import aiohttp
+
     return aiohttp.ClientTimeout(
         total=None,
         connect=timeouts.get("pool"),
@@ -137,6 +151,8 @@ def _timeout(timeouts: _Timeouts) -> aiohttp.ClientTimeout:
 
 def translate(exc: BaseException, request: httpx.Request) -> httpx.TransportError:
     """The httpx error httpcore raises where aiohttp raised `exc`."""
+    import aiohttp
+
     text = str(exc) or type(exc).__name__
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
         return httpx.ConnectTimeout(text, request=request)
