@@ -8,6 +8,8 @@ task_seconds 30, so jobs sit polling). 50 create_music jobs are sent over OSC: 1
 100 warm-up) from a plain UDP socket, `perf_counter_ns` around sendto -> recv of the pong;
 p50, p99, max in ms; also with the daemon idle, first, and while the 50 jobs arrive (a
 burst from another socket; the pings go to each server in turn until all are accepted).
+Also prints the CPU the daemon's main thread (its event loop, where the jobs poll) spent
+during the busy phase, per task poll the emulator served (Linux: /proc schedstat).
 
 Baseline, same run: a bare python-osc `BlockingOSCUDPServer` answering `/bridge/ping` with
 the same pong, in a child process, pinged by the same code in the same phases, alternating
@@ -222,6 +224,14 @@ def wait_serving(daemon: subprocess.Popen[bytes], pinger: Pinger) -> bool:
     return daemon.poll() is None and time.monotonic() < deadline
 
 
+def main_thread_cpu(pid: int) -> float:
+    """Seconds the process's main thread has spent on a CPU (Linux schedstat; 0 elsewhere)."""
+    try:
+        return int(Path(f"/proc/{pid}/task/{pid}/schedstat").read_text().split()[0]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
 def task_polls(api_url: str) -> int:
     stats = httpx.get(f"{api_url}/_emulator/stats", timeout=5.0).json()
     return int(stats["requests"].get("tasks", 0))
@@ -305,7 +315,9 @@ def run(args: argparse.Namespace, tmp: Path) -> int:
         while (before := in_flight(jobs_sock, port)) != expected and time.monotonic() < deadline:
             time.sleep(0.1)
         polls, window = task_polls(api_url), time.monotonic()
+        cpu = main_thread_cpu(daemon.pid)
         rows.append((f"{args.jobs} jobs", measure(pingers, args)))
+        cpu = main_thread_cpu(daemon.pid) - cpu
         window, polls = time.monotonic() - window, task_polls(api_url) - polls
         after = in_flight(jobs_sock, port)
         lost = {name: lost[name] + p.lost for name, p in pingers.items()}
@@ -315,6 +327,11 @@ def run(args: argparse.Namespace, tmp: Path) -> int:
         + ("" if before == after == expected else f"  (WARNING: expected {expected})")
     )
     print(f"  emulator task polls during the busy phase: {polls} in {window:.2f} s")
+    if cpu and polls:
+        print(
+            f"  daemon's main thread (event loop) during it: {cpu * 1000:.0f} ms of CPU, "
+            f"{cpu / polls * 1000:.2f} ms per task poll"
+        )
     report(rows, lost)
     return 0
 
