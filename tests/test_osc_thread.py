@@ -129,6 +129,8 @@ def test_a_direct_answer_never_overtakes_the_answer_to_an_earlier_message(
     server.release.set()
     assert receive(peer) == ("/loop", ["/context/set"])
     assert receive(peer) == ("/loop", ["/ping"])  # handed on, in order, behind it
+    # The main loop answers before it counts the message as handled: wait for the count.
+    wait_until(lambda: server.endpoint is not None and server.endpoint.waiting(sender) == 0)
     peer.sendto(build("/ping", []), target)
     assert receive(peer) == ("/pong", [])  # nothing waits any more: answered directly
 
