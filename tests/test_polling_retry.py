@@ -352,3 +352,17 @@ def test_audio_results_are_read_in_every_plausible_shape(result: Any) -> None:
     clips = parse_clips(result, "t1")
     assert clips[0].audio_id == "a1"
     assert clips[0].extra == {"lyrics": "la"}  # unknown fields are kept
+
+
+async def test_a_create_that_could_not_be_written_whole_is_repeated() -> None:
+    """Half a request is acted on by no service: repeating it cannot pay twice."""
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        if len(calls) == 1:
+            raise httpx.WriteError("Can not write request body", request=request)
+        return httpx.Response(201, json={"taskId": "t8"})
+
+    assert await unit_client(handler, FakeClock()).upload("https://x.test/a.wav") == "t8"
+    assert len(calls) == 2

@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from bridge.api import ProducerClient, RetryPolicy, make_http_client
-from bridge.api.transport import AiohttpTransport
+from bridge.api.transport import AiohttpTransport, translate
 from bridge.errors import ConnectionFailed, SubmitUncertainError
 from tests.conftest import FAST_RETRY
 
@@ -187,3 +187,14 @@ async def test_the_peer_sees_the_same_request_and_the_client_the_same_answer() -
     assert sent == their_sent
     assert json.loads(sent) == {"a": "é"}
     assert sorted(head.lower().split(b"\r\n")) == sorted(their_head.lower().split(b"\r\n"))
+
+
+def test_a_request_aiohttp_could_not_finish_writing_is_a_write_error() -> None:
+    """aiohttp's own words when a kept-alive connection was closed under the request."""
+    import aiohttp
+
+    request = httpx.Request("POST", "http://127.0.0.1/producer/audios")
+    unwritten = aiohttp.ClientOSError(32, "Can not write request body for http://127.0.0.1/")
+    assert isinstance(translate(unwritten, request), httpx.WriteError)
+    reset = aiohttp.ClientOSError(104, "Connection reset by peer")
+    assert isinstance(translate(reset, request), httpx.ReadError)

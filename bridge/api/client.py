@@ -289,6 +289,16 @@ class ProducerClient:
         except _NEVER_SENT as exc:
             error = ConnectionFailed(f"cannot reach {self._base}: {_describe(exc)}", **ids)
             raise Retryable(error) from exc
+        except httpx.WriteError as exc:
+            # The request's bytes could not all be written (a kept-alive connection the
+            # service had closed): no service acts on half a request, so even a create
+            # is repeated.
+            error = ConnectionFailed(
+                f"the connection to {self._base} closed before the request was written: "
+                f"{_describe(exc)}",
+                **ids,
+            )
+            raise Retryable(error) from exc
         except httpx.TransportError as exc:
             if creates:
                 raise SubmitUncertainError(

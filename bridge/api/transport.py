@@ -5,8 +5,9 @@ aiohttp carries the bytes: its HTTP parser is compiled, where httpcore's and h11
 Python, so a status poll costs the event loop's thread about a third of the CPU
 (`bench/poll_cpu.py`). aiohttp's errors become the httpx errors httpcore raises in the
 same case, so `api/client.py`, `api/download.py` and `api/retry.py` see no difference:
-a connection never made is `ConnectError`/`ConnectTimeout`, one lost after the request
-was sent is `ReadError`/`RemoteProtocolError`, a silent server `ReadTimeout`.
+a connection never made is `ConnectError`/`ConnectTimeout`, a request that could not be
+written whole `WriteError`, one lost after the request was sent is
+`ReadError`/`RemoteProtocolError`, a silent server `ReadTimeout`.
 
 aiohttp is imported on the first request, not with the client: a daemon that sends
 nothing does not carry it.
@@ -27,6 +28,9 @@ CHUNK = 1 << 16
 KEEPALIVE = 5.0  # seconds an idle connection is kept, httpx's own default
 
 _Timeouts = Mapping[str, float | None]
+# How aiohttp words a request it could not finish writing, e.g. to a kept-alive
+# connection the server had already closed (client_reqrep.py, `write_bytes`).
+_UNWRITTEN = "Can not write request body"
 
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
@@ -158,6 +162,8 @@ def translate(exc: BaseException, request: httpx.Request) -> httpx.TransportErro
         return httpx.ConnectTimeout(text, request=request)
     if isinstance(exc, aiohttp.ClientConnectorError):  # refused, DNS, TLS handshake
         return httpx.ConnectError(text, request=request)
+    if isinstance(exc, aiohttp.ClientOSError) and _UNWRITTEN in text:
+        return httpx.WriteError(text, request=request)  # what httpcore raises there
     if isinstance(exc, TimeoutError):  # aiohttp.SocketTimeoutError too
         return httpx.ReadTimeout(text, request=request)
     if isinstance(exc, aiohttp.NonHttpUrlClientError | aiohttp.InvalidURL):
