@@ -330,6 +330,9 @@ async def test_auth_and_bad_request_errors_say_what_the_service_said_without_the
         await client.stems("a1")
     assert KEY not in str(auth.value)
     assert "********" in str(auth.value)
+    # The key to check is named by the provider the client speaks to (a resumed job's may
+    # be another than api.provider's).
+    assert "PRODUCER_API_KEY_MOUNTSEA or api.providers.mountsea.key" in str(auth.value)
     with pytest.raises(BadRequestError, match=r"weirdness: must be 0\.\.1"):
         await client.create_audio(create_request())
 

@@ -309,7 +309,7 @@ class ProducerClient:
                 ) from exc
             error = ConnectionFailed(f"no answer from {self._base}: {_describe(exc)}", **ids)
             raise Retryable(error) from exc
-        return _interpret(response, endpoint, task_id, creates)
+        return _interpret(response, endpoint, task_id, creates, self.provider.name)
 
 
 @functools.lru_cache(maxsize=256)
@@ -319,7 +319,9 @@ def _url(base: str, endpoint: str, params: tuple[tuple[str, str], ...]) -> httpx
     return httpx.URL(f"{base}/producer/{endpoint}", params=params or None)
 
 
-def _interpret(response: httpx.Response, endpoint: str, task_id: str | None, creates: bool) -> Any:
+def _interpret(
+    response: httpx.Response, endpoint: str, task_id: str | None, creates: bool, provider: str
+) -> Any:
     code = response.status_code
     if 200 <= code < 300:
         try:
@@ -349,7 +351,10 @@ def _interpret(response: httpx.Response, endpoint: str, task_id: str | None, cre
         raise Retryable(error, parse_retry_after(response.headers.get("Retry-After")))
     if code in (401, 403):
         raise AuthError(
-            f"the API key was refused ({detail}); check PRODUCER_API_KEY or api.key", **ids
+            f"the API key was refused ({detail}); check {provider}'s key: "
+            f"PRODUCER_API_KEY_{provider.upper()} or api.providers.{provider}.key, or, "
+            f"when {provider} is api.provider, PRODUCER_API_KEY or api.key",
+            **ids,
         )
     if code == 404:
         raise NotFoundError(f"not found: {detail}", **ids)
