@@ -20,7 +20,9 @@ from bridge.api.usage import UsageClient
 from bridge.config import Config
 from bridge.config.settings import EmulatedProvider
 from bridge.errors import StagingError
+from bridge.jobs.offers import OFFERS
 from bridge.jobs.state import Job
+from bridge.jobs.wire import Defaults
 from bridge.journal import Journal
 from bridge.net import is_loopback_url
 from bridge.pipeline import Deps, JobRunner, Progress
@@ -48,6 +50,19 @@ class ServiceChoice:
 
 def open_journal(config: Config) -> Journal:
     return Journal(config.jobs.journal_path())
+
+
+def request_defaults(config: Config) -> Defaults:
+    """What a request may leave out, from the configuration."""
+    return Defaults(
+        model=config.models.default,
+        known_models=config.models.known(),
+        project=str(config.output.folder()),
+        stems=config.output.stems,
+        fetch_format=config.output.format,
+        subtype=config.output.sample_format,
+        offer=OFFERS[config.api.provider],
+    )
 
 
 async def _no_notice(job: Job) -> None:

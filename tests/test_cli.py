@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from bridge.app import request_defaults
 from bridge.cli.main import main
 from bridge.config import EmulatorSettings, load_config
-from bridge.daemon.intake import request_defaults
 from bridge.emulator.server import EmulatorServer
 from bridge.errors import RequestError
 from bridge.jobs.wire import parse_request
