@@ -11,13 +11,14 @@ import asyncio
 import logging
 import threading
 from collections.abc import Callable, Coroutine
-from typing import Any, Self, TypeVar
-
-from aiohttp import web
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from bridge.errors import BridgeError
 from bridge.net import address_in_use
 from bridge.resources import Startable
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -109,6 +110,8 @@ class BackgroundServer(Startable):
         self._loop.run_until_complete(self._loop.shutdown_asyncgens())
 
     async def _serve(self) -> None:
+        from aiohttp import web  # loaded when a server starts, not when its module is
+
         runner = web.AppRunner(self._factory(), access_log=None, handle_signals=False)
         await runner.setup()
         # asyncio's default for address reuse: on POSIX a restart may bind a port still in

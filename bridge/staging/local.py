@@ -14,15 +14,19 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Self
-
-from aiohttp import web
+from typing import TYPE_CHECKING, Self
 
 from bridge.errors import StagingError
 from bridge.net import is_loopback_url
 from bridge.resources import Startable
 from bridge.serving import BackgroundServer
 from bridge.staging.base import StagedClip
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+# aiohttp is imported when the server starts: a run or a daemon that stages no clip never
+# loads it.
 
 log = logging.getLogger(__name__)
 
@@ -96,11 +100,15 @@ class LocalHttpStager(Startable):
             self._entries.clear()
 
     def _app(self) -> web.Application:
+        from aiohttp import web
+
         app = web.Application()
         app.router.add_get("/clips/{token}/{name}", self._serve)
         return app
 
     async def _serve(self, request: web.Request) -> web.StreamResponse:
+        from aiohttp import web
+
         token = request.match_info["token"]
         with self._lock:
             entry = self._entries.get(token)
