@@ -25,8 +25,8 @@ from bridge.staging.base import StagedClip
 if TYPE_CHECKING:
     from aiohttp import web
 
-# aiohttp is imported when the server starts: a run or a daemon that stages no clip never
-# loads it.
+# aiohttp is imported when the first clip is staged: a run or a daemon that stages no clip
+# never loads it.
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +49,14 @@ class LocalHttpStager(Startable):
         ttl: float = 3600.0,
         now: Callable[[], float] = time.time,
     ) -> None:
+        # The port is bound at start; aiohttp loads and serves when the first clip is staged.
         self._server = BackgroundServer(
-            self._app, host=host, port=port, name="stager", error_type=StagingError
+            self._app,
+            host=host,
+            port=port,
+            name="stager",
+            error_type=StagingError,
+            on_first_use=True,
         )
         self._public = public_base_url.rstrip("/")
         self._ttl = ttl
@@ -75,6 +81,7 @@ class LocalHttpStager(Startable):
     def stage(self, path: Path) -> StagedClip:
         if not path.is_file():
             raise StagingError(f"cannot stage {path}: no such file")
+        self._server.serve_now()
         token = secrets.token_urlsafe(24)
         # The URL keeps the extension (the service checks it) but not the user's file name.
         url = f"{self.base_url}/clips/{token}/clip{path.suffix.lower()}"
