@@ -168,6 +168,16 @@ def test_progress_and_the_emulator_notice_go_to_stderr_and_paths_to_stdout(
     assert ": completed" in captured.err
 
 
+def test_the_paths_printed_are_the_paths_written_even_with_colons_in_them(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / ":smile: take"
+    assert run(config, out, "create_music", "--prompt", "pop") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2
+    assert all(line.startswith(f"{out}/") and Path(line).is_file() for line in lines)
+
+
 @pytest.mark.parametrize(
     ("options", "field"),
     [
