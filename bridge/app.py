@@ -22,7 +22,9 @@ from bridge.config import Config
 from bridge.config.loading import ENV_API_KEY, ENV_API_PROVIDER, provider_env
 from bridge.config.settings import EmulatedProvider
 from bridge.errors import ProviderUnavailableError, StagingError
+from bridge.jobs.offers import OFFERS
 from bridge.jobs.state import Job
+from bridge.jobs.wire import Defaults
 from bridge.journal import Journal
 from bridge.net import is_loopback_url
 from bridge.pipeline import Deps, JobRunner, Progress
@@ -54,6 +56,19 @@ class ServiceChoice:
 
 def open_journal(config: Config) -> Journal:
     return Journal(config.jobs.journal_path())
+
+
+def request_defaults(config: Config) -> Defaults:
+    """What a request may leave out, from the configuration."""
+    return Defaults(
+        model=config.models.default,
+        known_models=config.models.known(),
+        project=str(config.output.folder()),
+        stems=config.output.stems,
+        fetch_format=config.output.format,
+        subtype=config.output.sample_format,
+        offer=OFFERS[config.api.provider],
+    )
 
 
 async def _no_notice(job: Job) -> None:

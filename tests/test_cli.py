@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from bridge.app import request_defaults
 from bridge.cli.main import main
 from bridge.config import EmulatorSettings, load_config
-from bridge.daemon.intake import request_defaults
 from bridge.emulator.server import EmulatorServer
 from bridge.errors import RequestError
 from bridge.jobs.wire import parse_request
@@ -166,6 +166,16 @@ def test_progress_and_the_emulator_notice_go_to_stderr_and_paths_to_stdout(
     assert "not from a model" in captured.err
     assert "[generate] task" in captured.err
     assert ": completed" in captured.err
+
+
+def test_the_paths_printed_are_the_paths_written_even_with_colons_in_them(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / ":smile: take"
+    assert run(config, out, "create_music", "--prompt", "pop") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2
+    assert all(line.startswith(f"{out}/") and Path(line).is_file() for line in lines)
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from bridge.emulator.server import EmulatorServer
+from tests.daemon_harness import Served, daemon_config, wait_until_serving
+
 PACKAGE = Path(__file__).resolve().parents[1] / "bridge"
 
 
@@ -93,3 +96,45 @@ def test_the_version_and_run_help_load_no_heavy_library(argv: list[str]) -> None
     )
     assert done.stdout.startswith("producer-bridge " if argv == ["--version"] else "usage: ")
     assert done.stderr.splitlines()[-1] == "loaded: "
+
+
+# What a job that decodes no audio and stages no clip loads none of (aiohttp is loaded:
+# it carries the HTTP client's requests, `api/transport.py`).
+AUDIO_AND_SERVERS = ("numpy", "scipy", "soundfile", "soxr", "boto3")
+
+
+def test_run_create_music_writes_its_wav_without_the_audio_stack(
+    emulator: EmulatorServer, jobs_config: Path, tmp_path: Path
+) -> None:
+    run = ["--config", str(jobs_config), "run", "create_music", "--prompt", "warm piano"]
+    run += ["--api-url", emulator.url, "--project", str(tmp_path / "project")]
+    done = subprocess.run(
+        [sys.executable, "-c", LOADED_AFTER.format(heavy=AUDIO_AND_SERVERS), *run],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    written = [Path(line) for line in done.stdout.splitlines()]
+    assert [path.name for path in written] == ["result.wav", "manifest.json"]
+    assert all(path.is_file() for path in written)
+    assert done.stderr.splitlines()[-1] == "loaded: "
+
+
+def test_serve_waiting_for_jobs_loads_no_audio_stack(
+    emulator: EmulatorServer, jobs_config: Path, tmp_path: Path, port: int
+) -> None:
+    config = daemon_config(jobs_config, tmp_path, port)
+    serve = ["--config", str(config), "serve", "--api-url", emulator.url]
+    served = Served(
+        subprocess.Popen(
+            [sys.executable, "-c", LOADED_AFTER.format(heavy=AUDIO_AND_SERVERS), *serve],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    )
+    try:
+        wait_until_serving(served, port)
+    finally:
+        assert served.stop() == 0
+    assert served.err.splitlines()[-1] == "loaded: "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 from collections.abc import Callable, Iterator
@@ -15,6 +16,7 @@ import soundfile as sf
 from bridge.errors import ProjectError
 from bridge.files import remove_temporaries, write_atomic, write_bytes_atomic
 from bridge.project import read_shape, write_project_wav
+from bridge.project.wavout import Fit
 from tests.conftest import need_tool
 
 Mount = Callable[[str], Path]
@@ -89,6 +91,69 @@ def test_a_same_rate_write_is_sample_exact(tmp_path: Path) -> None:
     written, rate = sf.read(str(tmp_path / "take.wav"), dtype="float64", always_2d=True)
     assert rate == 48000
     assert np.array_equal(written, data)
+
+
+def libsndfile_wav(source: Path, subtype: str, frames: int | None = None) -> bytes:
+    """What decoding `source` to float64 and encoding it again as WAV gives."""
+    data, rate = sf.read(str(source), dtype="float64", always_2d=True)
+    if frames is not None:
+        data = np.concatenate([data, np.zeros((max(0, frames - len(data)), data.shape[1]))])
+        data = data[:frames]
+    buffer = io.BytesIO()
+    sf.write(buffer, np.clip(data, -1.0, 1.0), rate, subtype=subtype, format="WAV")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("container", "width", "subtype"),
+    [
+        ("WAV", "PCM_16", "PCM_24"),
+        ("WAV", "PCM_16", "PCM_16"),
+        ("WAV", "PCM_16", "PCM_32"),
+        ("WAVEX", "PCM_24", "PCM_24"),
+        ("WAVEX", "PCM_24", "PCM_32"),
+        ("WAV", "PCM_32", "PCM_32"),
+    ],
+)
+def test_an_integer_wav_at_the_project_rate_is_written_as_decoding_and_encoding_would(
+    tmp_path: Path, container: str, width: str, subtype: str
+) -> None:
+    bits = {"PCM_16": 16, "PCM_24": 24, "PCM_32": 32}[width]
+    extremes = [[-(2 ** (bits - 1)), 2 ** (bits - 1) - 1], [0, -1], [1, 2 ** (bits - 2)]]
+    rng = np.random.default_rng(bits)
+    codes = np.concatenate([extremes, rng.integers(-(2 ** (bits - 1)), 2 ** (bits - 1), (999, 2))])
+    source = tmp_path / "result.wav"
+    samples = (codes << (32 - bits)).astype(np.int32)
+    sf.write(str(source), samples, 44100, subtype=width, format=container)
+
+    shape = write_project_wav(source, tmp_path / "take.wav", sample_rate=44100, subtype=subtype)
+
+    assert (tmp_path / "take.wav").read_bytes() == libsndfile_wav(source, subtype)
+    assert (shape.frames, shape.sample_rate, shape.channels) == (1002, 44100, 2)
+
+
+@pytest.mark.parametrize(("fit", "frames"), [(Fit(frames=1500), 1500), (Fit(frames=700), 700)])
+def test_a_fitted_integer_wav_gets_the_silence_or_the_cut_decoding_would_give(
+    tone: Callable[..., Path], tmp_path: Path, fit: Fit, frames: int
+) -> None:
+    source = tone(1000 / 44100, rate=44100, channels=1)
+
+    shape = write_project_wav(source, tmp_path / "take.wav", sample_rate=None, fit=fit)
+
+    assert (tmp_path / "take.wav").read_bytes() == libsndfile_wav(source, "PCM_24", frames)
+    assert shape.frames == frames
+
+
+def test_a_longer_result_keeps_its_tail_when_the_fit_is_not_exact(
+    tone: Callable[..., Path], tmp_path: Path
+) -> None:
+    source = tone(1000 / 44100, rate=44100)
+    fit = Fit(frames=700, exact=False)
+
+    shape = write_project_wav(source, tmp_path / "take.wav", sample_rate=None, fit=fit)
+
+    assert shape.frames == 1000
+    assert (tmp_path / "take.wav").read_bytes() == libsndfile_wav(source, "PCM_24")
 
 
 def test_no_rate_keeps_the_source_rate(tone: Callable[..., Path], tmp_path: Path) -> None:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from bridge.app import request_defaults
 from bridge.cli.main import main
 from bridge.config import load_config
-from bridge.daemon.intake import request_defaults
 from bridge.emulator.server import EmulatorServer
 from bridge.errors import RequestError
 from bridge.jobs.wire import parse_request

@@ -86,3 +86,8 @@ def test_closing_twice_is_harmless(tone: Callable[..., Path]) -> None:
     stager.stage(tone(1.0))
     stager.close()
     stager.close()
+
+
+def test_a_request_before_any_clip_is_staged_is_answered() -> None:
+    with LocalHttpStager() as stager, httpx.Client(timeout=5.0) as http:
+        assert http.get(f"{stager.base_url}/clips/none/clip.wav").status_code == 404

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, Literal
-
-import numpy as np
-import numpy.typing as npt
-import soundfile as sf
+from typing import TYPE_CHECKING, Final, Literal
 
 from bridge.audio.riff import copy_frames, read_layout
 from bridge.errors import AudioError
 from bridge.jobs.request import MAX_UPLOAD_SECONDS
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+# numpy and soundfile are imported where a file is decoded: a job that only writes a WAV
+# result as bytes, and a daemon waiting for jobs, load neither.
 
 # What the service's upload accepts (PRODUCER_API.md).
 UPLOAD_EXTENSIONS = (".mp3", ".wav", ".flac", ".m4a", ".aac", ".ogg", ".wma", ".opus")
@@ -44,6 +47,8 @@ class AudioInfo:
 
 def probe(path: Path) -> AudioInfo:
     """The clip's rate, channels and length, or an AudioError that says why not."""
+    import soundfile as sf
+
     if not path.is_file():
         raise AudioError(f"{path}: no such file")
     try:
@@ -96,6 +101,9 @@ def read_frames(info: AudioInfo, first: int, frames: int) -> npt.NDArray[np.floa
     """`frames` frames from frame `first` of the clip (fewer at its end) as float64
     (frames, channels), reading only that part. Every integer and float sample is held
     exactly by a float64."""
+    import numpy as np
+    import soundfile as sf
+
     try:
         with sf.SoundFile(str(info.path)) as source:
             source.seek(max(0, first))
@@ -133,6 +141,8 @@ def _copy_frames(info: AudioInfo, first: int, frames: int, dest: Path, verb: str
     container = "FLAC" if dest.suffix.lower() == ".flac" else "WAV"
     if container == "WAV" and _copy_pcm_bytes(info, first, frames, dest):
         return
+    import soundfile as sf
+
     subtype, dtype = _exact_format(info.subtype, container)
     try:
         with (

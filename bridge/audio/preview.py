@@ -20,16 +20,20 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Final, Protocol, Self
-
-import numpy as np
-import numpy.typing as npt
-import soundfile as sf
+from typing import TYPE_CHECKING, Any, Final, Protocol, Self, TypeAlias
 
 from bridge.audio.clips import probe
 from bridge.audio.devices import judge
 from bridge.errors import AudioError
 from bridge.resources import Closeable
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+    import soundfile as sf
+
+# numpy and soundfile are imported when something plays: a daemon nobody asks for a
+# preview loads neither.
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +42,7 @@ OPEN_TIMEOUT: Final = 10.0  # seconds, as the doctor's audio probe
 STOP_TIMEOUT: Final = 2.0  # seconds a stopped preview gets to close its stream
 
 Device = int | str | None
-Block = npt.NDArray[np.float32]
+Block: TypeAlias = "npt.NDArray[np.float32]"
 
 
 class OutputStream(Protocol):
@@ -212,6 +216,8 @@ class Player:
 
     def play(self) -> bool:
         """Play to the end (True) or until `stop()` (False); AudioError says why not."""
+        import soundfile as sf
+
         try:
             with sf.SoundFile(str(self.path)) as source:
                 source.seek(self._first)
@@ -225,6 +231,8 @@ class Player:
             raise AudioError(f"{self.path}: cannot be decoded: {exc}") from exc
 
     def _stream_blocks(self, source: sf.SoundFile, stream: OutputStream) -> bool:
+        import numpy as np
+
         finished = False
         try:
             self.opened.set()

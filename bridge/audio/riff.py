@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO, Final
 
@@ -144,3 +144,29 @@ def copy_frames(layout: WavLayout, source: Path, first: int, frames: int, dest: 
         if (frames * layout.block_align) & 1:
             out.write(b"\0")
     return frames
+
+
+def widened_file(layout: WavLayout, source: Path, bits: int, frames: int) -> bytes:
+    """A whole plain WAV of `frames` frames of `source`'s integer PCM (`layout`), every
+    sample made `bits` wide (at least the source's width) exactly: its bytes become the
+    high bytes of the wider sample and the low ones are zero, the samples a decoder and an
+    encoder would write. Silence follows when `frames` asks for more than the file holds.
+    OSError when the file cannot be read."""
+    if layout.tag != PCM or not 16 <= layout.bits <= bits or bits % 8:
+        raise ValueError(f"cannot widen {layout.bits}-bit samples (tag {layout.tag}) to {bits}")
+    have = max(0, min(frames, layout.frames))
+    with source.open("rb") as src:
+        src.seek(layout.data_offset)
+        raw = src.read(have * layout.block_align)
+    if len(raw) < have * layout.block_align:
+        raise OSError(f"{source}: the file ended inside its audio")
+    wide = replace(layout, bits=bits)
+    header = wav_header(wide, frames)
+    data_bytes = frames * wide.block_align
+    out = bytearray(len(header) + data_bytes + (data_bytes & 1))
+    out[: len(header)] = header
+    size, width = layout.bits // 8, bits // 8
+    end = len(header) + len(raw) // size * width
+    for byte in range(size):  # little-endian: the source's bytes are the high ones
+        out[len(header) + width - size + byte : end : width] = raw[byte::size]
+    return bytes(out)

@@ -90,7 +90,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bridge.logs import setup_logging
 
     setup_logging(args.verbose)
-    out, err = Console(soft_wrap=True), Console(stderr=True, soft_wrap=True)
+    # No ":name:" emoji codes: paths and titles print as they are.
+    out = Console(soft_wrap=True, emoji=False)
+    err = Console(stderr=True, soft_wrap=True, emoji=False)
     command: Callable[[argparse.Namespace, Console, Console], int] = args.func
     try:
         return command(args, out, err)

@@ -176,7 +176,7 @@ def add_run_parser(commands: Any) -> None:
 def build_request(args: argparse.Namespace, config: Config) -> JobRequest:
     """The job from the command line, validated before any network call: a version-1
     request document, judged by `parse_request` as a dropped or sent one would be."""
-    from bridge.daemon.intake import request_defaults
+    from bridge.app import request_defaults
     from bridge.jobs.wire import parse_request
     from bridge.pipeline.admission import judge_clip
 

@@ -11,12 +11,12 @@ from typing import Any
 
 from rich.console import Console
 
+from bridge.app import request_defaults
 from bridge.cli.args import load_settings
 from bridge.cli.backend import add_backend_options, service_choice
 from bridge.cli.run import run_here
 from bridge.config import Config
 from bridge.daemon.client import DaemonClient, NoDaemon
-from bridge.daemon.intake import request_defaults
 from bridge.errors import Issue, RequestError
 from bridge.jobs.wire import parse_json_object, parse_request
 

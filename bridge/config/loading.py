@@ -170,13 +170,13 @@ def _validate(raw: dict[str, Any], env_fields: Mapping[str, str]) -> Config:
 
 def _midi_issues(raw: dict[str, Any], config: Config | None) -> list[Issue]:
     """The MIDI map's own grammar, and (once the rest is valid) the names it triggers."""
-    from bridge.jobs.model import JOB_ACTIONS
-    from bridge.midi.mapping import parse_mapping, validate_mapping  # mido loads only here
-
     midi = raw.get("midi")
     table = midi.get("map") if isinstance(midi, dict) else None
     if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
         return []  # a wrong type is pydantic's to report
+    from bridge.jobs.model import JOB_ACTIONS
+    from bridge.midi.mapping import parse_mapping, validate_mapping  # mido loads only here
+
     issues = validate_mapping(table)
     if issues or config is None:
         return issues

@@ -15,13 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from bridge.audio import probe
-from bridge.config import Config, Preset
+from bridge.config import Preset
 from bridge.daemon.context import Context
 from bridge.daemon.context_checks import part_issues
 from bridge.daemon.context_store import load_context, save_context
 from bridge.daemon.feedback import Feedback, Origin
 from bridge.errors import Issue, JobError, RequestError
-from bridge.jobs.offers import OFFERS
 from bridge.jobs.state import FINISHED, UNFINISHED, Event, EventKind, Job
 from bridge.jobs.wire import Defaults, parse_request
 from bridge.pipeline import JobRunner
@@ -157,16 +156,3 @@ class Intake:
             )
         if not os.path.isfile(real):
             raise RequestError([Issue("clip.path", f"no such file: {path}")])
-
-
-def request_defaults(config: Config) -> Defaults:
-    """What a request may leave out, from the configuration."""
-    return Defaults(
-        model=config.models.default,
-        known_models=config.models.known(),
-        project=str(config.output.folder()),
-        stems=config.output.stems,
-        fetch_format=config.output.format,
-        subtype=config.output.sample_format,
-        offer=OFFERS[config.api.provider],
-    )

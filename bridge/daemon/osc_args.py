@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 import math
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_UP, Decimal
 from typing import Any, Final, Protocol
-
-import numpy as np
 
 from bridge.errors import Issue, RequestError
 
@@ -84,9 +84,26 @@ _WRONG: Final = object()
 
 def _decimal(value: float) -> float:
     """OSC's f is 32-bit: 0.8 arrives as 0.800000011920929. Take the shortest decimal that
-    is the same 32-bit number, as the sender typed it. (A 64-bit d is left alone.)"""
-    single = np.float32(value)
-    return float(str(single)) if float(single) == value else value
+    is the same 32-bit number, as the sender typed it (the nearest of the shortest, as
+    numpy prints a float32). A 64-bit d, and zero, are left alone."""
+    if value == 0 or _single(value) != value:
+        return value
+    exact = Decimal(value)
+    for digits in range(1, 10):  # 9 significant digits tell every float32 apart
+        quantum = Decimal(1).scaleb(exact.adjusted() - digits + 1)
+        for rounding in (ROUND_HALF_EVEN, ROUND_DOWN, ROUND_UP):  # the nearest first
+            shortest = float(exact.quantize(quantum, rounding=rounding))
+            if _single(shortest) == value:
+                return shortest
+    return value
+
+
+def _single(value: float) -> float:
+    """`value` rounded to a 32-bit float (infinite beyond its range)."""
+    try:
+        return float(struct.unpack("<f", struct.pack("<f", value))[0])
+    except OverflowError:
+        return math.copysign(math.inf, value)
 
 
 def _check(kind: str, value: Any) -> Any:

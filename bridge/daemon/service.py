@@ -19,7 +19,7 @@ from typing import Any
 
 from rich.console import Console
 
-from bridge.app import ServiceChoice, open_journal, open_runner
+from bridge.app import ServiceChoice, open_journal, open_runner, request_defaults
 from bridge.audio.devices import probe_audio
 from bridge.audio.preview import PreviewDesk, SoundDeviceBackend
 from bridge.config import Config, split_endpoint
@@ -27,7 +27,7 @@ from bridge.daemon.banner import Banner
 from bridge.daemon.board import StatusBoard
 from bridge.daemon.context_store import CONTEXT_FILE
 from bridge.daemon.feedback import Feedback, Origin
-from bridge.daemon.intake import Intake, request_defaults
+from bridge.daemon.intake import Intake
 from bridge.daemon.live_reader import Placer, open_live
 from bridge.daemon.midi_api import MidiHandlers
 from bridge.daemon.osc_api import Handlers

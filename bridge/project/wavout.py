@@ -10,19 +10,23 @@ import io
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Final
 
-import numpy as np
-import soundfile as sf
-import soxr
-
-from bridge.audio.loudness import matching_gain
-from bridge.audio.splice import Samples, fit_length, match_channels, splice_after, splice_section
+from bridge.audio.riff import PCM, read_layout, widened_file
 from bridge.errors import ProjectError
 from bridge.files import link_refused, translate_os_error, write_new_in
+
+if TYPE_CHECKING:
+    from bridge.audio.splice import Samples
+
+# numpy, soundfile and soxr are imported where samples are decoded: an integer PCM WAV
+# at the project's rate is written as bytes, and a job that writes only those loads none.
 
 log = logging.getLogger(__name__)
 
 SUBTYPES = ("PCM_16", "PCM_24", "FLOAT")
+# Integer PCM subtypes, by bits per sample: what a WAV's bytes can be widened into.
+_PCM_BITS: Final = {"PCM_16": 16, "PCM_24": 24, "PCM_32": 32}
 # What a spliced file may need besides, to hold an original's samples exactly.
 WRITABLE = (*SUBTYPES, "PCM_32", "DOUBLE")
 
@@ -77,10 +81,42 @@ def write_project_wav(
     write WAV `dest`."""
     _check_subtype(subtype)
     _check_free(dest)
+    copied = _write_widened(source, dest, sample_rate, subtype, fit)
+    if copied is not None:
+        return copied
+    from bridge.audio.splice import fit_length
+
     data, rate = decode_at(source, sample_rate)
     if fit is not None:
         data = fit_length(data, fit.frames_at(rate), exact=fit.exact)
     return _write(data, rate, subtype, dest)
+
+
+def _write_widened(
+    source: Path, dest: Path, sample_rate: int | None, subtype: str, fit: Fit | None
+) -> WavShape | None:
+    """`write_project_wav` without decoding, for an integer PCM WAV at the project's rate
+    written in a format at least as wide: the samples libsndfile would decode and encode,
+    as bytes. None, having written nothing, for any other source."""
+    bits = _PCM_BITS.get(subtype)
+    try:
+        layout = read_layout(source)
+    except OSError:
+        return None  # the decoder's turn, and its words for what is wrong
+    if bits is None or layout is None or layout.tag != PCM or not 16 <= layout.bits <= bits:
+        return None
+    if sample_rate not in (None, layout.sample_rate):
+        return None
+    frames = layout.frames
+    if fit is not None:  # as `fit_length`: silence added when short, cut only when exact
+        wanted = fit.frames_at(layout.sample_rate)
+        frames = wanted if fit.exact or frames < wanted else frames
+    try:
+        encoded = widened_file(layout, source, bits, frames)
+    except OSError:
+        return None
+    _store(encoded, dest)
+    return WavShape(dest, frames=frames, sample_rate=layout.sample_rate, channels=layout.channels)
 
 
 def write_spliced(
@@ -96,6 +132,12 @@ def write_spliced(
     """The original with the result spliced in as `plan` says, at `sample_rate` (None:
     the original's), with the original's channels. Where the rate is the original's,
     every kept frame is the original's, bit for bit (given a `subtype` that holds it)."""
+    import numpy as np
+    import soxr
+
+    from bridge.audio.loudness import matching_gain
+    from bridge.audio.splice import fit_length, match_channels, splice_after, splice_section
+
     _check_subtype(subtype)
     _check_free(dest)
     rate = original_rate if sample_rate is None else sample_rate
@@ -125,6 +167,8 @@ def write_spliced(
 def decode_at(source: Path, sample_rate: int | None) -> tuple[Samples, int]:
     """A file's samples as float64 (frames, channels), resampled to `sample_rate` once, at
     the best quality (None keeps the file's own rate)."""
+    import soxr
+
     data, source_rate = _decode(source)
     rate = source_rate if sample_rate is None else sample_rate
     if rate != source_rate:
@@ -146,23 +190,30 @@ def _check_free(dest: Path) -> None:
 
 
 def _write(data: Samples, rate: int, subtype: str, dest: Path) -> WavShape:
+    import numpy as np
+
     if subtype.startswith("PCM"):
         # PCM cannot hold overs. Clip here rather than rely on libsndfile's conversion of
         # out-of-range floats (its clipping switch is off by default). FLOAT keeps overs,
         # so a gain change in the DAW can still bring them back.
         data = np.clip(data, -1.0, 1.0)
-    encoded = _encode(data, rate, subtype, dest)
+    _store(_encode(data, rate, subtype, dest), dest)
+    return WavShape(dest, frames=len(data), sample_rate=rate, channels=data.shape[1])
+
+
+def _store(encoded: bytes, dest: Path) -> None:
     try:
         write_new_in(dest, encoded)
     except FileExistsError as exc:
         raise ProjectError(f"{dest} already exists; results never overwrite a file") from exc
     except OSError as exc:
         raise translate_os_error(exc, dest.parent) from exc
-    return WavShape(dest, frames=len(data), sample_rate=rate, channels=data.shape[1])
 
 
 def read_shape(path: Path) -> WavShape:
     """The frames, rate and channels of an audio file, read from its header."""
+    import soundfile as sf
+
     try:
         info = sf.info(str(path))
     except (RuntimeError, OSError) as exc:
@@ -174,6 +225,8 @@ def read_shape(path: Path) -> WavShape:
 
 
 def _decode(source: Path) -> tuple[Samples, int]:
+    import soundfile as sf
+
     try:
         data, rate = sf.read(str(source), dtype="float64", always_2d=True)
     except (RuntimeError, OSError) as exc:
@@ -188,6 +241,8 @@ def _decode(source: Path) -> tuple[Samples, int]:
 def _encode(data: Samples, rate: int, subtype: str, dest: Path) -> bytes:
     # Encoding in memory, then writing plain bytes, keeps the real OSError (disk full,
     # read-only) that libsndfile would otherwise reduce to an errno-less "System error".
+    import soundfile as sf
+
     buffer = io.BytesIO()
     try:
         sf.write(buffer, data, rate, subtype=subtype, format="WAV")

@@ -14,15 +14,19 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Self
-
-from aiohttp import web
+from typing import TYPE_CHECKING, Self
 
 from bridge.errors import StagingError
 from bridge.net import is_loopback_url
 from bridge.resources import Startable
 from bridge.serving import BackgroundServer
 from bridge.staging.base import StagedClip
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+# aiohttp is imported when the first clip is staged: a run or a daemon that stages no clip
+# never loads it.
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +49,14 @@ class LocalHttpStager(Startable):
         ttl: float = 3600.0,
         now: Callable[[], float] = time.time,
     ) -> None:
+        # The port is bound at start; aiohttp loads and serves when the first clip is staged.
         self._server = BackgroundServer(
-            self._app, host=host, port=port, name="stager", error_type=StagingError
+            self._app,
+            host=host,
+            port=port,
+            name="stager",
+            error_type=StagingError,
+            on_first_use=True,
         )
         self._public = public_base_url.rstrip("/")
         self._ttl = ttl
@@ -71,6 +81,7 @@ class LocalHttpStager(Startable):
     def stage(self, path: Path) -> StagedClip:
         if not path.is_file():
             raise StagingError(f"cannot stage {path}: no such file")
+        self._server.serve_now()
         token = secrets.token_urlsafe(24)
         # The URL keeps the extension (the service checks it) but not the user's file name.
         url = f"{self.base_url}/clips/{token}/clip{path.suffix.lower()}"
@@ -96,11 +107,15 @@ class LocalHttpStager(Startable):
             self._entries.clear()
 
     def _app(self) -> web.Application:
+        from aiohttp import web
+
         app = web.Application()
         app.router.add_get("/clips/{token}/{name}", self._serve)
         return app
 
     async def _serve(self, request: web.Request) -> web.StreamResponse:
+        from aiohttp import web
+
         token = request.match_info["token"]
         with self._lock:
             entry = self._entries.get(token)
