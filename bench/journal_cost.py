@@ -43,7 +43,7 @@ from typing import Any
 
 from bridge.config import BUILTIN_MODELS
 from bridge.jobs import ClipPlacement, Event, Job, JobRequest, Selection, apply
-from bridge.jobs.model import validate_request
+from bridge.jobs.judging import validate_request
 from bridge.jobs.request import AudioRequest, Sound
 from bridge.journal import Journal
 

@@ -67,7 +67,7 @@ from bridge.api.contract import SEED
 from bridge.config import BUILTIN_MODELS, EmulatorSettings
 from bridge.emulator.server import EmulatorServer
 from bridge.jobs import Job, JobRequest
-from bridge.jobs.model import validate_request
+from bridge.jobs.judging import validate_request
 from bridge.jobs.request import AudioRequest, Sound
 from bridge.jobs.results import TaskStatus
 from bridge.jobs.state import is_billed
