@@ -3,8 +3,8 @@
 
 `Journal.record` applies an event to the job, then has the journal's writing thread
 commit the event row and the new job snapshot in one transaction, and waits for it
-(SQLite WAL, synchronous=NORMAL; for a paid create's intent and answer, the WAL synced
-to disk after the commit by the journal's syncing thread). This script creates `--jobs`
+(SQLite WAL; synchronous=FULL for a paid create's intent and answer, NORMAL for the other
+events). This script creates `--jobs`
 jobs (default 200) in a fresh journal in a temporary folder and, for each, records the
 events a real replace_music job journals, in the order `bridge/pipeline/steps.py` records
 them (stage, upload, generate, download, write, notify, then completed; two task-status
@@ -314,8 +314,8 @@ def report(args: argparse.Namespace, folder: Path, repo: Path, found: dict[str, 
     events = len(journal_t.per_event)
     print(
         f"journal cost: {args.jobs} replace_music jobs, {found['events_per_job']} events each "
-        "(queued + the events steps.py records), WAL, synchronous NORMAL, the WAL synced "
-        "to disk for a paid create's intent and answer"
+        "(queued + the events steps.py records), WAL, synchronous FULL for a paid create's "
+        "intent and answer, NORMAL for the others"
     )
     print(f"  folder: {folder}")
     print(

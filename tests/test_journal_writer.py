@@ -1,16 +1,12 @@
 """The journal's writing thread, on a real SQLite file: writes that queue up share one
-commit, in order; a paid create's events are synced to disk, and the commits behind them
-do not wait for the disk; a caller that stops waiting
+commit, in order; a paid create's events are synced to disk; a caller that stops waiting
 does not stop its write; an event a job notes is known at once and committed in its turn."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
-import os
 import sqlite3
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,7 +20,7 @@ from bridge.journal import Journal
 from bridge.pipeline.recording import Recorder
 from tests.waiting import wait_until
 
-NORMAL = 1
+FULL, NORMAL = 2, 1
 
 
 def create_request(project: Path) -> JobRequest:
@@ -106,62 +102,21 @@ def test_a_paid_creates_events_are_synced_to_disk_and_the_others_are_not(
 ) -> None:
     with Journal(db_path) as journal:
 
-        def syncs_for(job: Job, event: Event) -> tuple[Job, int]:
-            before = journal._writer.syncs
+        def level_after(job: Job, event: Event) -> tuple[Job, int]:
             job = journal.record(job, event)
-            return job, journal._writer.syncs - before
+            (level,) = journal._db.execute("PRAGMA synchronous").fetchone()
+            return job, level
 
         job = journal.record(journal.create(create_request(tmp_path)), Event("started", "generate"))
-        job, intent = syncs_for(job, Event(EventKind.INTENT, "generate", "generate"))
-        job, status = syncs_for(
+        job, intent = level_after(job, Event(EventKind.INTENT, "generate", "generate"))
+        job, status = level_after(
             job, Event(EventKind.STATUS, "generate", "generate", {"status": "pending"})
         )
-        job, submitted = syncs_for(
+        job, submitted = level_after(
             job, Event(EventKind.SUBMITTED, "generate", "generate", {"taskId": "t-1"})
         )
-        job, unbilled = syncs_for(job, Event(EventKind.INTENT, "generate", "result:1"))
-        assert (intent, status, submitted, unbilled) == (1, 0, 1, 0)
-        (level,) = journal._db.execute("PRAGMA synchronous").fetchone()
-        assert level == NORMAL  # the sync is the WAL's, apart from the commits
-
-
-def test_commits_behind_a_paid_creates_event_do_not_wait_for_its_sync_to_disk(
-    db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    disk = threading.Event()  # the disk acknowledges the sync once set
-    real_fsync = os.fsync
-
-    def slow_fsync(fd: int) -> None:
-        assert disk.wait(30.0)
-        real_fsync(fd)
-
-    with Journal(db_path) as journal:
-        job = journal.record(journal.create(create_request(tmp_path)), Event("started", "generate"))
-        synced_before = journal._writer.syncs
-        monkeypatch.setattr("bridge.journal.writer.os.fsync", slow_fsync)
-        job, intent = journal.append(job, Event(EventKind.INTENT, "generate", "generate"))
-        job, status = journal.append(
-            job, Event(EventKind.STATUS, "generate", "generate", {"status": "pending"})
-        )
-        journal.wait(status)  # committed, and kept by the OS, while the disk is busy
-        assert not intent.done()
-        assert kinds(journal, job) == ["queued", "started", "intent", "status"]
-        disk.set()
-        journal.wait(intent)
-        assert journal._writer.syncs == synced_before + 1
-
-
-def test_a_sync_that_fails_fails_the_paid_creates_event(
-    db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def broken_disk(fd: int) -> None:
-        raise OSError(errno.EIO, "Input/output error")
-
-    with Journal(db_path) as journal:
-        job = journal.record(journal.create(create_request(tmp_path)), Event("started", "generate"))
-        monkeypatch.setattr("bridge.journal.writer.os.fsync", broken_disk)
-        with pytest.raises(JournalError, match=r"cannot sync .*Input/output error"):
-            journal.record(job, Event(EventKind.INTENT, "generate", "generate"))
+        job, unbilled = level_after(job, Event(EventKind.INTENT, "generate", "result:1"))
+        assert (intent, status, submitted, unbilled) == (FULL, NORMAL, FULL, NORMAL)
 
 
 def test_a_caller_that_stops_waiting_does_not_stop_its_write(db_path: Path, tmp_path: Path) -> None:

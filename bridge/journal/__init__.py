@@ -62,8 +62,8 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# Synced to disk when their create may be billed: the record of a paid create, sent or
-# answered, must survive anything, so that it is never sent twice.
+# Committed with synchronous=FULL when their create may be billed: the record of a paid
+# create, sent or answered, must survive anything, so that it is never sent twice.
 SYNCED: Final = frozenset({EventKind.INTENT, EventKind.SUBMITTED})
 
 
@@ -115,7 +115,7 @@ class Journal(Closeable):
         except (sqlite3.Error, OSError) as exc:
             raise JournalError(f"cannot open the job journal {path}: {exc}") from exc
         self.owners = Owners(path.parent / "owners")
-        self._writer = Writer(self._db, path, name=f"journal {path.name}")
+        self._writer = Writer(self._db, name=f"journal {path.name}")
         self._lock = threading.Lock()
         self._closed = False
 

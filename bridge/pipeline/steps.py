@@ -101,18 +101,7 @@ class JobRun(Recorder):
         if billed and key in self.job.facts.intents:
             raise NeedsAttention(attention_for_lost_create(self.job, key))
         for attempt in range(1, _UNBILLED_CREATE_ATTEMPTS + 1):
-            # A stop that sees the intent waits for the answer: `settled` is clear from now
-            # until the answer is journaled (or nothing was sent).
-            self.settled.clear()
-            try:
-                if billed:
-                    # Committed and synced on its own, after every event before it, and
-                    # before the POST, so that it is never sent twice.
-                    await self.settle()
-                await self.keep(EventKind.INTENT, durable=billed, key=key)
-            except BaseException:
-                self.settled.set()
-                raise
+            await self._intend(key, billed)
             try:
                 task_id = await self._sending(send)
             except (SubmitUncertainError, ServerError) as exc:
@@ -140,6 +129,20 @@ class JobRun(Recorder):
                 self.settled.set()  # the answer is journaled: a stop may go on
             return task_id
         raise AssertionError("unreachable")
+
+    async def _intend(self, key: str, billed: bool) -> None:
+        """Journal the intent to send a create. A stop that sees it waits for the answer:
+        `settled` is clear from now until the answer is journaled (or nothing was sent)."""
+        self.settled.clear()
+        try:
+            if billed:
+                # Committed and synced on its own, after every event before it, and before
+                # the POST, so that it is never sent twice.
+                await self.settle()
+            await self.keep(EventKind.INTENT, durable=billed, key=key)
+        except BaseException:
+            self.settled.set()
+            raise
 
     async def _sending(self, send: Callable[[], Awaitable[str]]) -> str:
         """Send a create; `settled` stays clear until its answer is journaled (`_create`)."""
