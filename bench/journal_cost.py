@@ -4,11 +4,11 @@
 `Journal.record` applies an event to the job, then has the journal's writing thread
 commit the event row and the new job snapshot in one transaction, and waits for it
 (SQLite WAL; synchronous=FULL for a paid create's intent and answer, NORMAL for the other
-events). This script creates `--jobs` jobs (default 200) in a fresh journal in a temporary
-folder and, for each, records the events a real replace_music job journals, in the
-order `bridge/pipeline/steps.py` records them (stage, upload, generate, download,
-write, notify, then completed; two task-status events per task). Every `record` call
-is timed with `time.perf_counter_ns`.
+events). This script creates `--jobs`
+jobs (default 200) in a fresh journal in a temporary folder and, for each, records the
+events a real replace_music job journals, in the order `bridge/pipeline/steps.py` records
+them (stage, upload, generate, download, write, notify, then completed; two task-status
+events per task). Every `record` call is timed with `time.perf_counter_ns`.
 
 Baseline, in the same run and interleaved job by job: a bare `sqlite3` connection to a
 second database in the same folder (WAL, synchronous=FULL) doing BEGIN, one INSERT of
@@ -43,7 +43,7 @@ from typing import Any
 
 from bridge.config import BUILTIN_MODELS
 from bridge.jobs import ClipPlacement, Event, Job, JobRequest, Selection, apply
-from bridge.jobs.model import validate_request
+from bridge.jobs.judging import validate_request
 from bridge.jobs.request import AudioRequest, Sound
 from bridge.journal import Journal
 

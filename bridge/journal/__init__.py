@@ -1,4 +1,4 @@
-"""The job journal: SQLite in WAL mode, every event durable before it counts.
+"""The job journal: SQLite in WAL mode; events are committed in the order handed in.
 
 Each event is stored together with the job snapshot it produced, in one
 transaction, so a crash leaves either both or neither. Writes are committed on the
@@ -7,6 +7,20 @@ have a connection of their own and see what is committed. Jobs are claimed by th
 process that runs them; an owner is alive while it holds a lock on its own lock
 file (`journal.owners`), which the operating system releases when the process dies, even
 when it is killed.
+
+A job hands its events in and goes on (`append`); it waits for a commit only where what
+it does next could not be redone from an earlier point: a billed create's intent
+(`SYNCED`: synced to disk), after every event before it and before the request is sent,
+so that it is never sent twice without a person; its answer (synced), before the task is
+waited on and before a stop lets the job go; the results folder's name, before the folder
+is made; the write step's events, before notify tells the listeners; the job's ending,
+before it counts as finished and its work folder is removed.
+
+Commits keep the order events were handed in, so a crash loses at most the events after
+the last commit (a kill keeps every commit; a power cut, those up to the last sync). The
+job then resumes from an earlier checkpoint and does again only what costs nothing (polls
+a known task, sends an unbilled create again, fetches a file again, keeps a file it finds
+in the project): it never sends a billed create twice and never loses a result.
 """
 
 from __future__ import annotations

@@ -1,9 +1,11 @@
 """The write step: a finished job's files into the project, then its manifest and index line.
 
-Resumable at any point: the results folder is named (and journaled) before it is
-made, every file appears under its final name only once complete (temporary name,
+Resumable at any point: the results folder is named (and journaled, committed) before it
+is made, every file appears under its final name only once complete (temporary name,
 fsync, rename), and a file already under its final name in the job's own folder is
-one this job finished before it was interrupted, so it is kept, not written again.
+one this job finished before it was interrupted, so it is kept, not written again. So
+what each file holds and the manifest's name are only handed to the journal (`note`): a
+crash that loses them leaves files this step finds and keeps when it runs again.
 """
 
 from __future__ import annotations
@@ -94,9 +96,13 @@ def write_results(
     results_folder: str,
     record: RecordFacts,
     splicing: Splicing | None = None,
+    note: RecordFacts | None = None,
 ) -> Job:
     """Write every file, the manifest and the index line; return the job as journaled.
-    With `splicing`, replace and extend results are also spliced into the original."""
+    With `splicing`, replace and extend results are also spliced into the original.
+    `record` journals the folder's name and returns once it is committed; `note` (default:
+    `record`) journals the facts learnt after it, without waiting for their commit."""
+    note = record if note is None else note
     project = resolve_project(job.request.project, allowed_roots)
     # Every name is checked before anything is written.
     plan = list(planned_files(job, splice=splicing is not None))
@@ -114,7 +120,7 @@ def write_results(
         dest = child(folder, *planned.relative, what="result file name")
         _make_folder(dest.parent)
         shape = _write_one(job, planned, dest, splicing or Splicing())
-        job = record({"written": {relative: _shape_json(planned, shape)}})
+        job = note({"written": {relative: _shape_json(planned, shape)}})
     manifest = _manifest(job, project)
     if not _present(folder / MANIFEST_NAME):
         write_manifest(folder, manifest)
@@ -129,7 +135,7 @@ def write_results(
             manifest=f"{folder.name}/{MANIFEST_NAME}",
         ),
     )
-    return record({"manifest": f"{job.facts.folder}/{MANIFEST_NAME}"})
+    return note({"manifest": f"{job.facts.folder}/{MANIFEST_NAME}"})
 
 
 def _make_folder(folder: Path) -> None:

@@ -1,8 +1,10 @@
 """A job's events, journaled in order without holding up the event loop.
 
-The journal commits on its own thread (`journal.writer`); the job's new snapshot is known
-at once, and a step waits for the commit before it goes on, so what it does next (a paid
-request above all) always follows a durable record of what came before.
+The journal commits on its own thread (`journal.writer`), in the order events are handed
+in, and the job's new snapshot is known at once. A step hands most events in and goes
+on (`note`, `facts`); it waits for the commit (`record`, `commit`) only where what it
+does next could not be redone from an earlier checkpoint: the rule is in `journal`'s
+docstring. A commit also confirms every event noted before it.
 """
 
 from __future__ import annotations
@@ -40,21 +42,42 @@ class Recorder:
         self._confirm_noted()
         return self.job
 
-    async def facts(self, changes: dict[str, Any]) -> Job:
-        return await self.record(EventKind.FACT, **changes)
+    async def keep(
+        self, kind: EventKind, *, durable: bool, key: str | None = None, **data: Any
+    ) -> Job:
+        """`record` the event when `durable` (what comes next must follow its commit),
+        otherwise `note` it."""
+        if durable:
+            return await self.record(kind, key=key, **data)
+        return self.note(kind, key=key, **data)
+
+    async def settle(self) -> None:
+        """Wait until every event noted so far is committed (JournalError if one was not)."""
+        if self._noted:
+            await self.journal.committed(self._noted[-1])
+            self._confirm_noted()
+
+    def facts(self, changes: dict[str, Any]) -> Job:
+        """Note what the current step learnt (from the loop or a worker thread)."""
+        return self.hand_in(Event(EventKind.FACT, self.job.step, None, changes))
 
     def facts_now(self, changes: dict[str, Any]) -> Job:
-        """`facts` for a worker thread: it waits there until they are committed."""
+        """`facts` for a worker thread, waiting there until they are committed."""
         event = Event(EventKind.FACT, self.job.step, None, changes)
         self.job = self.journal.record(self.job, event)
         self._confirm_noted()
         return self.job
 
-    def note(self, kind: EventKind, *, key: str | None = None, **data: Any) -> None:
-        """Journal an event without waiting for its commit: the job knows it at once, and
+    def note(self, kind: EventKind, *, key: str | None = None, **data: Any) -> Job:
+        """Journal an event of the current step without waiting for its commit."""
+        return self.hand_in(Event(kind, self.job.step, key, data))
+
+    def hand_in(self, event: Event) -> Job:
+        """Journal `event` without waiting for its commit: the job knows it at once, and
         the next `commit` (committed after it, in order) confirms it."""
-        self.job, written = self.journal.append(self.job, Event(kind, self.job.step, key, data))
+        self.job, written = self.journal.append(self.job, event)
         self._noted.append(written)
+        return self.job
 
     def _confirm_noted(self) -> None:
         noted, self._noted = self._noted, [n for n in self._noted if not n.done()]

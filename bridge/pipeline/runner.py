@@ -213,9 +213,10 @@ class JobRunner:
             self._running.pop(job_id, None)
             self._runs.pop(job_id, None)
             self._cancelling.discard(job_id)
-        await self._journal.committed(self._journal.releasing(job_id))
+        released = self._journal.releasing(job_id)  # committed while the work folder goes
         if job.status == JobStatus.COMPLETED:
             await asyncio.to_thread(shutil.rmtree, run.work, ignore_errors=True)
+        await self._journal.committed(released)
         self._finished(job)
 
     def _finished(self, job: Job) -> None:

@@ -1,8 +1,10 @@
 """One job's chain of steps, each journaled before and after it runs.
 
 A step first looks at what the job already knows: a task id is polled rather
-than created again, a file already fetched is not fetched again. Before a create
-POST an intent is committed; its task id is committed as soon as it arrives.
+than created again, a file already fetched is not fetched again. Before a billed create
+POST an intent is committed; its task id is committed as soon as it arrives. The other
+events are handed to the journal without waiting (`recording`), and the notify step
+starts only once everything before it is committed.
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ log = logging.getLogger(__name__)
 # Answers a file host gives for a link that is no longer valid.
 _EXPIRED = (403, 404, 410)
 _UNBILLED_CREATE_ATTEMPTS = 3
+# Steps that start only once every event before them is committed: notify tells the
+# listeners the results are in the project, so the journal has the write step's facts.
+_AFTER_COMMIT = frozenset({Step.NOTIFY})
 
 
 class JobRun(Recorder):
@@ -72,7 +77,11 @@ class JobRun(Recorder):
         }
         with reporting_waits(self._waiting):
             for step in self.job.remaining():
-                await self.commit(Event(EventKind.STARTED, step))
+                started = Event(EventKind.STARTED, step)
+                if step in _AFTER_COMMIT:
+                    await self.commit(started)
+                else:
+                    self.hand_in(started)
                 await steps[step]()
                 # Confirmed by the next commit: the next step's start, or the completion,
                 # which the job then knows in the same moment as the last step's end.
@@ -94,7 +103,7 @@ class JobRun(Recorder):
         if billed and key in self.job.facts.intents:
             raise NeedsAttention(attention_for_lost_create(self.job, key))
         for attempt in range(1, _UNBILLED_CREATE_ATTEMPTS + 1):
-            await self.record(EventKind.INTENT, key=key)
+            await self._intend(key, billed)
             try:
                 task_id = await self._sending(send)
             except (SubmitUncertainError, ServerError) as exc:
@@ -117,15 +126,28 @@ class JobRun(Recorder):
                 await self.record(EventKind.FORGET, key=key)
                 raise
             try:
-                await self.record(EventKind.SUBMITTED, key=key, taskId=task_id)
+                await self.keep(EventKind.SUBMITTED, durable=billed, key=key, taskId=task_id)
             finally:
                 self.settled.set()  # the answer is journaled: a stop may go on
             return task_id
         raise AssertionError("unreachable")
 
+    async def _intend(self, key: str, billed: bool) -> None:
+        """Journal the intent to send a create. A stop that sees it waits for the answer:
+        `settled` is clear from now until the answer is journaled (or nothing was sent)."""
+        self.settled.clear()
+        try:
+            if billed:
+                # Committed and synced on its own, after every event before it, and before
+                # the POST, so that it is never sent twice.
+                await self.settle()
+            await self.keep(EventKind.INTENT, durable=billed, key=key)
+        except BaseException:
+            self.settled.set()
+            raise
+
     async def _sending(self, send: Callable[[], Awaitable[str]]) -> str:
         """Send a create; `settled` stays clear until its answer is journaled (`_create`)."""
-        self.settled.clear()
         try:
             return await send()
         except BaseException:
@@ -160,7 +182,7 @@ class JobRun(Recorder):
         """The ledger: what a billed task cost, once it has ended (refunds included)."""
         cost = await new_cost(self.deps.usage, key, task_id, self.job.facts.credits, sent_at)
         if cost:
-            await self.facts({"credits": cost})
+            self.facts({"credits": cost})
 
     # Steps ------------------------------------------------------------------------
 
@@ -173,7 +195,7 @@ class JobRun(Recorder):
         self.progress.step("stage", f"{Path(clip.path).name} from {span.start:g} s")
         upload = await asyncio.to_thread(self._upload_file, info, span.start, span.duration)
         _check_times(self.job, span, upload)
-        await self.facts({"span": dataclasses.asdict(span), "work": {"upload": str(upload.path)}})
+        self.facts({"span": dataclasses.asdict(span), "work": {"upload": str(upload.path)}})
         self.progress.finished("stage", f"{upload.duration:.2f} s at {upload.sample_rate} Hz")
 
     def _upload_file(self, info: AudioInfo, start: float, duration: float) -> AudioInfo:
@@ -190,7 +212,7 @@ class JobRun(Recorder):
         uploaded = None if known is None else await self._resumed_upload(known)
         if uploaded is None:
             uploaded = await self._stage_and_upload()
-        await self.facts({"audio_ids": {"source": uploaded.audio_id}})
+        self.facts({"audio_ids": {"source": uploaded.audio_id}})
         self.progress.finished("upload", f"audioId {uploaded.audio_id}")
 
     async def _resumed_upload(self, task_id: str) -> Any:
@@ -218,7 +240,7 @@ class JobRun(Recorder):
         # A bucket upload takes a while: off the loop that answers the DAW.
         staged = await asyncio.to_thread(stager.stage, Path(upload))
         try:
-            await self.facts({"staged_url": staged.url})
+            self.facts({"staged_url": staged.url})
             task_id = await self._create("upload", lambda: self.deps.client.upload(staged.url))
             return await self._wait_upload(task_id)
         finally:
@@ -234,7 +256,7 @@ class JobRun(Recorder):
         if request.action == STEMS_ONLY:
             # Nothing to generate: the uploaded clip is what the stems are split from.
             span = self.job.facts.span or {}
-            await self.facts(
+            self.facts(
                 {
                     "clips": [
                         {
@@ -264,7 +286,7 @@ class JobRun(Recorder):
         clips = await self._wait(
             "generate", lambda: client.wait_clips(task_id, self._on_status("generate", "generate"))
         )
-        await self.facts(
+        self.facts(
             {
                 "clips": [
                     {"audioId": c.audio_id, "title": c.title, "duration": c.duration} for c in clips
@@ -304,7 +326,7 @@ class JobRun(Recorder):
                 return {f"{key}:{name}": url for name, url in found.items()}
 
             if not any(k.startswith(key + ":") for k in self.job.facts.links):
-                await self.facts({"links": await links()})
+                self.facts({"links": await links()})
             for link_key in sorted(k for k in self.job.facts.links if k.startswith(key + ":")):
                 if not _have(self.job, link_key):
                     name = link_key.replace(":", "_") + ".wav"
@@ -316,7 +338,7 @@ class JobRun(Recorder):
         """Fetch the file behind `key` into the work folder, asking again for an expired link."""
         for _ in range(2):
             if key not in self.job.facts.links:
-                await self.facts({"links": await new_links()})
+                self.facts({"links": await new_links()})
             dest = self.work / name
             dest.unlink(missing_ok=True)  # fetched but not journaled before a stop: again
             step = f"fetch {name}"
@@ -331,7 +353,7 @@ class JobRun(Recorder):
                     EventKind.FORGET, key=key.rsplit(":", 1)[0] if key.startswith("stems") else key
                 )
                 continue
-            await self.facts({"work": {key: str(dest)}})
+            self.facts({"work": {key: str(dest)}})
             self.progress.finished(step, str(dest))
             return
         raise DownloadError(f"the link for {key} kept failing after being asked for again")
@@ -347,6 +369,7 @@ class JobRun(Recorder):
             allowed_roots=self.deps.allowed_roots,
             results_folder=self.deps.results_folder,
             record=self.facts_now,
+            note=self.facts,
             splicing=self.deps.splicing,
         )
         self.progress.finished("write", self.job.facts.manifest or "")
