@@ -6,7 +6,6 @@ from OSC and the drop folder."""
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from bridge.emulator.server import EmulatorServer
 from bridge.jobs.state import JobStatus
 from tests.conftest import emulator_settings
 from tests.daemon_harness import OscListener, daemon_config, free_udp_port, running_daemon
-from tests.test_chaos import PROJECT_RATE, bridge, jobs_here, kill_after, lost_create, the_job
+from tests.test_chaos import PROJECT_RATE, bridge, jobs_here, killed_at, lost_create, the_job
 
 KILL_POINTS = [
     ("started", "stage", 1),
@@ -58,8 +57,7 @@ def test_an_acedata_job_killed_at_any_point_completes_paying_once(
         *("--selection", "13:15", "--prompt", "strings", "--project", str(project)),
         *("--api-url", twin.url),
     )
-    child = subprocess.Popen(run, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    assert kill_after(child, journal, point), "the run ended before the kill point"
+    assert killed_at(run, point), "the run ended before the kill point"
     lost = lost_create(journal)
     if point == ("intent", "generate", 1):
         assert lost is not None  # this point must exercise the lost-create path

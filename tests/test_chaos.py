@@ -11,8 +11,8 @@ process (the killed run is the one that has to be a process of its own).
 from __future__ import annotations
 
 import json
+import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -27,10 +27,10 @@ from bridge.__main__ import main
 from bridge.emulator.server import EmulatorServer
 from bridge.jobs.state import JobStatus, lost_billed_create
 from bridge.journal import Journal
+from bridge.journal.crash import ENV_KILL_AFTER
 from bridge.project import INDEX_NAME, read_index, schema
 from bridge.project.index import INDEX_LOCK_NAME
 from tests.conftest import emulator_settings
-from tests.waiting import wait_until
 
 PROJECT_RATE = 48000  # the emulator renders at 44.1 kHz: the write step resamples
 STEM_NAMES = ("bass", "drums", "other", "vocals")
@@ -111,40 +111,18 @@ def replace_with_stems(
     )
 
 
-def kill_after(
-    process: subprocess.Popen[bytes], journal: Path, point: tuple[str, str, int]
-) -> bool:
-    """SIGKILL `process` as soon as its journal holds the event; False if it ended first."""
+def killed_at(run: list[str], point: tuple[str, str, int]) -> bool:
+    """Run `run` as a process that SIGKILLs itself the moment its journal has committed the
+    event (`bridge/journal/crash.py`); False if it ended first."""
     kind, step, occurrence = point
-
-    def outcome() -> str | None:
-        if process.poll() is not None:
-            return "ended"
-        if journal.exists() and _count(journal, kind, step) >= occurrence:
-            return "reached"
-        return None
-
+    env = {**os.environ, ENV_KILL_AFTER: f"{kind}:{step}:{occurrence}"}
+    child = subprocess.Popen(run, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     try:
-        seen = wait_until(outcome, within=60.0, interval=0.001, what=f"{point} to happen")
-    except AssertionError:
-        process.kill()
-        raise
-    if seen == "ended":
-        return False
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    return True
-
-
-def _count(journal: Path, kind: str, step: str) -> int:
-    try:
-        with sqlite3.connect(f"file:{journal}?mode=ro", uri=True, timeout=1) as db:
-            (found,) = db.execute(
-                "SELECT COUNT(*) FROM events WHERE kind = ? AND step = ?", (kind, step)
-            ).fetchone()
-        return int(found)
-    except sqlite3.OperationalError:
-        return 0  # not created yet
+        return child.wait(timeout=60) == -signal.SIGKILL
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
 
 
 def the_job(journal: Path) -> tuple[str, str, str | None]:
@@ -167,8 +145,7 @@ def test_a_job_killed_at_any_point_completes_once_with_one_complete_set_of_files
     project = tmp_path / "project"
     journal = tmp_path / "data" / "journal.sqlite3"
     run = replace_with_stems(jobs_config, clip, project, server)
-    child = subprocess.Popen(run, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    assert kill_after(child, journal, point), "the run ended before the kill point"
+    assert killed_at(run, point), "the run ended before the kill point"
     lost = lost_create(journal)
     if point in IN_FLIGHT_BILLED:
         assert lost is not None  # these points must exercise the lost-create path
@@ -266,8 +243,7 @@ def test_a_job_killed_while_its_clip_is_staged_or_uploaded_resumes_to_completed_
     project = tmp_path / "project"
     with EmulatorServer(settings) as server:
         run = replace_with_stems(jobs_config, tone(6.0, rate=PROJECT_RATE), project, server)
-        child = subprocess.Popen(run, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        assert kill_after(child, journal, point), "the run ended before the kill point"
+        assert killed_at(run, point), "the run ended before the kill point"
         resumed, resume_err = jobs_here(capsys, jobs_config, server, "resume")
         job_id, status, error = the_job(journal)
         assert (resumed, status) == (0, JobStatus.COMPLETED), (error, resume_err)
@@ -299,8 +275,7 @@ def test_a_download_link_that_expired_while_the_bridge_was_down_is_asked_for_aga
         "--api-url",
         server.url,
     )
-    child = subprocess.Popen(run, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    assert kill_after(child, journal, ("fact", "download", 1))  # link known, fetch in flight
+    assert killed_at(run, ("fact", "download", 1))  # link known, fetch in flight
     time.sleep(0.5)  # the link expires while nothing runs
     resumed, resume_err = jobs_here(capsys, jobs_config, server, "resume")
     assert resumed == 0, resume_err

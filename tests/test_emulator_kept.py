@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -16,7 +15,7 @@ import pytest
 from bridge.cli.main import main
 from bridge.emulator.keeping import KEEP_SECONDS, Keeper
 from bridge.jobs.state import JobStatus
-from tests.test_chaos import kill_after, the_job
+from tests.test_chaos import killed_at, the_job
 
 
 def bridge(config: Path, *args: str) -> list[str]:
@@ -48,8 +47,7 @@ def test_a_job_cut_short_on_the_built_in_emulator_resumes_after_a_restart(
     journal = data / "journal.sqlite3"
     project = tmp_path / "song"
     run = bridge(config, "run", "create_music", "--prompt", "warm pop", "--project", str(project))
-    child = subprocess.Popen(run, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    assert kill_after(child, journal, (event, step, 1)), "run ended before the kill"
+    assert killed_at(run, (event, step, 1)), "run ended before the kill"
     _, status, _ = the_job(journal)
     assert status == JobStatus.RUNNING  # cut short while the task was being worked on
     (cut_short,) = [task for task in kept_tasks(data) if task["kind"] == kind]

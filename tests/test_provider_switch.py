@@ -6,7 +6,6 @@ setting, sends nothing, and `jobs retry` finishes it once the key is set."""
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from bridge.jobs.offers import OFFERS
 from bridge.jobs.state import JobStatus
 from bridge.jobs.wire import Defaults, parse_request
 from bridge.journal import Journal
-from tests.test_chaos import bridge, kill_after, the_job
+from tests.test_chaos import bridge, killed_at, the_job
 
 TOKENS = {"mountsea": "mountsea-token", "acedata": "acedata-token"}
 
@@ -80,8 +79,7 @@ def test_a_job_killed_while_generating_resumes_on_its_provider_after_the_switch(
     project = tmp_path / "song"
     before = configured(jobs_config, "before.toml", started, twins)
     run = bridge(before, "run", "create_music", "--prompt", "warm pop", "--project", str(project))
-    child = subprocess.Popen(run, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    assert kill_after(child, journal_of(tmp_path), ("submitted", "generate", 1)), "run ended"
+    assert killed_at(run, ("submitted", "generate", 1)), "run ended"
     assert the_job(journal_of(tmp_path))[1] == JobStatus.RUNNING
 
     after = configured(jobs_config, "after.toml", switched, twins, started)

@@ -25,6 +25,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from bridge.journal.crash import AfterCommit, kill_point
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -43,8 +45,15 @@ class _Pending:
 class Writer:
     """One thread that owns the journal's writing connection."""
 
-    def __init__(self, db: sqlite3.Connection, name: str = "journal") -> None:
+    def __init__(
+        self,
+        db: sqlite3.Connection,
+        name: str = "journal",
+        after_commit: AfterCommit | None = None,
+    ) -> None:
         self._db = db
+        # Checked after every commit; by default the fault injection of `crash.py`, if set.
+        self._after_commit = kill_point() if after_commit is None else after_commit
         self._name = name
         self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
@@ -109,6 +118,8 @@ class Writer:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+            if self._after_commit is not None:
+                self._after_commit(self._db)
         except BaseException as exc:  # every future learns why, and the thread goes on
             if self._db.in_transaction:
                 self._rollback()
