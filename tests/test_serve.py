@@ -266,7 +266,7 @@ def test_sigterm_stops_cleanly_and_the_next_start_finishes_the_job(
     make_emulator: Callable[..., EmulatorServer],
     tone: Callable[..., Path],
 ) -> None:
-    slow = make_emulator(latency=0.3)
+    slow = make_emulator(latency=0.15)
     project = tmp_path / "project"
     journal = tmp_path / "data" / "journal.sqlite3"
     with running_daemon(config, slow.url, port) as daemon:
