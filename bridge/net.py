@@ -1,11 +1,16 @@
-"""Which addresses stay on this machine, and which bind errors mean the port is taken."""
+"""Which addresses stay on this machine, which bind errors mean the port is taken, and the
+certificate check of HTTPS clients."""
 
 from __future__ import annotations
 
 import errno
+import functools
 import ipaddress
-from typing import Final
+from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    import ssl
 
 WSAEADDRINUSE: Final = 10048  # Windows' own number, in OSError.winerror
 
@@ -31,3 +36,13 @@ def address_in_use(exc: BaseException) -> bool:
     if not isinstance(exc, OSError):
         return False
     return exc.errno == errno.EADDRINUSE or getattr(exc, "winerror", None) == WSAEADDRINUSE
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """httpx's default certificate check (certifi's authorities, or SSL_CERT_FILE or
+    SSL_CERT_DIR), built once per process: reading the authorities takes tens of
+    milliseconds, which every new client would otherwise pay again."""
+    import httpx  # only the processes that make HTTP clients pay for importing it
+
+    return httpx.create_ssl_context()

@@ -122,12 +122,20 @@ def emulator() -> Iterator[EmulatorServer]:
 
 @pytest.fixture
 def make_emulator() -> Iterator[Callable[..., EmulatorServer]]:
-    """A fresh emulator per call, with the given faults; closed after the test."""
+    """A fresh emulator per call, with the given faults; closed after the test. Its creates
+    last `create_seconds` (8 s unless given): synthesizing, fetching, splitting and writing
+    the default 30 s would only cost time, the code paths are the same."""
     started: list[EmulatorServer] = []
 
-    def make(clips_per_result: int = 1, link_ttl: float = 3600.0, **faults: Any) -> EmulatorServer:
+    def make(
+        clips_per_result: int = 1,
+        link_ttl: float = 3600.0,
+        create_seconds: float = 8.0,
+        **faults: Any,
+    ) -> EmulatorServer:
+        settings = emulator_settings(**faults).model_copy(update={"create_seconds": create_seconds})
         server = EmulatorServer(
-            emulator_settings(**faults), clips_per_result=clips_per_result, link_ttl=link_ttl
+            settings, clips_per_result=clips_per_result, link_ttl=link_ttl
         ).start()
         started.append(server)
         return server

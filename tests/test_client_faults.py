@@ -32,16 +32,17 @@ async def create_and_fetch(client: ProducerClient, dest: Path) -> Path:
     return dest
 
 
-def assert_whole_wav(path: Path, seconds: float = 30.0) -> None:
+def assert_whole_wav(path: Path, server: EmulatorServer) -> None:
+    """`path` is as long as the creates of `server` last, to the sample."""
     info = sf.info(str(path))
-    assert info.frames == round(seconds * info.samplerate)
+    assert info.frames == round(server.settings.create_seconds * info.samplerate)
 
 
 async def test_the_whole_chain_works_on_a_clean_emulator(
     emulator: EmulatorServer, tmp_path: Path
 ) -> None:
     async with client_for(emulator) as client:
-        assert_whole_wav(await create_and_fetch(client, tmp_path / "song.wav"))
+        assert_whole_wav(await create_and_fetch(client, tmp_path / "song.wav"), emulator)
 
 
 async def test_an_upload_goes_through_the_stager_and_back(
@@ -63,7 +64,7 @@ async def test_a_429_storm_on_status_lookups_is_ridden_out(
     async with client_for(
         server, retry=RetryPolicy(max_attempts=12, base=0.01, cap=0.02)
     ) as client:
-        assert_whole_wav(await create_and_fetch(client, tmp_path / "song.wav"))
+        assert_whole_wav(await create_and_fetch(client, tmp_path / "song.wav"), server)
     stats = server.stats()
     assert stats["faults"]["429"] >= 2
     assert stats["tasks_created"] == {"create_music": 1, "download": 1}
@@ -76,7 +77,7 @@ async def test_server_errors_and_dropped_connections_on_safe_calls_are_retried(
     async with client_for(
         server, retry=RetryPolicy(max_attempts=15, base=0.01, cap=0.02)
     ) as client:
-        assert_whole_wav(await create_and_fetch(client, tmp_path / "song.wav"))
+        assert_whole_wav(await create_and_fetch(client, tmp_path / "song.wav"), server)
     faults = server.stats()["faults"]
     assert faults.get("5xx", 0) + faults.get("drop", 0) >= 2
 
@@ -89,7 +90,7 @@ async def test_truncated_downloads_are_fetched_again_until_whole(
         server, retry=RetryPolicy(max_attempts=15, base=0.01, cap=0.02)
     ) as client:
         song = await create_and_fetch(client, tmp_path / "song.wav")
-    assert_whole_wav(song)
+    assert_whole_wav(song, server)
     assert server.stats()["faults"]["truncate"] >= 1
     assert [p.name for p in tmp_path.iterdir()] == ["song.wav"]  # no partial files left
 

@@ -266,7 +266,7 @@ def test_sigterm_stops_cleanly_and_the_next_start_finishes_the_job(
     make_emulator: Callable[..., EmulatorServer],
     tone: Callable[..., Path],
 ) -> None:
-    slow = make_emulator(latency=0.3)
+    slow = make_emulator(latency=0.15)
     project = tmp_path / "project"
     journal = tmp_path / "data" / "journal.sqlite3"
     with running_daemon(config, slow.url, port) as daemon:
@@ -315,6 +315,13 @@ def test_a_controllers_context_survives_a_restart_of_the_daemon(
     assert saved["project"] is None  # the clear is kept too
 
 
+def submit_command(config: Path, tmp_path: Path, tone: Callable[..., Path]) -> list[str]:
+    """`producer-bridge submit` of a replace request file written in `tmp_path`."""
+    request = tmp_path / "request.json"
+    request.write_text(json.dumps(replace_request(tone(6.0), tmp_path / "project")))
+    return [sys.executable, "-m", "bridge", "--config", str(config), "submit", str(request)]
+
+
 def test_submit_hands_a_request_file_to_the_daemon_and_prints_the_manifest(
     config: Path,
     tmp_path: Path,
@@ -322,14 +329,18 @@ def test_submit_hands_a_request_file_to_the_daemon_and_prints_the_manifest(
     emulator: EmulatorServer,
     tone: Callable[..., Path],
 ) -> None:
-    request = tmp_path / "request.json"
-    request.write_text(json.dumps(replace_request(tone(6.0), tmp_path / "project")))
-    command = [sys.executable, "-m", "bridge", "--config", str(config), "submit", str(request)]
+    command = submit_command(config, tmp_path, tone)
     with running_daemon(config, emulator.url, port):
         submitted = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert submitted.returncode == 0, submitted.stderr
     assert "accepted by the daemon" in submitted.stderr
     assert Path(submitted.stdout.strip()).name == "manifest.json"
+
+
+def test_submit_with_no_daemon_runs_the_request_itself_and_prints_the_manifest(
+    config: Path, tmp_path: Path, emulator: EmulatorServer, tone: Callable[..., Path]
+) -> None:
+    command = submit_command(config, tmp_path, tone)
     alone = subprocess.run(
         [*command, "--api-url", emulator.url], capture_output=True, text=True, timeout=60
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import httpx
 
 from bridge import __version__
+from bridge.net import tls_context
 
 
 def make_http_client(
@@ -34,4 +35,5 @@ def make_http_client(
         follow_redirects=True,
         headers={"User-Agent": f"producer-bridge/{__version__}"},
         transport=transport,
+        verify=tls_context(),
     )

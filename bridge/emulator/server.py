@@ -21,6 +21,7 @@ from bridge.emulator.keeping import KEEP_SECONDS, Keeper
 from bridge.emulator.tasks import TaskStore
 from bridge.emulator.usage import Wallet
 from bridge.errors import EmulatorError
+from bridge.net import tls_context
 from bridge.resources import Startable
 from bridge.serving import BackgroundServer
 
@@ -113,7 +114,10 @@ class EmulatorServer(Startable):
         dice = FaultDice(self.settings.faults)
         # Uploads fetch once from hosts that come and go (stagers): no idle connections kept.
         self._fetcher = httpx.AsyncClient(
-            timeout=30.0, follow_redirects=True, limits=httpx.Limits(max_keepalive_connections=0)
+            timeout=30.0,
+            follow_redirects=True,
+            limits=httpx.Limits(max_keepalive_connections=0),
+            verify=tls_context(),
         )
         settings = self.settings
         if settings.provider == "mountsea-lyria":
