@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from bridge.net import tls_context
+
 if TYPE_CHECKING:
     import aiohttp
 
@@ -99,9 +101,10 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         return self._session
 
     def _context(self) -> ssl.SSLContext:
-        """httpx's own certificate checks (certifi), made on the first https request."""
+        """httpx's own certificate checks (certifi), the process's one context
+        (`net.tls_context`), taken on the first https request."""
         if self._ssl is None:
-            self._ssl = httpx.create_ssl_context()
+            self._ssl = tls_context()
         return self._ssl
 
 
