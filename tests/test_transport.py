@@ -11,6 +11,7 @@ import asyncio
 import gzip
 import json
 import socket
+import ssl
 import struct
 import subprocess
 import sys
@@ -198,3 +199,33 @@ def test_a_request_aiohttp_could_not_finish_writing_is_a_write_error() -> None:
     assert isinstance(translate(unwritten, request), httpx.WriteError)
     reset = aiohttp.ClientOSError(104, "Connection reset by peer")
     assert isinstance(translate(reset, request), httpx.ReadError)
+
+
+async def test_the_certificate_context_is_built_only_for_the_proxies_the_environment_names(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """httpx verifies only through the proxy transports it makes: without a proxy the
+    context (tens of milliseconds to build) is not built at all."""
+    import bridge.api.http as http_module
+
+    built: list[ssl.SSLContext] = []
+
+    def counted() -> ssl.SSLContext:
+        built.append(ssl.create_default_context())
+        return built[-1]
+
+    monkeypatch.setattr(http_module, "tls_context", counted)
+    for name in (
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    async with make_http_client():
+        assert built == []
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+    async with make_http_client():
+        assert len(built) == 1
