@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from bridge.api import PollPlan, ProducerClient, RetryPolicy, make_http_client
+from bridge.api.http import Wire
 from bridge.api.learned import Learned
 from bridge.api.providers import Provider, provider_named
 from bridge.api.usage import UsageClient
@@ -89,10 +90,12 @@ async def open_runner(
     on_finished: Callable[[Job], None] | None = None,
     keep_finished: bool = True,
     on_backend: Callable[[str, AnyStager | None], None] | None = None,
+    wire: Wire = "aiohttp",
 ) -> AsyncIterator[JobRunner]:
     """A runner on the chosen service; `stage` starts a stager for jobs with clips.
 
-    `on_backend(url, stager)` hears which service and stager were chosen (the banner)."""
+    `on_backend(url, stager)` hears which service and stager were chosen (the banner);
+    `wire`: what carries the HTTP requests (`api/http.py`: httpx's own for a few)."""
     with contextlib.ExitStack() as stack:
         url, key, emulated = _backend(choice, config, stack, err)
         stager: AnyStager | None = None
@@ -107,6 +110,7 @@ async def open_runner(
             connect_timeout=api.connect_timeout,
             read_timeout=api.read_timeout,
             max_connections=api.max_connections,
+            wire=wire,
         ) as http:
             services = Services(
                 http, config, built_in=_built_in(choice, config), emulator_asked=choice.emulator

@@ -98,18 +98,19 @@ def test_the_version_and_run_help_load_no_heavy_library(argv: list[str]) -> None
     assert done.stderr.splitlines()[-1] == "loaded: "
 
 
-# What a job that decodes no audio and stages no clip loads none of (aiohttp is loaded:
-# it carries the HTTP client's requests, `api/transport.py`).
+# What a job that decodes no audio and stages no clip loads none of. `run` loads no
+# aiohttp either (its few requests go through httpx's own transport, `api/http.py`); the
+# daemon's requests go through aiohttp, so an idle `serve` that asked for its credits has.
 AUDIO_AND_SERVERS = ("numpy", "scipy", "soundfile", "soxr", "boto3")
 
 
-def test_run_create_music_writes_its_wav_without_the_audio_stack(
+def test_run_create_music_writes_its_wav_without_the_audio_stack_or_aiohttp(
     emulator: EmulatorServer, jobs_config: Path, tmp_path: Path
 ) -> None:
     run = ["--config", str(jobs_config), "run", "create_music", "--prompt", "warm piano"]
     run += ["--api-url", emulator.url, "--project", str(tmp_path / "project")]
     done = subprocess.run(
-        [sys.executable, "-c", LOADED_AFTER.format(heavy=AUDIO_AND_SERVERS), *run],
+        [sys.executable, "-c", LOADED_AFTER.format(heavy=(*AUDIO_AND_SERVERS, "aiohttp")), *run],
         capture_output=True,
         text=True,
         check=True,

@@ -1,12 +1,18 @@
 """The one place an httpx.AsyncClient is built for the bridge.
 
-Its requests go through aiohttp (`api/transport.py`) unless a transport is passed in:
-httpx's interface, a cheaper wire (a status poll costs the event loop about a third less
-CPU, `bench/poll_cpu.py`).
+httpx is always the interface; the wire under it is chosen by how many requests the
+process will make. The daemon's (`wire="aiohttp"`, the default) goes through aiohttp
+(`api/transport.py`): a status poll costs its event loop about a third less CPU
+(`bench/poll_cpu.py`). A command that makes a handful of requests and exits (`run`,
+`jobs resume`, `credits`, `doctor`: `wire="httpx"`) uses httpx's own transport, which
+loads in well under half of aiohttp's time (~50 against ~100-150 ms, aiohttp building two
+certificate contexts on import). Both raise the same httpx errors
+(`tests/test_transport.py`). A transport passed in replaces either.
 """
 
 from __future__ import annotations
 
+from typing import Literal
 from urllib.request import getproxies
 
 import httpx
@@ -14,12 +20,15 @@ import httpx
 from bridge import __version__
 from bridge.net import tls_context
 
+Wire = Literal["aiohttp", "httpx"]
+
 
 def make_http_client(
     *,
     connect_timeout: float = 10.0,
     read_timeout: float = 60.0,
     max_connections: int = 8,
+    wire: Wire = "aiohttp",
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> httpx.AsyncClient:
     """An AsyncClient with the bridge's timeouts and limits.
@@ -29,9 +38,7 @@ def make_http_client(
     bounds the default transport's pool; a transport passed in brings its own.
     """
     if transport is None:
-        from bridge.api.transport import AiohttpTransport  # aiohttp: only with a client
-
-        transport = AiohttpTransport(max_connections=max_connections)
+        transport = _transport(wire, max_connections)
     return httpx.AsyncClient(
         timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
         follow_redirects=True,
@@ -41,3 +48,12 @@ def make_http_client(
         # the environment names. Without one, the context (~20 ms to build) is not needed.
         verify=tls_context() if getproxies() else True,
     )
+
+
+def _transport(wire: Wire, max_connections: int) -> httpx.AsyncBaseTransport:
+    if wire == "httpx":
+        limits = httpx.Limits(max_connections=max_connections)
+        return httpx.AsyncHTTPTransport(limits=limits, verify=tls_context())
+    from bridge.api.transport import AiohttpTransport  # aiohttp: only with a client
+
+    return AiohttpTransport(max_connections=max_connections)

@@ -52,6 +52,6 @@ def command(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 async def _balance(config: Config, url: str) -> float:
     key = config.api.key.get_secret_value() or config.emulator.token
-    async with make_http_client(connect_timeout=5.0, read_timeout=10.0) as http:
+    async with make_http_client(connect_timeout=5.0, read_timeout=10.0, wire="httpx") as http:
         headers = provider_named(config.api.provider).usage_headers(key)
         return await UsageClient(http, base_url=url, headers=headers).credits()

@@ -309,6 +309,7 @@ async def _run(
             journal=journal,
             stage=stage,
             progress=lambda job: Prefixed(progress, job),
+            wire="httpx",  # one job or a few: the lighter wire to load
         ) as runner:
             _queue(runner, jobs)
             return await runner.run_until_idle()

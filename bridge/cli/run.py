@@ -322,6 +322,7 @@ async def _execute(
             stage=request.clip is not None,
             progress=lambda job: progress,
             extra_roots=(Path(request.project),),
+            wire="httpx",  # one job or a few: the lighter wire to load
         ) as runner:
             job = runner.submit(request)
             finished = await runner.run_until_idle()
