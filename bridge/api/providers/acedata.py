@@ -33,6 +33,7 @@ from typing import Any, Final, TypeVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bridge.api.contract import Lookup
+from bridge.config.connections import ACEDATA_API_URL
 from bridge.errors import UnexpectedResponse
 from bridge.jobs.offers import ACEDATA_SHAPE
 from bridge.jobs.request import AudioRequest
@@ -40,7 +41,7 @@ from bridge.jobs.results import AudioClip, FileLink, TaskStatus, UploadResult
 
 log = logging.getLogger(__name__)
 
-BASE_URL: Final = "https://api.acedata.cloud"
+BASE_URL: Final = ACEDATA_API_URL
 # The core's actions, as AceData names them: (on a generated clip, on an uploaded one).
 ACTIONS: Final = {
     "create_music": ("generate", "generate"),
