@@ -16,6 +16,7 @@ from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
 from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.parsing.osc_types import write_string
 
+from bridge import __version__
 from bridge.daemon.context import PARAMS
 from bridge.daemon.osc_api import ROUTES, Route
 from bridge.emulator.server import EmulatorServer
@@ -238,3 +239,27 @@ def test_refusals_are_short_and_a_remote_sender_draws_only_a_few(
         drawn = remote.bytes_heard - before - pong
     assert 1500 <= len(bundle) <= 1700
     assert drawn <= len(bundle)  # was 96 KB for a bundle of this size
+
+
+def test_a_ping_with_or_without_its_type_tag_draws_one_pong_and_its_copy(
+    jobs_config: Path, tmp_path: Path, listener: OscListener, emulator: EmulatorServer
+) -> None:
+    port, copy_port = free_udp_port(), free_udp_port()
+    osc = f'port = {port}\nreply_to = "127.0.0.1:{copy_port}"'
+    config = daemon_config(jobs_config, tmp_path, port, osc=osc)
+    with OscListener(copy_port) as copy, running_daemon(config, emulator.url, port):
+        # Answered as read, from a pong built once: the same as a ping the loop answers.
+        for data in (b"/bridge/ping\0\0\0\0,\0\0\0", b"/bridge/ping\0\0\0\0"):
+            listener.send_packet(port, data)
+            assert listener.wait_for("/bridge/pong") == [__version__, emulator.url]
+            assert copy.wait_for("/bridge/pong") == [__version__, emulator.url]
+        listener.send(port, "/bridge/ping", 1)
+        refusal = listener.wait_for("/bridge/rejected")
+        assert refusal[0] == "/bridge/ping"
+        listener.send(port, "/bridge/ping")  # nothing else came between
+        listener.wait_for("/bridge/pong")
+        copy.wait_for("/bridge/rejected")
+        copy.wait_for("/bridge/pong")
+        assert len(listener.of("/bridge/pong")) == 3
+        # The harness's own pings, sent while the daemon started, may be answered late.
+        assert len(copy.of("/bridge/pong")) >= 3

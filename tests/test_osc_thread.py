@@ -163,3 +163,53 @@ def test_a_port_that_is_taken_is_refused_naming_it() -> None:
 
         with pytest.raises(InputError, match=f"OSC port {port} on 127.0.0.1 is already in use"):
             asyncio.run(open_it())
+
+
+ASK = build("/ask", [])
+
+
+def test_a_canned_answer_goes_to_the_sender_and_its_copies_while_the_loop_is_held_up(
+    served: tuple[HeldLoop, socket.socket, Address],
+) -> None:
+    server, peer, target = served
+    assert server.endpoint is not None
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as copy:
+        copy.bind(("127.0.0.1", 0))
+        copy.settimeout(TIMEOUT)
+        server.endpoint.answer_at_once([ASK], build("/canned", ["x"]), [copy.getsockname()])
+        server.hold()
+        peer.sendto(ASK, target)
+        assert receive(peer) == ("/canned", ["x"])
+        assert receive(copy) == ("/canned", ["x"])
+        # Only the very bytes are canned: the same address with an argument is parsed.
+        peer.sendto(build("/ask", [1]), target)
+        server.release.set()
+        assert receive(peer) == ("/loop", ["/ask"])
+
+
+def test_a_canned_answer_never_overtakes_the_answer_to_an_earlier_message(
+    served: tuple[HeldLoop, socket.socket, Address],
+) -> None:
+    server, peer, target = served
+    assert server.endpoint is not None
+    server.endpoint.answer_at_once([ASK], build("/canned", []))
+    server.hold()
+    peer.sendto(build("/job", []), target)
+    peer.sendto(ASK, target)
+    sender = peer.getsockname()
+    wait_until(lambda: server.endpoint is not None and server.endpoint.waiting(sender) == 2)
+    server.release.set()
+    assert receive(peer) == ("/loop", ["/job"])
+    assert receive(peer) == ("/loop", ["/ask"])  # handed on, in order, behind it
+
+
+# A socket bound to every interface wakes its reader through loopback.
+@pytest.mark.parametrize("host", ["0.0.0.0", "127.0.0.1"])  # noqa: S104
+def test_closing_stops_the_reading_thread_at_once(host: str) -> None:
+    async def open_and_close() -> str:
+        async with OscEndpoint(host, 0, lambda *_: None) as endpoint:
+            return f"osc {endpoint.port}"
+
+    name = asyncio.run(open_and_close())
+    # close() woke the thread blocked in its read and waited for it: it is gone already.
+    assert name not in [thread.name for thread in threading.enumerate()]

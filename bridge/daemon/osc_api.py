@@ -183,8 +183,11 @@ class Handlers:
         status = (job.id, job.status, job.step or "", job.error or "")
         self._feedback.answer(origin, Osc.JOB_STATUS, *status)
 
+    def pong_args(self) -> tuple[str, str]:
+        return (__version__, self._service)
+
     def ping(self, route: Route, args: dict[str, Any], origin: Origin) -> None:
-        self._feedback.answer(origin, Osc.PONG, __version__, self._service)
+        self._feedback.answer(origin, Osc.PONG, *self.pong_args())
 
     def capabilities(self, route: Route, args: dict[str, Any], origin: Origin) -> None:
         client = self._intake.runner.deps.client

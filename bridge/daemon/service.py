@@ -23,6 +23,7 @@ from bridge.app import ServiceChoice, open_journal, open_runner, request_default
 from bridge.audio.devices import probe_audio
 from bridge.audio.preview import PreviewDesk, SoundDeviceBackend
 from bridge.config import Config, split_endpoint
+from bridge.daemon.addresses import Osc
 from bridge.daemon.banner import Banner
 from bridge.daemon.board import StatusBoard
 from bridge.daemon.context_store import CONTEXT_FILE
@@ -37,7 +38,7 @@ from bridge.journal import Journal
 from bridge.midi.mapping import parse_mapping
 from bridge.midi.ports import MidiInputs
 from bridge.net import is_loopback
-from bridge.osc.transport import OscEndpoint
+from bridge.osc.transport import OscEndpoint, build
 from bridge.pipeline import JobRunner
 from bridge.watch.watcher import DropFolder
 
@@ -107,6 +108,7 @@ class Daemon:
                 roots = preview_roots(self.config)
                 previews = stack.enter_context(PreviewDesk(roots, backend=backend))
                 self._osc = Handlers(intake, self.banner.service, self.spawn, previews)
+                self._answer_pings_at_once(endpoint, self._osc)
                 self._midi = MidiHandlers(intake, mapping, self.spawn)
                 if live is not None and live.script is not None:
                     live.script.midi = self._midi_from_live
@@ -178,6 +180,17 @@ class Daemon:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
     # Pieces -----------------------------------------------------------------------------
+
+    def _answer_pings_at_once(self, endpoint: OscEndpoint, handlers: Handlers) -> None:
+        """A ping (with an empty type tag, or none) is answered on the OSC socket's thread
+        as soon as it is read, with the pong `Handlers.ping` sends, built once: a few
+        microseconds holding Python's GIL instead of a parse, a dispatch and a build, so
+        that it seldom waits for the main thread (bench/osc_latency.py)."""
+        reply_to = self.config.osc.reply_to
+        copies = [split_endpoint(reply_to)] if reply_to else []
+        untagged = Osc.PING.encode() + b"\0" * (4 - len(Osc.PING) % 4)
+        pong = build(Osc.PONG, handlers.pong_args())
+        endpoint.answer_at_once([build(Osc.PING, []), untagged], pong, copies)
 
     def _feedback(self, endpoint: OscEndpoint, board: StatusBoard) -> Feedback:
         osc, reaper = self.config.osc, self.config.reaper

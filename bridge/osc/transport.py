@@ -4,22 +4,32 @@ python-osc builds and parses the packets; the socket is ours, so that answers le
 port the sender wrote to, a bad packet is answered rather than dropped, and binding a port
 that is taken fails at once with a message that names it.
 
-The socket is read by an event loop on its own thread ("osc <port>"), so that an answer
-that needs nothing from the jobs (`direct`: a ping, a status, the context) is sent from
-there at once, whatever the main loop is busy with. Every other message is handed to the
-main loop in the order it arrived, and so is a direct one while a message its sender sent
-before it still waits there, so the answers to one sender never overtake each other.
-Sending is a plain `sendto` on the socket, safe from any thread.
+The socket is read by a thread of its own ("osc <port>") blocked in `recvfrom`, as a bare
+python-osc server reads it, so that an answer that needs nothing from the jobs (`direct`:
+a ping, a status, the context) is sent from there at once, whatever the main loop is busy
+with. A datagram the daemon answers always the same way (a ping: `answer_at_once`) is
+answered from bytes built once, without being parsed. Every other message is handed to the
+main loop in the order it arrived, and so is a direct or canned one while a message its
+sender sent before it still waits there, so the answers to one sender never overtake each
+other. Sending is a plain `sendto` on the socket, safe from any thread.
+
+Why no event loop on that thread: the thread needs Python's GIL, which the main thread
+holds while it parses a poll's answer. An event loop took the GIL after its select and again
+after its read, and a ping then went through python-osc, the daemon's handlers and
+python-osc again: each moment holding the GIL was one more at which a ping could wait for
+the main thread (bench/README.md, "OSC p99 with 50 jobs").
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
+import ipaddress
 import logging
 import socket
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from pythonosc.osc_message_builder import BuildError, OscMessageBuilder
@@ -29,6 +39,11 @@ from bridge.errors import InputError
 from bridge.net import address_in_use
 
 log = logging.getLogger(__name__)
+
+MAX_DATAGRAM = 65536  # a UDP payload is at most 65,507 bytes over IPv4, 65,527 over IPv6
+WAKE_TIMEOUT = 5.0  # seconds close() waits for the reading thread
+# The socket blocks for its reader; a send, from any thread, must not (not on Windows).
+_DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
 
 Address = tuple[str, int]
 # (OSC address, arguments, sender); an address of "" means the packet could not be parsed.
@@ -69,25 +84,6 @@ def _osc_value(value: Any) -> Any:
     return value
 
 
-class _Protocol(asyncio.DatagramProtocol):
-    def __init__(self, endpoint: OscEndpoint) -> None:
-        self._endpoint = endpoint
-
-    def datagram_received(self, data: bytes, addr: Any) -> None:
-        sender: Address = (addr[0], addr[1])
-        try:
-            messages = parse(data)
-        except ParseError as exc:
-            log.warning("OSC packet from %s:%s is not valid OSC: %s", *sender, exc)
-            messages = [("", [f"not a valid OSC packet: {exc}"])]
-        for address, args in messages:
-            self._endpoint.received(address, args, sender)
-
-    def error_received(self, exc: Exception) -> None:
-        # ICMP "port unreachable" after answering a sender that has gone: harmless.
-        log.debug("OSC socket: %s", exc)
-
-
 class OscEndpoint:
     """A bound UDP socket speaking OSC. `async with OscEndpoint(host, port, handler)`:
     `handler` runs on the loop that opened it, `direct` on the socket's own thread."""
@@ -101,46 +97,68 @@ class OscEndpoint:
         self._direct = direct
         self._sock: socket.socket | None = None
         self._main: asyncio.AbstractEventLoop | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
+        self._closing = False
+        # Datagrams answered without parsing them: what was asked -> (answer, copies to).
+        self._canned: dict[bytes, tuple[bytes, tuple[Address, ...]]] = {}
         # Per sender, the messages handed to the main loop and not yet handled there.
         self._waiting: dict[Address, int] = {}
         self._waiting_lock = threading.Lock()
 
     async def open(self) -> OscEndpoint:
         self._main = asyncio.get_running_loop()
-        self._sock = _bind(self.host, self.port)
-        self.port = self._sock.getsockname()[1]
-        ready: asyncio.Future[None] = self._main.create_future()
+        sock = self._sock = _bind(self.host, self.port)
+        self.port = sock.getsockname()[1]
         self._thread = threading.Thread(
-            target=self._serve, args=(ready,), name=f"osc {self.port}", daemon=True
+            target=self._serve, args=(sock,), name=f"osc {self.port}", daemon=True
         )
         self._thread.start()
-        try:
-            await ready
-        except BaseException:
-            self.close()
-            raise
         return self
 
-    def _serve(self, ready: asyncio.Future[None]) -> None:
-        assert self._main is not None
-        loop = self._loop = asyncio.new_event_loop()
+    def _serve(self, sock: socket.socket) -> None:
+        # A plain blocking read, as a bare python-osc server does: the thread sleeps in
+        # the kernel and needs the GIL once per datagram, where an event loop took it after
+        # its select and again after its read.
+        buffer = bytearray(MAX_DATAGRAM)
+        while True:
+            try:
+                size, addr = sock.recvfrom_into(buffer)
+            except ConnectionResetError as exc:
+                # Windows reports an ICMP "port unreachable" (an answer to a sender that
+                # has gone) on the next read: harmless.
+                log.debug("OSC socket: %s", exc)
+                continue
+            except OSError as exc:
+                if not self._closing:
+                    log.error("OSC port %s: reading stopped: %s", self.port, exc)
+                return
+            if self._closing or addr is None:  # woken by close()
+                return
+            data, sender = bytes(buffer[:size]), (addr[0], addr[1])
+            canned = self._canned.get(data)
+            if canned is not None and sender not in self._waiting:
+                for target in {sender, *canned[1]}:
+                    self._sendto(canned[0], target)
+            else:
+                self._datagram(data, sender)
+
+    def answer_at_once(
+        self, asked: Iterable[bytes], answer: bytes, copies: Iterable[Address] = ()
+    ) -> None:
+        """Answer a datagram equal to one of `asked` with `answer` (to its sender and to
+        `copies`) as soon as it is read, unparsed, unless its sender has a message waiting
+        on the main loop (it then goes the usual way, in order)."""
+        for packet in asked:
+            self._canned[packet] = (answer, tuple(copies))
+
+    def _datagram(self, data: bytes, sender: Address) -> None:
         try:
-            transport, _ = loop.run_until_complete(
-                loop.create_datagram_endpoint(lambda: _Protocol(self), sock=self._sock)
-            )
-        except BaseException as exc:
-            self._main.call_soon_threadsafe(_settle, ready, exc)
-            loop.close()
-            return
-        self._main.call_soon_threadsafe(_settle, ready, None)
-        try:
-            loop.run_forever()
-        finally:
-            transport.close()  # closes the socket once the loop has run its last callbacks
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.close()
+            messages = parse(data)
+        except ParseError as exc:
+            log.warning("OSC packet from %s:%s is not valid OSC: %s", *sender, exc)
+            messages = [("", [f"not a valid OSC packet: {exc}"])]
+        for address, args in messages:
+            self.received(address, args, sender)
 
     def received(self, address: str, args: list[Any], sender: Address) -> None:
         """One message, on the socket's thread: answered here or handed on, in order."""
@@ -182,21 +200,32 @@ class OscEndpoint:
 
     def send(self, target: Address, address: str, *args: Any) -> None:
         """Send one message from any thread."""
+        try:
+            data = build(address, args)
+        except BuildError as exc:
+            log.warning("OSC %s to %s:%s not sent: %s", address, *target, exc)
+            return
+        self._sendto(data, target)
+
+    def _sendto(self, data: bytes, target: Address) -> None:
         sock = self._sock
         if sock is None:
             return
         try:
-            sock.sendto(build(address, args), target)
-        except (OSError, BuildError) as exc:
+            sock.sendto(data, _DONTWAIT, target)
+        except OSError as exc:
+            address = data[: data.find(b"\0")].decode(errors="replace")
             log.warning("OSC %s to %s:%s not sent: %s", address, *target, exc)
 
     def close(self) -> None:
-        loop, thread, sock = self._loop, self._thread, self._sock
-        self._sock = self._loop = self._thread = None
-        if loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(loop.stop)
-        if thread is not None:
-            thread.join()
+        thread, sock = self._thread, self._sock
+        self._sock = self._thread = None
+        self._closing = True
+        if thread is not None and sock is not None:
+            _wake(sock)
+            thread.join(WAKE_TIMEOUT)
+            if thread.is_alive():
+                log.warning("OSC port %s: its reading thread did not stop", self.port)
         if sock is not None:
             sock.close()
 
@@ -207,13 +236,17 @@ class OscEndpoint:
         self.close()
 
 
-def _settle(ready: asyncio.Future[None], exc: BaseException | None) -> None:
-    if ready.done():
-        return
-    if exc is None:
-        ready.set_result(None)
-    else:
-        ready.set_exception(exc)
+def _wake(sock: socket.socket) -> None:
+    """Wake the thread blocked reading `sock`: Linux wakes it when the socket is shut down
+    (refusing to, as it is not connected, all the same); elsewhere an empty datagram sent
+    to itself does."""
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RD)
+    address = list(sock.getsockname())
+    if ipaddress.ip_address(address[0]).is_unspecified:  # a wildcard socket reaches itself here
+        address[0] = "::1" if sock.family == socket.AF_INET6 else "127.0.0.1"
+    with contextlib.suppress(OSError):
+        sock.sendto(b"", tuple(address))
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -232,7 +265,6 @@ def _bind(host: str, port: int) -> socket.socket:
             sock.close()
             error = exc
             continue
-        sock.setblocking(False)
         return sock
     raise InputError(_bind_message(host, port, error)) from error
 
