@@ -120,6 +120,7 @@ class OscEndpoint:
         # the kernel and needs the GIL once per datagram, where an event loop took it after
         # its select and again after its read.
         buffer = bytearray(MAX_DATAGRAM)
+        view = memoryview(buffer)
         while True:
             try:
                 size, addr = sock.recvfrom_into(buffer)
@@ -134,13 +135,16 @@ class OscEndpoint:
                 return
             if self._closing or addr is None:  # woken by close()
                 return
-            data, sender = bytes(buffer[:size]), (addr[0], addr[1])
+            data, sender = bytes(view[:size]), (addr[0], addr[1])
             canned = self._canned.get(data)
-            if canned is not None and sender not in self._waiting:
+            try:
+                if canned is None or sender in self._waiting:
+                    self._datagram(data, sender)
+                    continue
                 for target in {sender, *canned[1]}:
                     self._sendto(canned[0], target)
-            else:
-                self._datagram(data, sender)
+            except Exception:  # the thread must go on reading whatever one datagram did
+                log.exception("OSC packet from %s:%s: not handled", *sender)
 
     def answer_at_once(
         self, asked: Iterable[bytes], answer: bytes, copies: Iterable[Address] = ()
