@@ -246,10 +246,10 @@ def _wake(sock: socket.socket) -> None:
     to itself does."""
     with contextlib.suppress(OSError):
         sock.shutdown(socket.SHUT_RD)
-    address = list(sock.getsockname())
-    if ipaddress.ip_address(address[0]).is_unspecified:  # a wildcard socket reaches itself here
-        address[0] = "::1" if sock.family == socket.AF_INET6 else "127.0.0.1"
-    with contextlib.suppress(OSError):
+    with contextlib.suppress(OSError, ValueError):
+        address = list(sock.getsockname())
+        if ipaddress.ip_address(address[0]).is_unspecified:  # a wildcard socket's own address
+            address[0] = "::1" if sock.family == socket.AF_INET6 else "127.0.0.1"
         sock.sendto(b"", tuple(address))
 
 
