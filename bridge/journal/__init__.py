@@ -11,10 +11,10 @@ when it is killed.
 A job hands its events in and goes on (`append`); it waits for a commit only where what
 it does next could not be redone from an earlier point: a billed create's intent
 (`SYNCED`: synced to disk), after every event before it and before the request is sent,
-so that it is never sent twice without a person; its answer (synced), before the task is
-waited on and before a stop lets the job go; the results folder's name, before the folder
-is made; the write step's events, before notify tells the listeners; the job's ending,
-before it counts as finished and its work folder is removed.
+so that it is never sent twice without a person; its answer (synced), before a stop lets
+the job go (the task is polled meanwhile: a poll changes nothing); the results folder's
+name, before the folder is made; the write step's events, before notify tells the
+listeners; the job's ending, before it counts as finished and its work folder is removed.
 
 Commits keep the order events were handed in, so a crash loses at most the events after
 the last commit (a kill keeps every commit; a power cut, those up to the last sync). The
@@ -175,7 +175,7 @@ class Journal(Closeable):
                     request.action,
                     request.project,
                     owned,
-                    json.dumps(job.to_json()),
+                    job.to_text(),
                 ),
             )
             self._insert_event(db, job.id, at, Event(EventKind.QUEUED))
@@ -205,7 +205,7 @@ class Journal(Closeable):
             self._insert_event(db, job.id, at, event)
             db.execute(
                 "UPDATE jobs SET updated_at = ?, status = ?, step = ?, job = ? WHERE id = ?",
-                (at, new.status, new.step, json.dumps(new.to_json()), job.id),
+                (at, new.status, new.step, new.to_text(), job.id),
             )
 
         synced = event.kind in SYNCED and is_billed(event.key)
