@@ -54,7 +54,7 @@ from bridge.jobs.state import (
     new_job,
 )
 from bridge.journal.owners import Owners
-from bridge.journal.tables import connect, open_writing
+from bridge.journal.tables import INSERT_EVENT, Appended, connect, open_writing
 from bridge.journal.writer import Write, Writer
 from bridge.resources import Closeable
 
@@ -178,7 +178,7 @@ class Journal(Closeable):
                     job.to_text(),
                 ),
             )
-            self._insert_event(db, job.id, at, Event(EventKind.QUEUED))
+            db.execute(INSERT_EVENT, Appended(at, Event(EventKind.QUEUED), job).event_row())
 
         self._write(write)
         return job
@@ -201,22 +201,8 @@ class Journal(Closeable):
         except ValueError as exc:
             raise JobError(str(exc)) from exc
 
-        def write(db: sqlite3.Connection) -> None:
-            self._insert_event(db, job.id, at, event)
-            db.execute(
-                "UPDATE jobs SET updated_at = ?, status = ?, step = ?, job = ? WHERE id = ?",
-                (at, new.status, new.step, new.to_text(), job.id),
-            )
-
         synced = event.kind in SYNCED and is_billed(event.key)
-        return new, self._submit(write, synced=synced)
-
-    @staticmethod
-    def _insert_event(db: sqlite3.Connection, job_id: str, at: float, event: Event) -> None:
-        db.execute(
-            "INSERT INTO events (job_id, at, kind, step, key, data) VALUES (?, ?, ?, ?, ?, ?)",
-            (job_id, at, event.kind, event.step, event.key, json.dumps(event.data)),
-        )
+        return new, self._submit(Appended(at, event, new), synced=synced)
 
     def claim(self, job_id: str) -> bool:
         """Make this process the job's runner, unless a live process already is."""
