@@ -15,6 +15,7 @@ import logging
 import os
 import secrets
 import stat
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Final
@@ -37,6 +38,11 @@ NOFOLLOW: Final = getattr(os, "O_NOFOLLOW", 0)
 _DIRECTORY: Final = getattr(os, "O_DIRECTORY", 0)
 _BINARY: Final = getattr(os, "O_BINARY", 0)
 _AT: Final = {os.open, os.link, os.mkdir, os.unlink} <= os.supports_dir_fd
+# How often a lock another process holds is tried again (filelock polls; its default is
+# 0.05 s). Threads of this process queue on an in-process lock first and never poll.
+LOCK_POLL_SECONDS: Final = 0.002
+_thread_locks: dict[str, threading.Lock] = {}
+_thread_locks_guard = threading.Lock()
 # Folders only passed through are opened for lookups alone (Linux): a folder one may enter
 # but not list still leads to the project, as it does for a path.
 _PASS: Final = getattr(os, "O_PATH", os.O_RDONLY)
@@ -238,11 +244,17 @@ class Folder(Closeable):
         """An exclusive lock, held while inside, on the file `name` (made if missing).
 
         Through `filelock` on every system, which opens the lock file without following a
-        link at its name; a link there is refused first with the bridge's own message."""
+        link at its name; a link there is refused first with the bridge's own message.
+        Threads of this process wait their turn on a lock of the process first, woken as
+        soon as it is free; only another process's hold is polled for."""
         from filelock import FileLock  # only the writers that lock pay for it
 
         self._refuse_link(name)
-        with FileLock(self.path / name, thread_local=False):
+        path = self.path / name
+        with (
+            _thread_lock(path),
+            FileLock(path, thread_local=False, poll_interval=LOCK_POLL_SECONDS),
+        ):
             yield
 
     def sync(self) -> None:
@@ -349,3 +361,10 @@ def _fsync_file(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _thread_lock(path: Path) -> threading.Lock:
+    """The lock this process's threads share for the lock file at `path`."""
+    key = os.path.normcase(os.path.abspath(path))
+    with _thread_locks_guard:
+        return _thread_locks.setdefault(key, threading.Lock())

@@ -485,6 +485,9 @@ def test_a_job_with_every_kind_of_fact_survives_a_json_round_trip(request_: JobR
     assert restored == original
     assert restored.facts.clips == original.facts.clips  # a tuple again, not a list
     assert json.loads(json.dumps(restored.to_json())) == json.loads(text)
+    # The text the journal stores says the same as `to_json`, and reads back alike.
+    assert json.loads(original.to_text()) == json.loads(text)
+    assert Job.from_json(json.loads(original.to_text())) == original
 
 
 def test_facts_from_json_ignore_fields_they_do_not_know() -> None:

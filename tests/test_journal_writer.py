@@ -16,7 +16,7 @@ from bridge.errors import JournalError
 from bridge.jobs.model import JobRequest
 from bridge.jobs.request import AudioRequest, Sound
 from bridge.jobs.state import Event, EventKind, Job
-from bridge.journal import Journal
+from bridge.journal import Journal, tables
 from bridge.pipeline.recording import Recorder
 from tests.waiting import wait_until
 
@@ -76,6 +76,51 @@ def test_writes_that_queue_up_behind_a_commit_share_the_next_one_in_order(
         assert statuses == [str(index) for index in range(10)]
         assert journal.get(job.id) == job
         assert 1 <= seen.count("COMMIT") <= 2  # not one per event
+
+
+def test_events_of_several_jobs_handed_in_together_are_written_in_a_few_statements(
+    db_path: Path, tmp_path: Path
+) -> None:
+    with Journal(db_path) as journal:
+        jobs = [journal.create(create_request(tmp_path)) for _ in range(3)]
+        seen = statements(journal)
+        pending = []
+        with write_lock_held(db_path):
+            for index in range(12):
+                which = index % 3
+                jobs[which], written = journal.append(
+                    jobs[which], Event(EventKind.STATUS, data={"status": str(index)})
+                )
+                pending.append(written)
+        for written in pending:
+            journal.wait(written)
+        for which, job in enumerate(jobs):
+            statuses = [record.data["status"] for record in journal.events(job.id)[1:]]
+            assert statuses == [str(index) for index in range(which, 12, 3)]
+            assert journal.get(job.id) == job  # each job's last snapshot
+        inserts = [sql for sql in seen if sql.startswith("INSERT INTO events")]
+        assert 1 <= len(inserts) <= 2  # the first commit may hold only the first event
+        updates = [sql for sql in seen if sql.startswith("UPDATE jobs")]
+        assert len(updates) <= 2 * len(inserts)
+        assert any("FROM (VALUES" in sql for sql in updates)  # three jobs' in one statement
+
+
+def test_snapshots_are_written_one_job_at_a_time_where_sqlite_cannot_update_from(
+    db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tables, "_UPDATE_FROM", False)  # as with SQLite before 3.33
+    with Journal(db_path) as journal:
+        jobs = [journal.create(create_request(tmp_path)) for _ in range(3)]
+        seen = statements(journal)
+        with write_lock_held(db_path):
+            # The first may be committed alone; the others queue up behind it together.
+            appended = [journal.append(job, Event(EventKind.STARTED, "generate")) for job in jobs]
+        for job, written in appended:
+            journal.wait(written)
+            assert journal.get(job.id) == job
+            assert kinds(journal, job) == ["queued", "started"]
+        assert [sql for sql in seen if sql.startswith("UPDATE jobs")] != []
+        assert not any("FROM (VALUES" in sql for sql in seen)
 
 
 def test_a_write_that_fails_leaves_the_others_of_its_commit_whole(

@@ -54,6 +54,21 @@ def test_a_job_already_listed_is_not_listed_twice(tmp_path: Path) -> None:
     assert read_index(tmp_path)[0]["title"] == "night"
 
 
+def test_a_job_named_only_in_another_line_is_listed(tmp_path: Path) -> None:
+    assert append_index(tmp_path, entry("job-1", title="after job-2 and job-2/x"))
+    assert append_index(tmp_path, entry("job-2"))
+    assert not append_index(tmp_path, entry("job-2"))
+
+    assert [e["jobId"] for e in read_index(tmp_path)] == ["job-1", "job-2"]
+
+
+def test_a_job_id_beyond_ascii_is_listed_once(tmp_path: Path) -> None:
+    assert append_index(tmp_path, entry("夜-1"))
+    assert not append_index(tmp_path, entry("夜-1", title="resumed"))
+
+    assert [e["jobId"] for e in read_index(tmp_path)] == ["夜-1"]
+
+
 def test_after_a_torn_line_the_next_entry_starts_on_its_own_line(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

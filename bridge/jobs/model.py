@@ -8,6 +8,7 @@ uploaded audio (PRODUCER_API.md: the bridge assumes so).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, replace
 from typing import Any, Final, Literal, get_args
 
@@ -123,6 +124,12 @@ class JobRequest:
         return self.document().model_dump(mode="json")
 
     def document(self) -> RequestDocument:
+        """The request's document, built once: the request never changes, and the journal
+        stores it with every event of the job."""
+        return self._document
+
+    @functools.cached_property
+    def _document(self) -> RequestDocument:
         options = self.options
         return RequestDocument(
             request=self.audio.document(),

@@ -18,36 +18,14 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Annotated, Any, Final, TypeVar
+from typing import Any, Final
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from bridge.jobs.documents import FactsDocument, JobDocument, read_document
+from bridge.jobs.model import STEMS_ONLY, JobRequest
 
-from bridge.errors import JournalError
-from bridge.errors.describe import describe_errors
-from bridge.jobs.model import STEMS_ONLY, JobRequest, RequestDocument
-
-
-class JobStatus(StrEnum):
-    """Where a job is in its life; the values are what the journal and the replies hold."""
-
-    QUEUED = "queued"
-    RUNNING = "running"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-    NEEDS_ATTENTION = "needs_attention"
-
-
-class Step(StrEnum):
-    """A job's steps, in the order they run (`plan` picks the ones a request needs)."""
-
-    STAGE = "stage"
-    UPLOAD = "upload"
-    GENERATE = "generate"
-    DOWNLOAD = "download"
-    STEMS = "stems"
-    WRITE = "write"
-    NOTIFY = "notify"
+# Re-exported: the rest of the bridge imports the job's vocabulary from here.
+from bridge.jobs.status import JobStatus as JobStatus
+from bridge.jobs.status import Step as Step
 
 
 class EventKind(StrEnum):
@@ -115,7 +93,7 @@ class Facts:
     @classmethod
     def from_json(cls, data: Any) -> Facts:
         """Read back what `to_json` wrote; JournalError naming each field it cannot read."""
-        return cls.from_document(_read(FactsDocument, data))
+        return cls.from_document(read_document(FactsDocument, data))
 
     @classmethod
     def from_document(cls, doc: FactsDocument) -> Facts:
@@ -159,6 +137,13 @@ class Job:
 
     def to_json(self) -> dict[str, Any]:
         """The snapshot the journal keeps (`from_json` reads it back)."""
+        return self.document().model_dump(mode="json")
+
+    def to_text(self) -> str:
+        """`to_json` as the JSON text the journal stores."""
+        return self.document().model_dump_json()
+
+    def document(self) -> JobDocument:
         return JobDocument(
             id=self.id,
             request=self.request.document(),
@@ -169,12 +154,12 @@ class Job:
             error=self.error,
             done=list(self.done),
             facts=self.facts.document(),
-        ).model_dump(mode="json")
+        )
 
     @classmethod
     def from_json(cls, data: Any) -> Job:
         """Read back what `to_json` wrote; JournalError naming each field it cannot read."""
-        doc = _read(JobDocument, data)
+        doc = read_document(JobDocument, data)
         return cls(
             id=doc.id,
             request=JobRequest.from_document(doc.request),
@@ -186,55 +171,6 @@ class Job:
             done=tuple(doc.done),
             facts=Facts.from_document(doc.facts),
         )
-
-
-class _Document(BaseModel):
-    # As strict as the job that was journaled; keys a later version adds are ignored.
-    model_config = ConfigDict(extra="ignore", frozen=True, strict=True)
-
-
-class FactsDocument(_Document):
-    """`Facts.to_json`'s document: every field may be missing (an older job knew less)."""
-
-    work: dict[str, str] = {}
-    staged_url: str | None = None
-    span: dict[str, float] | None = None
-    tasks: dict[str, str] = {}
-    intents: dict[str, float] = {}
-    audio_ids: dict[str, str] = {}
-    links: dict[str, str] = {}
-    clips: list[dict[str, Any]] = []
-    folder: str | None = None
-    written: dict[str, dict[str, Any]] = {}
-    manifest: str | None = None
-    failed_tasks: dict[str, str] = {}
-    credits: dict[str, float] = {}
-
-
-class JobDocument(_Document):
-    """`Job.to_json`'s document: the snapshot the journal keeps beside each event."""
-
-    id: str
-    request: RequestDocument
-    createdAt: float
-    updatedAt: float
-    # The journal holds the names as JSON strings.
-    status: Annotated[JobStatus, Field(strict=False)]
-    step: Annotated[Step, Field(strict=False)] | None
-    error: str | None
-    done: list[Annotated[Step, Field(strict=False)]]
-    facts: FactsDocument
-
-
-_D = TypeVar("_D", bound=BaseModel)
-
-
-def _read(document: type[_D], data: Any) -> _D:
-    try:
-        return document.model_validate(data)
-    except ValidationError as exc:
-        issues = "; ".join(str(issue) for issue in describe_errors(exc, document, {}))
-        raise JournalError(f"a journaled job cannot be read: {issues}") from exc
 
 
 def plan(request: JobRequest) -> tuple[Step, ...]:

@@ -11,10 +11,10 @@ when it is killed.
 A job hands its events in and goes on (`append`); it waits for a commit only where what
 it does next could not be redone from an earlier point: a billed create's intent
 (`SYNCED`: synced to disk), after every event before it and before the request is sent,
-so that it is never sent twice without a person; its answer (synced), before the task is
-waited on and before a stop lets the job go; the results folder's name, before the folder
-is made; the write step's events, before notify tells the listeners; the job's ending,
-before it counts as finished and its work folder is removed.
+so that it is never sent twice without a person; its answer (synced), before a stop lets
+the job go (the task is polled meanwhile: a poll changes nothing); the results folder's
+name, before the folder is made; the write step's events, before notify tells the
+listeners; the job's ending, before it counts as finished and its work folder is removed.
 
 Commits keep the order events were handed in, so a crash loses at most the events after
 the last commit (a kill keeps every commit; a power cut, those up to the last sync). The
@@ -54,7 +54,7 @@ from bridge.jobs.state import (
     new_job,
 )
 from bridge.journal.owners import Owners
-from bridge.journal.tables import connect, open_writing
+from bridge.journal.tables import INSERT_EVENT, Appended, connect, open_writing
 from bridge.journal.writer import Write, Writer
 from bridge.resources import Closeable
 
@@ -175,10 +175,10 @@ class Journal(Closeable):
                     request.action,
                     request.project,
                     owned,
-                    json.dumps(job.to_json()),
+                    job.to_text(),
                 ),
             )
-            self._insert_event(db, job.id, at, Event(EventKind.QUEUED))
+            db.execute(INSERT_EVENT, Appended(at, Event(EventKind.QUEUED), job).event_row())
 
         self._write(write)
         return job
@@ -201,22 +201,8 @@ class Journal(Closeable):
         except ValueError as exc:
             raise JobError(str(exc)) from exc
 
-        def write(db: sqlite3.Connection) -> None:
-            self._insert_event(db, job.id, at, event)
-            db.execute(
-                "UPDATE jobs SET updated_at = ?, status = ?, step = ?, job = ? WHERE id = ?",
-                (at, new.status, new.step, json.dumps(new.to_json()), job.id),
-            )
-
         synced = event.kind in SYNCED and is_billed(event.key)
-        return new, self._submit(write, synced=synced)
-
-    @staticmethod
-    def _insert_event(db: sqlite3.Connection, job_id: str, at: float, event: Event) -> None:
-        db.execute(
-            "INSERT INTO events (job_id, at, kind, step, key, data) VALUES (?, ?, ?, ?, ?, ?)",
-            (job_id, at, event.kind, event.step, event.key, json.dumps(event.data)),
-        )
+        return new, self._submit(Appended(at, event, new), synced=synced)
 
     def claim(self, job_id: str) -> bool:
         """Make this process the job's runner, unless a live process already is."""

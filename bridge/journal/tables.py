@@ -1,9 +1,15 @@
-"""The journal's tables and its connections to them."""
+"""The journal's tables, its connections to them, and the rows an event adds."""
 
 from __future__ import annotations
 
+import functools
+import json
 import sqlite3
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from bridge.jobs.state import Event, Job
 
 SCHEMA_VERSION = 1
 _SCHEMA = """
@@ -64,3 +70,65 @@ def _add_set_aside(db: sqlite3.Connection) -> None:
 
 def _has_set_aside(db: sqlite3.Connection) -> bool:
     return any(row[1] == "set_aside" for row in db.execute("PRAGMA table_info(jobs)"))
+
+
+INSERT_EVENT = "INSERT INTO events (job_id, at, kind, step, key, data) VALUES (?, ?, ?, ?, ?, ?)"
+_UPDATE_JOB = "UPDATE jobs SET updated_at = ?, status = ?, step = ?, job = ? WHERE id = ?"
+# Several jobs' snapshots in one statement (SQLite 3.33 and later; one each before).
+_UPDATE_FROM = sqlite3.sqlite_version_info >= (3, 33, 0)
+
+
+@dataclass(frozen=True)
+class Appended:
+    """An event and the job snapshot it produced, as one write of the journal's thread.
+
+    Called, it writes its two rows. Appends that queue up together are written by
+    `write_appended` in two statements whatever their number, with each job's latest
+    snapshot only: fewer statements hold the writing thread less often waiting for the GIL."""
+
+    at: float
+    event: Event
+    job: Job  # the job after the event
+
+    def __call__(self, db: sqlite3.Connection) -> None:
+        db.execute(INSERT_EVENT, self.event_row())
+        db.execute(_UPDATE_JOB, self.snapshot_row())
+
+    def event_row(self) -> tuple[Any, ...]:
+        event = self.event
+        data = json.dumps(event.data)
+        return (self.job.id, self.at, event.kind, event.step, event.key, data)
+
+    def snapshot_row(self) -> tuple[Any, ...]:
+        job = self.job
+        return (self.at, job.status, job.step, job.to_text(), job.id)
+
+
+def write_appended(db: sqlite3.Connection, appended: list[Appended]) -> None:
+    """Every event of `appended` in order, and each job's last snapshot among them."""
+    if not appended:
+        return
+    events = [value for one in appended for value in one.event_row()]
+    db.execute(_insert_events(len(appended)), events)
+    latest = {one.job.id: one for one in appended}
+    if len(latest) == 1 or not _UPDATE_FROM:
+        db.executemany(_UPDATE_JOB, [one.snapshot_row() for one in latest.values()])
+        return
+    rows = [value for one in latest.values() for value in one.snapshot_row()]
+    db.execute(_update_jobs(len(latest)), rows)
+
+
+@functools.cache
+def _insert_events(count: int) -> str:
+    return INSERT_EVENT.replace("(?, ?, ?, ?, ?, ?)", ", ".join(["(?, ?, ?, ?, ?, ?)"] * count))
+
+
+_UPDATE_JOBS = (
+    "UPDATE jobs SET updated_at = v.column1, status = v.column2, step = v.column3, "
+    "job = v.column4 FROM (VALUES ROWS) AS v WHERE jobs.id = v.column5"
+)
+
+
+@functools.cache
+def _update_jobs(count: int) -> str:
+    return _UPDATE_JOBS.replace("ROWS", ", ".join(["(?, ?, ?, ?, ?)"] * count))

@@ -1,8 +1,11 @@
 """The journal's writing thread: every write is committed there, in the order handed in.
 
 Writes that queue up while a commit is on its way to the disk are committed together, in
-one transaction (each in a savepoint of its own, so one that fails leaves the others
-whole), and none of it runs on the thread that handed them in. A write's future is done
+one transaction, and none of it runs on the thread that handed them in. The events they
+append are written in two statements (`tables.write_appended`); any other write in a
+savepoint of its own. When the appends' statements fail, the transaction is rolled back
+and run again with each write in a savepoint of its own, so one that fails leaves the
+others whole. A write's future is done
 once its transaction is committed; it cannot be cancelled, so what was handed in is always
 written, in order.
 
@@ -26,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from bridge.journal.crash import AfterCommit, kill_point
+from bridge.journal.tables import Appended, write_appended
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +117,12 @@ class Writer:
                 self._level = level
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                outcomes = [self._one(pending.write) for pending in batch]
+                outcomes = self._merged(batch)
+            except sqlite3.Error as exc:  # appends written together failed: one at a time
+                log.debug("journal writes merged failed (%s); each in a savepoint", exc)
+                self._db.execute("ROLLBACK")
+                self._db.execute("BEGIN IMMEDIATE")
+                outcomes = self._each(batch)
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
@@ -130,6 +139,25 @@ class Writer:
                 pending.future.set_result(value)
             else:
                 pending.future.set_exception(value)
+
+    def _merged(self, batch: list[_Pending]) -> list[tuple[bool, Any]]:
+        """The batch with its appends written together (`write_appended`); any other
+        write in a savepoint of its own, after the appends handed in before it."""
+        outcomes: list[tuple[bool, Any]] = []
+        appended: list[Appended] = []
+        for pending in batch:
+            if isinstance(pending.write, Appended):
+                appended.append(pending.write)
+                outcomes.append((True, None))
+                continue
+            write_appended(self._db, appended)
+            appended = []
+            outcomes.append(self._one(pending.write))
+        write_appended(self._db, appended)
+        return outcomes
+
+    def _each(self, batch: list[_Pending]) -> list[tuple[bool, Any]]:
+        return [self._one(pending.write) for pending in batch]
 
     def _rollback(self) -> None:
         try:

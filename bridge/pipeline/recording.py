@@ -9,6 +9,9 @@ docstring. A commit also confirms every event noted before it.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
@@ -56,6 +59,20 @@ class Recorder:
         if self._noted:
             await self.journal.committed(self._noted[-1])
             self._confirm_noted()
+
+    def when_committed(self, callback: Callable[[], None]) -> None:
+        """Call `callback` on the running loop once every event noted so far is committed
+        (or its commit failed, which the next `commit` or `settle` raises)."""
+        if not self._noted:
+            callback()
+            return
+        loop = asyncio.get_running_loop()
+
+        def on_loop(_: Future[None]) -> None:
+            with contextlib.suppress(RuntimeError):  # the loop closed: nobody is left to tell
+                loop.call_soon_threadsafe(callback)
+
+        self._noted[-1].add_done_callback(on_loop)
 
     def facts(self, changes: dict[str, Any]) -> Job:
         """Note what the current step learnt (from the loop or a worker thread)."""

@@ -125,10 +125,10 @@ class JobRun(Recorder):
                 # Refused or never sent: nothing to worry about.
                 await self.record(EventKind.FORGET, key=key)
                 raise
-            try:
-                await self.keep(EventKind.SUBMITTED, durable=billed, key=key, taskId=task_id)
-            finally:
-                self.settled.set()  # the answer is journaled: a stop may go on
+            # Handed in: the task is polled while the answer is committed (a poll changes
+            # nothing), and a stop waits for that commit, not for the poll.
+            self.note(EventKind.SUBMITTED, key=key, taskId=task_id)
+            self.when_committed(self.settled.set)
             return task_id
         raise AssertionError("unreachable")
 

@@ -84,7 +84,7 @@ def append_index(results_root: Path, entry: Mapping[str, Any]) -> bool:
             # The lock covers read-check-write: two finishers of one job cannot both append.
             index.seek(0)
             existing = index.readall()
-            if job_id in _job_ids(existing):
+            if _listed(existing, job_id):
                 log.info("job %s is already in %s; not listed twice", job_id, path)
                 return False
             # A crash may have left a torn last line: start ours on a line of its own.
@@ -123,13 +123,17 @@ def _open_index(folder: Folder) -> int:
     return folder.open_file(INDEX_NAME, os.O_RDWR | os.O_APPEND | os.O_CREAT)
 
 
-def _job_ids(raw: bytes) -> set[str]:
-    ids: set[str] = set()
+def _listed(raw: bytes, job_id: str) -> bool:
+    """Whether a line of the index lists `job_id`. Only the lines holding the id's text
+    are parsed: the index grows with every job and is read under the lock."""
+    needle = json.dumps(job_id, ensure_ascii=False)[1:-1].encode("utf-8")  # as written
+    if needle not in raw:
+        return False
     for text in raw.split(b"\n"):
-        entry = _parse(text) if text.strip() else None
-        if entry is not None and isinstance(entry.get("jobId"), str):
-            ids.add(entry["jobId"])
-    return ids
+        entry = _parse(text) if needle in text else None
+        if entry is not None and entry.get("jobId") == job_id:
+            return True
+    return False
 
 
 def _parse(text: bytes) -> dict[str, Any] | None:
