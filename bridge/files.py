@@ -16,7 +16,7 @@ import os
 import secrets
 import stat
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Final
 
@@ -24,6 +24,9 @@ from bridge.errors import ProjectError
 from bridge.resources import Closeable
 
 log = logging.getLogger(__name__)
+
+# What a new file is written from: its bytes, or its blocks in turn.
+Data = bytes | Iterable[bytes | memoryview]
 
 TEMP_SUFFIX = ".tmp"
 # Removed as leftovers too: downloads were once written under `.part` names.
@@ -222,9 +225,10 @@ class Folder(Closeable):
             return False
         return stat.S_ISLNK(st.st_mode)
 
-    def write_new(self, name: str, data: bytes) -> None:
-        """`data` as the new file `name`: a temporary file, fsynced, then hard-linked to
-        `name`. FileExistsError if `name` exists; the temporary file is always removed."""
+    def write_new(self, name: str, data: Data) -> None:
+        """`data` (bytes, or blocks written in turn) as the new file `name`: a temporary
+        file, fsynced, then hard-linked to `name`. FileExistsError if `name` exists; the
+        temporary file is always removed."""
         temp = temp_path(self.path / name).name
         fd = self.open_file(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
         try:
@@ -294,7 +298,7 @@ class Folder(Closeable):
             os.rename(self._at(temp), self._at(name), src_dir_fd=fd, dst_dir_fd=fd)
 
 
-def write_new_in(dest: Path, data: bytes) -> None:
+def write_new_in(dest: Path, data: Data) -> None:
     """Write the new file `dest` (an absolute, resolved path) through a `Folder`:
     FileExistsError if it exists, ProjectError if a link is met on the way."""
     with Folder.open(dest.parent) as folder:
@@ -305,10 +309,11 @@ def _open_dir(name: str, dir_fd: int | None, access: int) -> int:
     return os.open(name, access | _DIRECTORY | NOFOLLOW, dir_fd=dir_fd)
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
+def _write_all(fd: int, data: Data) -> None:
+    for chunk in (data,) if isinstance(data, bytes) else data:
+        view = memoryview(chunk)
+        while view:
+            view = view[os.write(fd, view) :]
 
 
 def remove_leftovers(folder: Path, pattern: str) -> list[Path]:

@@ -156,6 +156,25 @@ def test_a_longer_result_keeps_its_tail_when_the_fit_is_not_exact(
     assert (tmp_path / "take.wav").read_bytes() == libsndfile_wav(source, "PCM_24")
 
 
+@pytest.mark.parametrize(("channels", "frames"), [(2, 400_001), (1, 700_000)])
+def test_an_integer_wav_longer_than_a_block_is_widened_whole_and_padded(
+    tmp_path: Path, channels: int, frames: int
+) -> None:
+    # 1.6 MB and 0.8 MB of 16-bit samples: more than one 1 MiB block, and a last one cut
+    # short; the mono fit asks for silence after the file's 600,000 frames.
+    rng = np.random.default_rng(channels)
+    codes = rng.integers(-(2**15), 2**15, (min(frames, 600_000), channels), dtype=np.int32)
+    source = tmp_path / "result.wav"
+    sf.write(str(source), codes << 16, 44100, subtype="PCM_16", format="WAV")
+
+    shape = write_project_wav(
+        source, tmp_path / "take.wav", sample_rate=44100, fit=Fit(frames=frames)
+    )
+
+    assert (tmp_path / "take.wav").read_bytes() == libsndfile_wav(source, "PCM_24", frames)
+    assert (shape.frames, shape.channels) == (frames, channels)
+
+
 def test_no_rate_keeps_the_source_rate(tone: Callable[..., Path], tmp_path: Path) -> None:
     shape = write_project_wav(tone(1.0, rate=22050), tmp_path / "take.wav", sample_rate=None)
     assert (shape.sample_rate, shape.frames) == (22050, 22050)
@@ -233,6 +252,17 @@ def test_a_full_disk_says_no_space_and_leaves_no_temporary(
         write_project_wav(tone(2.0), folder / "take.wav", sample_rate=48000)
     assert str(folder) in caught.value.message
     assert "retry the job" in caught.value.message
+    assert list(folder.iterdir()) == []
+
+
+def test_a_widened_wav_that_fills_the_disk_leaves_no_temporary(
+    tmp_path: Path, tmpfs: Mount
+) -> None:
+    source = tmp_path / "result.wav"
+    sf.write(str(source), np.zeros((200_000, 2), dtype=np.int32), 44100, subtype="PCM_16")
+    folder = tmpfs("size=1m")
+    with pytest.raises(ProjectError, match="no space left on the device"):
+        write_project_wav(source, folder / "take.wav", sample_rate=None)
     assert list(folder.iterdir()) == []
 
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import os
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from io import FileIO
 from pathlib import Path
 from typing import BinaryIO, Final
 
@@ -146,27 +148,46 @@ def copy_frames(layout: WavLayout, source: Path, first: int, frames: int, dest: 
     return frames
 
 
-def widened_file(layout: WavLayout, source: Path, bits: int, frames: int) -> bytes:
+def widened_blocks(
+    layout: WavLayout, source: FileIO, bits: int, frames: int
+) -> Iterator[memoryview]:
     """A whole plain WAV of `frames` frames of `source`'s integer PCM (`layout`), every
     sample made `bits` wide (at least the source's width) exactly: its bytes become the
     high bytes of the wider sample and the low ones are zero, the samples a decoder and an
     encoder would write. Silence follows when `frames` asks for more than the file holds.
-    OSError when the file cannot be read."""
+
+    Yields the header, then the samples a block at a time (a block is valid until the
+    next is asked for: one buffer is reused), so that a long file is neither held whole
+    nor copied. OSError when the file cannot be read or ends inside its audio."""
     if layout.tag != PCM or not 16 <= layout.bits <= bits or bits % 8:
         raise ValueError(f"cannot widen {layout.bits}-bit samples (tag {layout.tag}) to {bits}")
-    have = max(0, min(frames, layout.frames))
-    with source.open("rb") as src:
-        src.seek(layout.data_offset)
-        raw = src.read(have * layout.block_align)
-    if len(raw) < have * layout.block_align:
-        raise OSError(f"{source}: the file ended inside its audio")
     wide = replace(layout, bits=bits)
-    header = wav_header(wide, frames)
-    data_bytes = frames * wide.block_align
-    out = bytearray(len(header) + data_bytes + (data_bytes & 1))
-    out[: len(header)] = header
+    yield memoryview(wav_header(wide, frames))
     size, width = layout.bits // 8, bits // 8
-    end = len(header) + len(raw) // size * width
-    for byte in range(size):  # little-endian: the source's bytes are the high ones
-        out[len(header) + width - size + byte : end : width] = raw[byte::size]
-    return bytes(out)
+    left = max(0, min(frames, layout.frames)) * layout.block_align
+    block = min(_BLOCK // layout.block_align, max(frames, 1)) * layout.block_align
+    raw, out = bytearray(block), bytearray(block // size * width)
+    source.seek(layout.data_offset)
+    while left > 0:
+        got = min(block, left)
+        _read_exactly(source, memoryview(raw)[:got])
+        left -= got
+        end = got // size * width
+        for byte in range(size):  # little-endian: the source's bytes are the high ones
+            out[width - size + byte : end : width] = raw[byte:got:size]
+        yield memoryview(out)[:end]
+    data_bytes = frames * wide.block_align
+    written = min(frames, layout.frames) * wide.block_align
+    if data_bytes > written:
+        yield memoryview(bytes(data_bytes - written))
+    if data_bytes & 1:
+        yield memoryview(b"\0")
+
+
+def _read_exactly(source: FileIO, view: memoryview) -> None:
+    done = 0
+    while done < len(view):
+        got = source.readinto(view[done:])
+        if not got:
+            raise OSError(f"{source.name}: the file ended inside its audio")
+        done += got

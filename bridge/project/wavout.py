@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from bridge.audio.riff import PCM, read_layout, widened_file
+from bridge.audio.riff import PCM, read_layout, widened_blocks
 from bridge.errors import ProjectError
 from bridge.files import link_refused, translate_os_error, write_new_in
 
@@ -112,10 +113,11 @@ def _write_widened(
         wanted = fit.frames_at(layout.sample_rate)
         frames = wanted if fit.exact or frames < wanted else frames
     try:
-        encoded = widened_file(layout, source, bits, frames)
+        src = source.open("rb", buffering=0)
     except OSError:
-        return None
-    _store(encoded, dest)
+        return None  # the decoder's turn, as above
+    with src:  # written as it is widened: the file is neither held whole nor copied
+        _store(widened_blocks(layout, src, bits, frames), dest)
     return WavShape(dest, frames=frames, sample_rate=layout.sample_rate, channels=layout.channels)
 
 
@@ -201,7 +203,7 @@ def _write(data: Samples, rate: int, subtype: str, dest: Path) -> WavShape:
     return WavShape(dest, frames=len(data), sample_rate=rate, channels=data.shape[1])
 
 
-def _store(encoded: bytes, dest: Path) -> None:
+def _store(encoded: bytes | Iterable[memoryview], dest: Path) -> None:
     try:
         write_new_in(dest, encoded)
     except FileExistsError as exc:
