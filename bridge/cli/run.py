@@ -269,9 +269,15 @@ def _source_issues(args: argparse.Namespace) -> list[Issue]:
 
 
 def command(args: argparse.Namespace, out: Console, err: Console) -> int:
-    from bridge.cli.args import load_settings
+    from bridge.cli.loading import collector_paused
 
-    return execute(args, load_settings(args), out, err)
+    with collector_paused() as loaded:
+        from bridge.cli.args import load_settings
+
+        config = load_settings(args)
+        request = build_request(args, config)
+        loaded()
+        return run_here(request, args, config, out, err)
 
 
 def execute(args: argparse.Namespace, config: Config, out: Console, err: Console) -> int:
