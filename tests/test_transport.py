@@ -71,6 +71,14 @@ async def is_not_http(reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     writer.close()
 
 
+async def answers_ok(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    while not reader.at_eof():  # keep-alive: every request of the connection
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
+        writer.write(b'Content-Length: 11\r\n\r\n{"ok":true}')
+        await writer.drain()
+
+
 @asynccontextmanager
 async def peer(behaviour: Behaviour) -> AsyncIterator[tuple[str, list[int]]]:
     """A loopback server behaving as told; yields its URL and a count of connections."""
@@ -229,3 +237,32 @@ async def test_the_certificate_context_is_built_only_for_the_proxies_the_environ
     monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
     async with make_http_client():
         assert len(built) == 1
+
+
+async def test_the_httpx_wire_builds_the_certificate_context_at_its_first_https_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`run` speaks plain http to the emulator without reading the authorities; an https
+    request builds the context once, and each scheme keeps a pool of its own."""
+    import bridge.api.http as http_module
+
+    built: list[ssl.SSLContext] = []
+
+    def counted() -> ssl.SSLContext:
+        built.append(ssl.create_default_context())
+        return built[-1]
+
+    monkeypatch.setattr(http_module, "tls_context", counted)
+    for name in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("ALL_PROXY", raising=False)
+    async with peer(answers_ok) as (url, connections), make_http_client(wire="httpx") as http:
+        assert (await http.get(url)).json() == {"ok": True}
+        assert built == []
+        for _ in range(2):
+            with pytest.raises(httpx.ConnectError):
+                await http.get(f"https://127.0.0.1:{closed_port()}/")
+        assert len(built) == 1
+        assert (await http.get(url)).status_code == 200
+        assert connections == [1]  # the http pool kept its connection
+
