@@ -142,6 +142,23 @@ def test_a_write_that_fails_leaves_the_others_of_its_commit_whole(
         assert journal.events("0" * 16) == []
 
 
+def test_an_event_that_cannot_be_written_fails_alone_among_those_written_together(
+    db_path: Path, tmp_path: Path
+) -> None:
+    with Journal(db_path) as journal:
+        job = journal.create(create_request(tmp_path))
+        with write_lock_held(db_path):
+            job, a = journal.append(job, Event(EventKind.STATUS, data={"status": "pending"}))
+            _, b = journal.append(job, Event(EventKind.STATUS, data={"status": object()}))
+            job, c = journal.append(job, Event(EventKind.STATUS, data={"status": "running"}))
+        journal.wait(a)
+        with pytest.raises(TypeError):
+            journal.wait(b)
+        journal.wait(c)
+        statuses = [record.data["status"] for record in journal.events(job.id)[1:]]
+        assert statuses == ["pending", "running"]
+
+
 def test_a_paid_creates_events_are_synced_to_disk_and_the_others_are_not(
     db_path: Path, tmp_path: Path
 ) -> None:

@@ -118,7 +118,7 @@ class Writer:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 outcomes = self._merged(batch)
-            except sqlite3.Error as exc:  # appends written together failed: one at a time
+            except Exception as exc:  # appends written together failed: one at a time
                 log.debug("journal writes merged failed (%s); each in a savepoint", exc)
                 self._db.execute("ROLLBACK")
                 self._db.execute("BEGIN IMMEDIATE")
