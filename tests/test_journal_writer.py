@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -123,40 +123,39 @@ def test_snapshots_are_written_one_job_at_a_time_where_sqlite_cannot_update_from
         assert not any("FROM (VALUES" in sql for sql in seen)
 
 
+def unknown_job(job: Job) -> tuple[Job, Event]:
+    """A job the journal does not hold: its event breaks the foreign key."""
+    ghost = Job.from_json({**job.to_json(), "id": "0" * 16})
+    return ghost, Event(EventKind.STATUS, data={"status": "lost"})
+
+
+def data_beyond_json(job: Job) -> tuple[Job, Event]:
+    return job, Event(EventKind.STATUS, data={"status": object()})
+
+
+@pytest.mark.parametrize(
+    ("bad", "error"), [(unknown_job, JournalError), (data_beyond_json, TypeError)]
+)
 def test_a_write_that_fails_leaves_the_others_of_its_commit_whole(
-    db_path: Path, tmp_path: Path
-) -> None:
-    with Journal(db_path) as journal:
-        first = journal.create(create_request(tmp_path))
-        with write_lock_held(db_path):
-            started, a = journal.append(first, Event(EventKind.STARTED, step="generate"))
-            # A job the journal does not hold: its event breaks the foreign key.
-            ghost = Job.from_json({**first.to_json(), "id": "0" * 16})
-            _, b = journal.append(ghost, Event(EventKind.STARTED, step="generate"))
-            _, c = journal.append(started, Event(EventKind.STATUS, data={"status": "pending"}))
-        journal.wait(a)
-        with pytest.raises(JournalError, match="cannot write the job journal"):
-            journal.wait(b)
-        journal.wait(c)
-        assert kinds(journal, first) == ["queued", "started", "status"]
-        assert journal.events("0" * 16) == []
-
-
-def test_an_event_that_cannot_be_written_fails_alone_among_those_written_together(
-    db_path: Path, tmp_path: Path
+    db_path: Path,
+    tmp_path: Path,
+    bad: Callable[[Job], tuple[Job, Event]],
+    error: type[Exception],
 ) -> None:
     with Journal(db_path) as journal:
         job = journal.create(create_request(tmp_path))
-        with write_lock_held(db_path):
+        with write_lock_held(db_path):  # the three queue up and are written together
             job, a = journal.append(job, Event(EventKind.STATUS, data={"status": "pending"}))
-            _, b = journal.append(job, Event(EventKind.STATUS, data={"status": object()}))
+            _, b = journal.append(*bad(job))
             job, c = journal.append(job, Event(EventKind.STATUS, data={"status": "running"}))
         journal.wait(a)
-        with pytest.raises(TypeError):
+        with pytest.raises(error):
             journal.wait(b)
         journal.wait(c)
         statuses = [record.data["status"] for record in journal.events(job.id)[1:]]
         assert statuses == ["pending", "running"]
+        assert journal.get(job.id) == job
+        assert journal.events("0" * 16) == []
 
 
 def test_a_paid_creates_events_are_synced_to_disk_and_the_others_are_not(
